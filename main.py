@@ -1,0 +1,8 @@
+"""Run the tgfetch daemon: `python main.py` (settings come from the environment and .env)."""
+
+import sys
+
+from bot.launch import main
+
+if __name__ == "__main__":
+    sys.exit(main())
