@@ -1,0 +1,3 @@
+"""tgfetch: a self-hosted Telegram download bot."""
+
+__version__ = "0.1.0"

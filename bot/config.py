@@ -1,0 +1,184 @@
+"""Settings: the only place that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IdSet = Annotated[frozenset[int], NoDecode]
+
+BOT_API_UPLOAD_LIMIT = 50 * 1024 * 1024
+LOCAL_BOT_API_UPLOAD_LIMIT = 2000 * 1024 * 1024
+
+
+def _parse_ids(value: object) -> object:
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",")]
+        return frozenset(int(p) for p in parts if p)
+    return value
+
+
+def _check_proxy(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    scheme = urlsplit(value).scheme.lower()
+    if scheme not in {"http", "https", "socks5", "socks5h"} or not urlsplit(value).hostname:
+        raise ValueError("must be http://, https://, socks5:// or socks5h://host:port")
+    return value.strip()
+
+
+class Settings(BaseSettings):
+    """Every knob of the daemon; names match the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    bot_api_local_mode: bool = False
+    api_id: int | None = None
+    api_hash: SecretStr | None = None
+    # "module:callable" building the MTProto client; empty: the real Pyrogram client.
+    mtproto_client_factory: str = ""
+    admin_ids: IdSet = frozenset()
+    allowed_users: IdSet | None = None
+    data_dir: Path = Path("./data")
+    max_file_size_mb: int = Field(default=2000, gt=0, le=4000)
+    download_workers: int = Field(default=4, ge=1, le=64)
+    max_jobs_per_user: int = Field(default=2, ge=1, le=100)
+    max_queued_jobs: int = Field(default=100, ge=1)
+    job_timeout_seconds: float = Field(default=3600, gt=0)
+    choice_timeout_seconds: float = Field(default=20, ge=0)
+    allow_private_urls: bool = False
+    link_retention_days: int = Field(default=30, ge=1)
+    expiry_notice_hours: int = Field(default=24, ge=1)
+    daily_job_time: dt.time = dt.time(9, 0)
+    tz: str = "UTC"
+    rate_limit_per_minute: int = Field(default=10, ge=0)
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
+    poll_stall_seconds: float = Field(default=60, gt=0)
+    proxy_url: str | None = None
+    download_proxy_url: str | None = None
+    ytdlp_cookies: Path | None = None
+    log_level: str = "INFO"
+    # Set by systemd for Type=notify units, not by operators.
+    notify_socket: str | None = None
+    watchdog_usec: int | None = Field(default=None, ge=0)
+
+    @field_validator("admin_ids", "allowed_users", mode="before")
+    @classmethod
+    def _ids(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None if info.field_name == "allowed_users" else frozenset()
+        return _parse_ids(value)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        if not token or any(c.isspace() or c == "/" for c in token):
+            raise ValueError("must be the token @BotFather gave you")
+        return SecretStr(token)
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        return value.rstrip("/")
+
+    @field_validator("proxy_url", "download_proxy_url")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        return _check_proxy(value)
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as UTC or Asia/Tehran") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("ytdlp_cookies")
+    @classmethod
+    def _cookies(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _mtproto_pair(self) -> Settings:
+        if (self.api_id is None) != (self.api_hash is None):
+            missing = "API_HASH" if self.api_hash is None else "API_ID"
+            raise ValueError(f"{missing} must be set too: API_ID and API_HASH go together")
+        return self
+
+    @property
+    def mtproto_enabled(self) -> bool:
+        return self.api_id is not None and self.api_hash is not None
+
+    @property
+    def max_file_size(self) -> int:
+        return self.max_file_size_mb * 1024 * 1024
+
+    @property
+    def bot_api_upload_limit(self) -> int:
+        return LOCAL_BOT_API_UPLOAD_LIMIT if self.bot_api_local_mode else BOT_API_UPLOAD_LIMIT
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admin_ids
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Read settings, turning pydantic's report into one line per the first bad setting."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        if not err["loc"]:
+            raise ConfigError(
+                f"config error: {err['msg'].removeprefix('Value error, ')}"
+            ) from None
+        name = str(err["loc"][0]).upper()
+        if err["type"] == "missing":
+            raise ConfigError(f"config error: {name} is required but not set") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"config error: {name}: {msg}") from None

@@ -1,0 +1,47 @@
+"""Typed failures: every way a job can end badly, with the details its message needs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FailureReason(StrEnum):
+    """Why a job failed; `render.failure_text` turns it into the user's message."""
+
+    INVALID_URL = "invalid_url"
+    BLOCKED_URL = "blocked_url"
+    DNS = "dns"
+    CONNECTION = "connection"
+    HTTP_STATUS = "http_status"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    TOO_LARGE_FOR_TELEGRAM = "too_large_for_telegram"
+    NO_MEDIA = "no_media"
+    UNSUPPORTED = "unsupported"
+    EMPTY = "empty"
+    UPLOAD_FAILED = "upload_failed"
+    CHAT_UNAVAILABLE = "chat_unavailable"
+    INTERRUPTED = "interrupted"
+    INTERNAL = "internal"
+
+
+class JobError(Exception):
+    """Base of the failures a fetcher or deliverer raises; carries a reason and details."""
+
+    def __init__(self, reason: FailureReason, detail: str = "", **params: object) -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+        self.params = params
+
+
+class FetchError(JobError):
+    """Fetching the media failed."""
+
+
+class DeliveryError(JobError):
+    """Delivering the file to Telegram failed."""
+
+
+class StaleFileIdError(Exception):
+    """Telegram rejected a cached file_id; the caller drops it and runs the job normally."""

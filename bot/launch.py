@@ -1,0 +1,39 @@
+"""Process entry: settings or one clear line, logging, the event loop, the exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+
+from bot.config import ConfigError, load_settings
+from bot.logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        return 2
+    configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+    # Opt into PTB's future behaviour (retry_after as a timedelta) instead of a warning per 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    from bot.app import run
+
+    try:
+        code = asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        code = 0
+    stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if stuck:
+        # A worker blocked in a socket read would hold the interpreter's exit until it times
+        # out; the jobs are persisted and resume on the next start, so leave now.
+        log.warning("exit_with_threads_alive threads=%s", ",".join(stuck))
+        logging.shutdown()
+        os._exit(code)
+    return code

@@ -1,0 +1,37 @@
+"""Logging to stdout, one line per event, with the bot token scrubbed from every record."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+class RedactFilter(logging.Filter):
+    """Replaces secrets (the bot token) wherever they appear in a formatted record."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = message
+        for secret in self._secrets:
+            scrubbed = scrubbed.replace(secret, "<redacted>")
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def configure_logging(level: str, secrets: list[str]) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
+    handler.addFilter(RedactFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL at INFO, and the Bot API URL carries the token.
+    for noisy in ("httpx", "httpcore", "apscheduler", "pyrogram", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

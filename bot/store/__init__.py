@@ -1,0 +1,1 @@
+"""SQLite storage: schema, migrations, one small repository per table."""

@@ -1,0 +1,111 @@
+"""Persisted jobs, so that neither a restart nor a crash loses one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+
+from bot.jobs.models import FormatChoice, Job, JobState
+from bot.store.db import Database
+
+UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        url=row["url"],
+        choice=FormatChoice(row["choice"]),
+        state=JobState(row["state"]),
+        language=row["language"],
+        status_message_id=row["status_message_id"],
+        link_id=row["link_id"],
+        attempts=row["attempts"],
+        created_at=dt.datetime.fromtimestamp(row["created_at"], dt.UTC),
+    )
+
+
+class JobRepo:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def create(
+        self, *, user_id: int, chat_id: int, url: str, language: str, link_id: int | None
+    ) -> Job:
+        now = self._clock().timestamp()
+
+        def insert(conn: sqlite3.Connection) -> Job:
+            cur = conn.execute(
+                "INSERT INTO jobs (user_id, chat_id, url, choice, state, language, link_id,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    chat_id,
+                    url,
+                    FormatChoice.AUTO.value,
+                    JobState.QUEUED.value,
+                    language,
+                    link_id,
+                    now,
+                    now,
+                ),
+            )
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (cur.lastrowid,)).fetchone()
+            return _job(row)
+
+        return await self._db.run(insert)
+
+    async def update(
+        self,
+        job_id: int,
+        *,
+        state: JobState | None = None,
+        choice: FormatChoice | None = None,
+        status_message_id: int | None = None,
+        bump_attempts: bool = False,
+        attempts: int | None = None,
+    ) -> None:
+        sets = ["updated_at = ?"]
+        args: list[object] = [self._clock().timestamp()]
+        if state is not None:
+            sets.append("state = ?")
+            args.append(state.value)
+        if choice is not None:
+            sets.append("choice = ?")
+            args.append(choice.value)
+        if status_message_id is not None:
+            sets.append("status_message_id = ?")
+            args.append(status_message_id)
+        if bump_attempts:
+            sets.append("attempts = attempts + 1")
+        if attempts is not None:
+            sets.append("attempts = ?")
+            args.append(attempts)
+        args.append(job_id)
+        sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed columns
+        await self._db.run(lambda conn: conn.execute(sql, args))
+
+    async def unfinished(self) -> list[Job]:
+        def query(conn: sqlite3.Connection) -> list[Job]:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state IN (?, ?) ORDER BY id", UNFINISHED
+            ).fetchall()
+            return [_job(r) for r in rows]
+
+        return await self._db.run(query)
+
+    async def purge_finished(self, before: dt.datetime) -> int:
+        """Forget finished jobs older than `before` (their outcome lives on in the links)."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM jobs WHERE state NOT IN (?, ?) AND updated_at < ?",
+                (*UNFINISHED, before.timestamp()),
+            )
+            return cur.rowcount
+
+        return await self._db.run(delete)

@@ -1,0 +1,86 @@
+"""Users the bot has seen: names for admin notices, language override, ban flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.store.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    user_id: int
+    first_name: str
+    username: str | None
+    language_code: str | None
+    language_override: str | None
+    banned: bool
+    last_seen: dt.datetime
+
+
+def _user(row: sqlite3.Row) -> UserRecord:
+    return UserRecord(
+        user_id=row["user_id"],
+        first_name=row["first_name"],
+        username=row["username"],
+        language_code=row["language_code"],
+        language_override=row["language_override"],
+        banned=bool(row["banned"]),
+        last_seen=dt.datetime.fromtimestamp(row["last_seen"], dt.UTC),
+    )
+
+
+class UserRepo:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def touch(
+        self, user_id: int, first_name: str, username: str | None, language_code: str | None
+    ) -> UserRecord:
+        """Record that the user was seen now; returns the stored record."""
+        now = self._clock().timestamp()
+
+        def upsert(conn: sqlite3.Connection) -> UserRecord:
+            conn.execute(
+                "INSERT INTO users (user_id, first_name, username, language_code, first_seen,"
+                " last_seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
+                " first_name = excluded.first_name, username = excluded.username,"
+                " language_code = excluded.language_code, last_seen = excluded.last_seen",
+                (user_id, first_name, username, language_code, now, now),
+            )
+            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            return _user(row)
+
+        return await self._db.run(upsert)
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        def query(conn: sqlite3.Connection) -> UserRecord | None:
+            row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            return None if row is None else _user(row)
+
+        return await self._db.run(query)
+
+    async def set_language(self, user_id: int, language: str | None) -> None:
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE users SET language_override = ? WHERE user_id = ?", (language, user_id)
+            )
+        )
+
+    async def set_banned(self, user_id: int, banned: bool) -> bool:
+        """Ban or unban; returns False when the user was never seen (nothing changed)."""
+        now = self._clock().timestamp()
+
+        def update(conn: sqlite3.Connection) -> bool:
+            conn.execute(
+                "INSERT INTO users (user_id, first_seen, last_seen, banned) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET banned = excluded.banned",
+                (user_id, now, now, int(banned)),
+            )
+            return True
+
+        return await self._db.run(update)

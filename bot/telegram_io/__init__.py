@@ -1,0 +1,1 @@
+"""Talking to the Bot API: requests that retry what Telegram asks to retry, polling health."""

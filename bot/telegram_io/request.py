@@ -1,0 +1,105 @@
+"""PTB request classes: one that retries transient failures, one that watches getUpdates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram.error import NetworkError
+from telegram.request import HTTPXRequest, RequestData
+
+from bot.telegram_io.polling import PollMonitor
+from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
+
+log = logging.getLogger(__name__)
+
+StatusHook = Callable[[str, int], None]
+
+
+def _method_of(url: str) -> str:
+    return url.rsplit("/", 1)[-1]
+
+
+class RetryingRequest(HTTPXRequest):
+    """Every Bot API call through this class survives floods, 5xx and network errors."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy,
+        on_status: StatusHook | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._policy = policy
+        self._on_status = on_status
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        name = _method_of(url)
+
+        async def once() -> tuple[int, bytes]:
+            try:
+                status, body = await HTTPXRequest.do_request(
+                    self,
+                    url,
+                    method,
+                    request_data,
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                    connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout,
+                )
+            except NetworkError as exc:  # includes TimedOut
+                if self._on_status is not None:
+                    self._on_status(name, 0)
+                raise TransientError(str(exc)) from exc
+            if self._on_status is not None:
+                self._on_status(name, status)
+            return status, body
+
+        try:
+            return await with_retries(once, self._policy, name)
+        except TransientError as exc:
+            cause = exc.__cause__
+            raise cause if isinstance(cause, NetworkError) else NetworkError(str(exc)) from exc
+
+
+class PollingRequest(HTTPXRequest):
+    """The getUpdates connection: tells the PollMonitor each time a round trip finishes."""
+
+    def __init__(self, *, monitor: PollMonitor, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._monitor = monitor
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        status, body = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if _method_of(url).lower() == "getupdates":
+            self._monitor.record(status)
+        return status, body

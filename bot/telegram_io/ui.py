@@ -1,0 +1,90 @@
+"""ChatUI over PTB's Bot: HTML messages with inline buttons; Telegram's refusals handled here."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.jobs.ui import Buttons
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+class TelegramChatUI:
+    """Sends, edits and deletes; a chat that is gone or a message that vanished is not an error."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        reply_to: int | None = None,
+    ) -> int | None:
+        try:
+            message = await self._bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(buttons),
+                link_preview_options=NO_PREVIEW,
+                reply_to_message_id=reply_to,
+                allow_sending_without_reply=True,
+            )
+        except (Forbidden, BadRequest) as exc:
+            log.warning("send_refused chat=%d error=%s", chat_id, exc.message)
+            return None
+        except TelegramError as exc:
+            log.warning("send_failed chat=%d error=%r", chat_id, exc)
+            return None
+        return message.message_id
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
+    ) -> bool:
+        try:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(buttons),
+                link_preview_options=NO_PREVIEW,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True
+            log.info("edit_refused chat=%d message=%d error=%s", chat_id, message_id, exc.message)
+            return False
+        except Forbidden as exc:
+            log.warning("edit_forbidden chat=%d error=%s", chat_id, exc.message)
+            return True  # the chat is gone: sending a new message would fail the same way
+        except TelegramError as exc:
+            log.warning("edit_failed chat=%d error=%r", chat_id, exc)
+            return True
+        return True
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self._bot.delete_message(chat_id, message_id)
+        except TelegramError as exc:
+            log.info("delete_failed chat=%d message=%d error=%r", chat_id, message_id, exc)

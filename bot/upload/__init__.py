@@ -1,0 +1,1 @@
+"""Deliverers: put a finished file into a chat. They know nothing of yt-dlp."""

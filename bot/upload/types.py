@@ -1,0 +1,55 @@
+"""Values passed between the job runner and the deliverers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+# (bytes sent so far, total bytes); called from the event loop, must not block.
+ProgressFn = Callable[[int, int], None]
+
+
+class MediaKind(StrEnum):
+    """How Telegram shows the file."""
+
+    DOCUMENT = "document"
+    VIDEO = "video"
+    AUDIO = "audio"
+    ANIMATION = "animation"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What ffprobe learnt about a file; a document when it learnt nothing."""
+
+    kind: MediaKind = MediaKind.DOCUMENT
+    duration: int | None = None
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+    performer: str | None = None
+    thumbnail: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One file to send into one chat."""
+
+    chat_id: int
+    path: Path
+    filename: str
+    caption: str  # HTML, already rendered in the user's language
+    size: int
+    info: MediaInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What Telegram answered: enough to resend the same file later by file_id."""
+
+    message_id: int
+    file_id: str
+    kind: MediaKind
+    route: str  # "botapi" or "mtproto"
