@@ -1,0 +1,167 @@
+"""Plain HTTP downloads: follow redirects safely, stream to disk, enforce the size limit."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urljoin
+
+import httpx
+
+from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.files import filename_from_response, unique_path
+from bot.download.types import FetchedFile, Guard, TransferFn
+from bot.errors import FailureReason, FetchError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+PAGE_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "application/vnd.apple.mpegurl",
+    "application/x-mpegurl",
+    "audio/mpegurl",
+    "application/dash+xml",
+)
+_DNS_HINTS = (
+    "name or service not known",
+    "nodename",
+    "name resolution",
+    "no address associated",
+    "getaddrinfo",
+)
+
+
+def fetch_error(exc: httpx.HTTPError) -> FetchError:
+    """Map an httpx failure to a typed reason the user can act on."""
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(FailureReason.TIMEOUT, str(exc) or "timed out")
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectError):
+        if any(hint in text.lower() for hint in _DNS_HINTS):
+            return FetchError(FailureReason.DNS, text)
+        return FetchError(FailureReason.CONNECTION, "connection refused or reset")
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FetchError(FailureReason.CONNECTION, "too many redirects")
+    return FetchError(FailureReason.CONNECTION, "the connection broke")
+
+
+def is_page(response: httpx.Response) -> bool:
+    """Whether the URL serves a page (or a stream manifest) for yt-dlp rather than a file."""
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype in PAGE_TYPES
+
+
+class HttpFetcher:
+    """Streams a URL to a file without holding it in memory."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, guard: Guard, max_size: int, max_redirects: int = 10
+    ) -> None:
+        self._client = client
+        self._guard = guard
+        self._max_size = max_size
+        self._max_redirects = max_redirects
+
+    @property
+    def max_size(self) -> int:
+        return self._max_size
+
+    @contextlib.asynccontextmanager
+    async def open(self, url: str) -> AsyncIterator[httpx.Response]:
+        """GET `url`, checking every redirect hop; yields the final response unread."""
+        current = url
+        for _hop in range(self._max_redirects + 1):
+            await self._guard.check(current)
+            try:
+                request = self._client.build_request("GET", current)
+                response = await self._client.send(request, stream=True, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                raise fetch_error(exc) from exc
+            try:
+                self._guard.check_peer(response)
+                if response.is_redirect and "location" in response.headers:
+                    current = urljoin(current, response.headers["location"])
+                    continue
+                if response.status_code >= 400:
+                    raise FetchError(
+                        FailureReason.HTTP_STATUS,
+                        f"HTTP {response.status_code}",
+                        status=response.status_code,
+                    )
+                yield response
+                return
+            finally:
+                await response.aclose()
+        raise FetchError(FailureReason.CONNECTION, "too many redirects")
+
+    async def save(
+        self,
+        response: httpx.Response,
+        folder: Path,
+        progress: TransferFn,
+        cancel: CancelToken,
+    ) -> FetchedFile:
+        """Stream the body into `folder`; the partial file is removed on any failure."""
+        total = _content_length(response)
+        if total is not None and total > self._max_size:
+            raise FetchError(FailureReason.TOO_LARGE, size=total, limit=self._max_size)
+        name = filename_from_response(
+            str(response.url),
+            response.headers.get("content-disposition"),
+            response.headers.get("content-type"),
+        )
+        path = unique_path(folder, name)
+        started = time.monotonic()
+        try:
+            with path.open("wb") as out:
+                done = await self._copy(response, out, progress, total, cancel)
+        except httpx.HTTPError as exc:
+            path.unlink(missing_ok=True)
+            raise fetch_error(exc) from exc
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if done == 0:
+            path.unlink(missing_ok=True)
+            raise FetchError(FailureReason.EMPTY)
+        if total is not None and done < total:
+            path.unlink(missing_ok=True)
+            raise FetchError(FailureReason.CONNECTION, "the download ended early")
+        log.info("http_saved bytes=%d seconds=%.2f", done, time.monotonic() - started)
+        return FetchedFile(path=path, size=done, title=None)
+
+    async def _copy(
+        self,
+        response: httpx.Response,
+        out: BinaryIO,
+        progress: TransferFn,
+        total: int | None,
+        cancel: CancelToken,
+    ) -> int:
+        done = 0
+        async for chunk in response.aiter_bytes(CHUNK):
+            if cancel.cancelled:
+                raise StoppedError(cancel.reason or StopReason.CANCELLED)
+            done += len(chunk)
+            if done > self._max_size:
+                raise FetchError(FailureReason.TOO_LARGE, size=done, limit=self._max_size)
+            # Blocking write of one chunk: page-cache speed, bounded by CHUNK.
+            out.write(chunk)
+            progress(done, total)
+        return done
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length")
+    if value is None or response.headers.get("content-encoding"):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

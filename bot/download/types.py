@@ -1,0 +1,28 @@
+"""Values the fetchers return and the callbacks they report through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+# (bytes so far, total if known); may be called from a worker thread, must be cheap.
+TransferFn = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFile:
+    path: Path
+    size: int
+    title: str | None
+
+
+class Guard(Protocol):
+    """URL safety: refuses private addresses, odd schemes and credentials."""
+
+    async def check(self, url: str) -> None: ...
+
+    def check_peer(self, response: httpx.Response) -> None: ...

@@ -1,0 +1,285 @@
+"""Media pages through yt-dlp's Python API, in the bounded pool, cancellable from the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import gc
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.types import FetchedFile, TransferFn
+from bot.errors import FailureReason, FetchError
+from bot.jobs.models import FormatChoice
+
+log = logging.getLogger(__name__)
+
+YdlFactory = Callable[[dict[str, Any]], Any]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# How long a cancelled or timed-out job waits for its worker thread to notice and end.
+THREAD_GRACE_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """What yt-dlp found on a page, enough to offer choices and download without re-extracting."""
+
+    url: str
+    title: str | None
+    duration: float | None
+    estimated_size: int | None
+    has_video: bool
+    info: dict[str, Any] = field(repr=False, compare=False)
+
+
+class _Logger:
+    """Routes yt-dlp's messages into our log instead of its stdout/stderr."""
+
+    def debug(self, msg: str) -> None:
+        log.debug("ytdlp %s", msg)
+
+    def info(self, msg: str) -> None:
+        log.debug("ytdlp %s", msg)
+
+    def warning(self, msg: str) -> None:
+        log.info("ytdlp_warning %s", _ANSI.sub("", msg))
+
+    def error(self, msg: str) -> None:
+        log.info("ytdlp_error %s", _ANSI.sub("", msg))
+
+
+def format_selector(choice: FormatChoice, limit: int) -> str:
+    """A yt-dlp format string for the choice that prefers what Telegram plays inline."""
+    s = f"[filesize<?{limit}][filesize_approx<?{limit}]"
+    if choice is FormatChoice.AUDIO:
+        return f"ba[ext=m4a]{s}/ba{s}/b{s}"
+    h = "[height<=480]" if choice is FormatChoice.SMALL else ""
+    alternatives = [
+        f"bv*{h}[ext=mp4][vcodec^=avc]{s}+ba[ext=m4a]{s}",
+        f"b{h}[ext=mp4]{s}",
+        f"bv*{h}{s}+ba{s}",
+        f"b{h}{s}",
+    ]
+    if choice is FormatChoice.SMALL:
+        alternatives += [f"wv*{s}+wa{s}", f"w{s}"]
+    return "/".join(alternatives)
+
+
+def classify_error(message: str) -> FetchError:
+    text = _ANSI.sub("", message).removeprefix("ERROR: ").strip()
+    lower = text.lower()
+    if "unsupported url" in lower or "no video formats found" in lower:
+        return FetchError(FailureReason.NO_MEDIA, text)
+    if "requested format is not available" in lower:
+        return FetchError(FailureReason.TOO_LARGE, text)
+    if "timed out" in lower:
+        return FetchError(FailureReason.TIMEOUT, text)
+    match = re.search(r"HTTP Error (\d{3})", text)
+    if match:
+        return FetchError(FailureReason.HTTP_STATUS, text, status=int(match.group(1)))
+    if "name or service not known" in lower or "name resolution" in lower:
+        return FetchError(FailureReason.DNS, text)
+    return FetchError(FailureReason.UNSUPPORTED, text[:200])
+
+
+def _default_factory(params: dict[str, Any]) -> Any:
+    import yt_dlp
+
+    return yt_dlp.YoutubeDL(params)
+
+
+class YtdlpFetcher:
+    """Runs yt-dlp in `executor`; every call can be stopped through its CancelToken."""
+
+    def __init__(
+        self,
+        executor: concurrent.futures.Executor,
+        *,
+        max_size: int,
+        proxy: str | None = None,
+        cookies: Path | None = None,
+        socket_timeout: float = 20,
+        factory: YdlFactory = _default_factory,
+    ) -> None:
+        self._executor = executor
+        self._max_size = max_size
+        self._proxy = proxy
+        self._cookies = cookies
+        self._socket_timeout = socket_timeout
+        self._factory = factory
+
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "quiet": True,
+            "no_warnings": True,
+            "noprogress": True,
+            "logger": _Logger(),
+            "noplaylist": True,
+            "playlist_items": "1",  # a page with two <video> tags is a playlist even so
+            "socket_timeout": self._socket_timeout,
+            "retries": 3,
+            "fragment_retries": 3,
+            "extractor_retries": 1,
+            "cachedir": False,
+            "color": {"stdout": "never", "stderr": "never"},
+            "proxy": self._proxy or "",
+        }
+        if self._cookies is not None:
+            params["cookiefile"] = str(self._cookies)
+        return params
+
+    async def extract(self, url: str, cancel: CancelToken) -> PageInfo:
+        params = self._params()
+
+        def work() -> dict[str, Any]:
+            with self._factory(params) as ydl:
+                info: dict[str, Any] = ydl.extract_info(url, download=False)
+                return ydl.sanitize_info(info)  # type: ignore[no-any-return]
+
+        info = await self._run(work, cancel)
+        if info.get("_type") == "playlist":
+            entries = [e for e in info.get("entries") or [] if e]
+            if not entries:
+                raise FetchError(FailureReason.NO_MEDIA, "empty playlist")
+            info = entries[0]
+        size = info.get("filesize") or info.get("filesize_approx")
+        for fmt in info.get("requested_formats") or ():
+            size = (size or 0) + (fmt.get("filesize") or fmt.get("filesize_approx") or 0)
+        has_video = (info.get("vcodec") or "") != "none" or bool(info.get("width"))
+        return PageInfo(
+            url=url,
+            title=info.get("title"),
+            duration=info.get("duration"),
+            estimated_size=int(size) if size else None,
+            has_video=has_video,
+            info=info,
+        )
+
+    async def download(
+        self,
+        page: PageInfo,
+        choice: FormatChoice,
+        folder: Path,
+        progress: TransferFn,
+        cancel: CancelToken,
+    ) -> FetchedFile:
+        if page.estimated_size and page.estimated_size > self._max_size:
+            raise FetchError(
+                FailureReason.TOO_LARGE, size=page.estimated_size, limit=self._max_size
+            )
+        limit = self._max_size
+        params = self._params()
+        params.update(
+            {
+                "format": format_selector(choice, limit),
+                "max_filesize": limit,
+                "paths": {"home": str(folder), "temp": str(folder)},
+                "outtmpl": {"default": "%(title).80B [%(id).40B].%(ext)s"},
+                "windowsfilenames": True,
+                "continuedl": False,
+                "overwrites": True,
+                "merge_output_format": "mp4",
+                "progress_hooks": [self._hook(progress, cancel, limit)],
+            }
+        )
+        if choice is FormatChoice.AUDIO:
+            params["postprocessors"] = [
+                {"key": "FFmpegExtractAudio", "preferredcodec": "m4a"},
+            ]
+        # Re-select formats for this choice from the info we already have (no re-extraction).
+        info = dict(page.info)
+        info.pop("requested_formats", None)
+        info.pop("format_id", None)
+
+        def work() -> dict[str, Any]:
+            with self._factory(params) as ydl:
+                result: dict[str, Any] = ydl.process_ie_result(info, download=True)
+                return result
+
+        result = await self._run(work, cancel)
+        path = _downloaded_path(result, folder)
+        if path is None:
+            # max_filesize makes yt-dlp skip the file with only a log line.
+            raise FetchError(FailureReason.TOO_LARGE, size=page.estimated_size or 0, limit=limit)
+        size = path.stat().st_size
+        if size == 0:
+            raise FetchError(FailureReason.EMPTY)
+        return FetchedFile(path=path, size=size, title=page.title)
+
+    def _hook(
+        self, progress: TransferFn, cancel: CancelToken, limit: int
+    ) -> Callable[[dict[str, Any]], None]:
+        def hook(d: dict[str, Any]) -> None:
+            import yt_dlp.utils
+
+            if cancel.cancelled:
+                raise yt_dlp.utils.DownloadCancelled(cancel.reason or "cancelled")
+            done = int(d.get("downloaded_bytes") or 0)
+            if done > limit:
+                cancel.cancel(StopReason.TOO_LARGE)
+                raise yt_dlp.utils.DownloadCancelled("too large")
+            total = d.get("total_bytes") or d.get("total_bytes_estimate")
+            progress(done, int(total) if total else None)
+
+        return hook
+
+    async def _run(
+        self, work: Callable[[], dict[str, Any]], cancel: CancelToken
+    ) -> dict[str, Any]:
+        """Run `work` in the pool; on cancellation, signal the thread and wait for it to end."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, _guarded(work, cancel))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancel.cancel(StopReason.CANCELLED)
+            # Free the worker for real: wait (bounded) until the hook has raised.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(future), THREAD_GRACE_S)
+            raise
+
+
+def _guarded(
+    work: Callable[[], dict[str, Any]], cancel: CancelToken
+) -> Callable[[], dict[str, Any]]:
+    """Translate yt-dlp's exceptions, raised in the worker thread, into ours."""
+
+    def run() -> dict[str, Any]:
+        import yt_dlp.utils
+
+        if cancel.cancelled:
+            raise StoppedError(cancel.reason or StopReason.CANCELLED)
+        failure: FetchError | None = None
+        try:
+            return work()
+        except yt_dlp.utils.DownloadCancelled:
+            pass
+        except yt_dlp.utils.YoutubeDLError as exc:
+            failure = None if cancel.cancelled else classify_error(str(exc))
+        # Raised outside the except blocks, so no traceback keeps yt-dlp's frames alive: the
+        # open HTTP response in them is closed now, not whenever the garbage collector runs.
+        gc.collect()
+        if failure is not None:
+            raise failure
+        raise StoppedError(cancel.reason or StopReason.CANCELLED)
+
+    return run
+
+
+def _downloaded_path(result: dict[str, Any], folder: Path) -> Path | None:
+    for item in result.get("requested_downloads") or ():
+        candidate = item.get("filepath")
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.endswith((".part", ".ytdl", ".jpg", ".webp"))
+    ]
+    return max(files, key=lambda p: p.stat().st_size) if files else None

@@ -1,0 +1,1 @@
+"""The job manager: queue, bounds, cancellation, persistence, resume."""

@@ -1,0 +1,52 @@
+"""Turns raw byte counts from any thread into Progress snapshots with speed and ETA."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from bot.jobs.models import Progress
+
+_ALPHA = 0.3  # weight of the newest speed sample
+
+
+class ProgressTracker:
+    """Fed by fetchers and uploaders (possibly from a worker thread); read by the status loop."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._snapshot: Progress | None = None
+        self._phase = "download"
+        self._last_t = clock()
+        self._last_done = 0
+        self._speed: float | None = None
+
+    def phase(self, name: str) -> None:
+        with self._lock:
+            self._phase = name
+            self._last_t, self._last_done, self._speed = self._clock(), 0, None
+            self._snapshot = None
+
+    def update(self, done: int, total: int | None) -> None:
+        now = self._clock()
+        with self._lock:
+            dt = now - self._last_t
+            if dt >= 0.5:
+                sample = max(0.0, (done - self._last_done) / dt)
+                self._speed = (
+                    sample
+                    if self._speed is None
+                    else (_ALPHA * sample + (1 - _ALPHA) * self._speed)
+                )
+                self._last_t, self._last_done = now, done
+            eta = None
+            if total and self._speed:
+                eta = max(0.0, (total - done) / self._speed)
+            self._snapshot = Progress(self._phase, done, total, self._speed, eta)
+
+    @property
+    def snapshot(self) -> Progress | None:
+        with self._lock:
+            return self._snapshot

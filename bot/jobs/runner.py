@@ -1,0 +1,292 @@
+"""Runs one job from link to delivered file: cache, fetch, probe, deliver, record, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.download.cancel import StoppedError, StopReason
+from bot.download.http import HttpFetcher, is_page
+from bot.download.types import FetchedFile
+from bot.download.urls import normalize_url
+from bot.download.ytdlp import PageInfo, YtdlpFetcher
+from bot.errors import FailureReason, FetchError, JobError, StaleFileIdError
+from bot.i18n import Translator
+from bot.jobs.active import ActiveJob
+from bot.jobs.models import FormatChoice, JobState
+from bot.render import failure_text, human_size, progress_text, short_url
+from bot.store.cache import CachedFile, CacheRepo
+from bot.store.jobs import JobRepo
+from bot.store.links import LinkOutcome, LinkRepo
+from bot.upload.types import Delivered, Delivery, MediaInfo, MediaKind, ProgressFn
+
+log = logging.getLogger(__name__)
+
+FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
+CAPTION_LIMIT = 1024
+PROGRESS_TICK_S = 1.0
+
+
+class Deliverer(Protocol):
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered: ...
+
+    async def resend(
+        self, chat_id: int, kind: MediaKind, file_id: str, caption: str
+    ) -> Delivered: ...
+
+
+Probe = Callable[[Path], Awaitable[MediaInfo]]
+OutcomeHook = Callable[[str, float, int], None]  # outcome, seconds, bytes delivered
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    data_dir: Path
+    job_timeout: float
+    choice_timeout: float
+
+
+class JobRunner:
+    """Stateless across jobs: everything about one job lives in its ActiveJob."""
+
+    def __init__(
+        self,
+        *,
+        config: RunnerConfig,
+        http: HttpFetcher,
+        ytdlp: YtdlpFetcher,
+        deliverer: Deliverer,
+        probe: Probe,
+        jobs: JobRepo,
+        links: LinkRepo,
+        cache: CacheRepo,
+        translator: Callable[[str], Translator],
+        on_outcome: OutcomeHook | None = None,
+    ) -> None:
+        self._cfg = config
+        self._http = http
+        self._ytdlp = ytdlp
+        self._deliverer = deliverer
+        self._probe = probe
+        self._jobs = jobs
+        self._links = links
+        self._cache = cache
+        self._translator = translator
+        self._on_outcome = on_outcome
+
+    def folder_of(self, job_id: int) -> Path:
+        return self._cfg.data_dir / "jobs" / str(job_id)
+
+    async def run(self, active: ActiveJob) -> None:
+        """The task boundary of a job: every ending is reported, recorded and cleaned up."""
+        job = active.job
+        tr = self._translator(job.language)
+        started = time.monotonic()
+        folder = self.folder_of(job.id)
+        ticker = asyncio.create_task(self._tick(active, tr))
+        outcome, size, state = "failed", 0, JobState.FAILED
+        try:
+            await self._jobs.update(job.id, state=JobState.RUNNING, bump_attempts=True)
+            async with asyncio.timeout(self._cfg.job_timeout):
+                delivered_size = await self._pipeline(active, tr, folder)
+            outcome, size, state = "delivered", delivered_size, JobState.DONE
+        except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
+            reason = active.cancel.reason
+            if isinstance(exc, StoppedError):
+                reason = exc.reason
+            if isinstance(exc, TimeoutError):
+                reason = StopReason.TIMEOUT
+            outcome, state = await self._stopped(active, tr, reason or StopReason.CANCELLED)
+        except JobError as exc:
+            log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
+            await self._fail(active, tr, exc)
+        except Exception as exc:
+            log.exception("job_crashed id=%d", job.id)
+            await self._fail(active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__))
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            shutil.rmtree(folder, ignore_errors=True)
+        # A restart is not the job's fault: it keeps its attempts for the next start.
+        keep = job.attempts if state is JobState.QUEUED else None
+        await self._jobs.update(job.id, state=state, attempts=keep)
+        log.info(
+            "job_end id=%d outcome=%s seconds=%.2f bytes=%d",
+            job.id,
+            outcome,
+            time.monotonic() - started,
+            size,
+        )
+        if self._on_outcome is not None:
+            self._on_outcome(outcome, time.monotonic() - started, size)
+
+    async def _pipeline(self, active: ActiveJob, tr: Translator, folder: Path) -> int:
+        job = active.job
+        key = normalize_url(job.url)
+        await active.status.show(
+            tr("⏳ Working on your link…"), self._cancel_buttons(active, tr), force=True
+        )
+        if (
+            active.status.message_id is not None
+            and active.status.message_id != job.status_message_id
+        ):
+            await self._jobs.update(job.id, status_message_id=active.status.message_id)
+        choices = [job.choice] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
+        for choice in choices:
+            if await self._from_cache(active, tr, key, str(choice)):
+                return 0
+        folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir
+        page: PageInfo | None = None
+        fetched: FetchedFile | None = None
+        async with self._http.open(job.url) as response:
+            if not is_page(response):
+                fetched = await self._http.save(
+                    response, folder, active.tracker.update, active.cancel
+                )
+        used = FILE_CHOICE
+        if fetched is None:
+            page = await self._ytdlp.extract(job.url, active.cancel)
+            choice = await self._choose(active, tr, page)
+            used = str(choice)
+            if await self._from_cache(active, tr, key, used):
+                return 0
+            fetched = await self._ytdlp.download(
+                page, choice, folder, active.tracker.update, active.cancel
+            )
+        title = fetched.title or fetched.path.name
+        info = await self._probe(fetched.path)
+        caption = self._caption(tr, title, fetched.size, job.url)
+        active.tracker.phase("upload")
+        delivered = await self._deliverer.deliver(
+            Delivery(job.chat_id, fetched.path, fetched.path.name, caption, fetched.size, info),
+            active.tracker.update,
+        )
+        await self._cache.put(
+            key, used, CachedFile(delivered.file_id, delivered.kind, title, fetched.size)
+        )
+        await self._finish_link(active, LinkOutcome.DELIVERED, size=fetched.size, title=title)
+        await active.status.remove()
+        return fetched.size
+
+    async def _from_cache(self, active: ActiveJob, tr: Translator, key: str, choice: str) -> bool:
+        hit = await self._cache.get(key, choice)
+        if hit is None:
+            return False
+        job = active.job
+        caption = self._caption(tr, hit.title or "", hit.size, job.url)
+        try:
+            await self._deliverer.resend(job.chat_id, hit.kind, hit.file_id, caption)
+        except StaleFileIdError:
+            log.info("cache_stale id=%d", job.id)
+            await self._cache.drop(key, choice)
+            return False
+        log.info("cache_hit id=%d choice=%s", job.id, choice)
+        await self._finish_link(active, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
+        await active.status.remove()
+        return True
+
+    async def _choose(self, active: ActiveJob, tr: Translator, page: PageInfo) -> FormatChoice:
+        job = active.job
+        if job.choice is not FormatChoice.AUTO:
+            return job.choice
+        choice = FormatChoice.BEST
+        if self._cfg.choice_timeout > 0 and page.has_video:
+            loop = asyncio.get_running_loop()
+            active.choice = loop.create_future()
+            size = f" ({human_size(tr, page.estimated_size)})" if page.estimated_size else ""
+            text = tr(
+                "🎞 <b>{title}</b>{size}\nWhat would you like? Best video is sent in {seconds} s.",
+                title=html.escape(page.title or short_url(job.url)),
+                size=size,
+                seconds=int(self._cfg.choice_timeout),
+            )
+            buttons = [
+                [
+                    (tr("🎬 Best video"), f"fmt:{job.id}:best"),
+                    (tr("📱 Smaller video"), f"fmt:{job.id}:small"),
+                ],
+                [
+                    (tr("🎵 Audio only"), f"fmt:{job.id}:audio"),
+                    (tr("✖️ Cancel"), f"cancel:{job.id}"),
+                ],
+            ]
+            await active.status.show(text, buttons, force=True)
+            with contextlib.suppress(TimeoutError):
+                choice = await asyncio.wait_for(
+                    asyncio.shield(active.choice), self._cfg.choice_timeout
+                )
+            active.choice = None
+        await self._jobs.update(job.id, choice=choice)
+        await active.status.show(
+            tr("⏳ Preparing the download…"), self._cancel_buttons(active, tr), force=True
+        )
+        return choice
+
+    async def _tick(self, active: ActiveJob, tr: Translator) -> None:
+        """Pushes progress into the status message; StatusMessage throttles the edits."""
+        buttons = self._cancel_buttons(active, tr)
+        while True:
+            await asyncio.sleep(PROGRESS_TICK_S)
+            snapshot = active.tracker.snapshot
+            if snapshot is not None and active.choice is None:
+                await active.status.show(progress_text(tr, snapshot), buttons)
+
+    async def _stopped(
+        self, active: ActiveJob, tr: Translator, reason: StopReason
+    ) -> tuple[str, JobState]:
+        job = active.job
+        log.info("job_stopped id=%d reason=%s", job.id, reason)
+        if reason is StopReason.SHUTDOWN:
+            await active.status.final(
+                tr("⏸ The bot is restarting. Your download will continue when it is back.")
+            )
+            return "interrupted", JobState.QUEUED
+        if reason is StopReason.TIMEOUT:
+            await self._fail(active, tr, FetchError(FailureReason.TIMEOUT))
+            return "failed", JobState.FAILED
+        if reason is StopReason.TOO_LARGE:
+            limit = self._http.max_size
+            await self._fail(active, tr, FetchError(FailureReason.TOO_LARGE, limit=limit))
+            return "failed", JobState.FAILED
+        await active.status.final(tr("✖️ Cancelled."))
+        await self._finish_link(active, LinkOutcome.CANCELLED)
+        return "cancelled", JobState.CANCELLED
+
+    async def _fail(self, active: ActiveJob, tr: Translator, error: JobError) -> None:
+        await active.status.final(failure_text(tr, error))
+        await self._finish_link(active, LinkOutcome.FAILED, reason=error.reason.value)
+
+    async def _finish_link(
+        self,
+        active: ActiveJob,
+        outcome: LinkOutcome,
+        *,
+        reason: str | None = None,
+        size: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        if active.job.link_id is not None:
+            await self._links.finish(
+                active.job.link_id, outcome, reason=reason, size=size, title=title
+            )
+
+    def _caption(self, tr: Translator, title: str, size: int | None, url: str) -> str:
+        size_text = human_size(tr, size) if size else ""
+        link = f'<a href="{html.escape(url, quote=True)}">{html.escape(short_url(url, 40))}</a>'
+        tail = " · ".join(p for p in (size_text, link) if p)
+        budget = CAPTION_LIMIT - len(tail) - 10
+        clipped = title if len(title) <= budget else title[: max(0, budget - 1)] + "…"
+        return f"<b>{html.escape(clipped)}</b>\n{tail}" if clipped else tail
+
+    @staticmethod
+    def _cancel_buttons(active: ActiveJob, tr: Translator) -> list[list[tuple[str, str]]]:
+        return [[(tr("✖️ Cancel"), f"cancel:{active.job.id}")]]
