@@ -1,0 +1,272 @@
+"""Builds the PTB Application and the services, and runs the daemon's whole lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import __version__
+from bot.config import Settings
+from bot.context import BotContext, BotData
+from bot.download.http import HttpFetcher
+from bot.download.ytdlp import YtdlpFetcher
+from bot.handlers import errors, jobs, links, start
+from bot.i18n import I18n
+from bot.jobs.manager import JobManager, Limits
+from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.services import Services
+from bot.store.cache import CacheRepo
+from bot.store.db import Database
+from bot.store.jobs import JobRepo
+from bot.store.links import LinkRepo
+from bot.store.users import UserRepo
+from bot.telegram_io.polling import PollMonitor
+from bot.telegram_io.request import PollingRequest, RetryingRequest
+from bot.telegram_io.retry import RetryPolicy
+from bot.telegram_io.ui import TelegramChatUI
+from bot.texts import USER_COMMANDS
+from bot.upload.botapi import BotApiUploader
+from bot.upload.deliver import Deliverer
+from bot.upload.media import probe
+
+log = logging.getLogger(__name__)
+
+TgApp = Application[Any, BotContext, Any, Any, BotData, Any]
+SHUTDOWN_GRACE_S = 6.0
+IO_THREADS = 4
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def poll_timeout(settings: Settings) -> int:
+    """The long-poll length: well inside the stall limit, so a healthy poll is never 'stalled'."""
+    return int(max(1, min(30, settings.poll_stall_seconds / 3)))
+
+
+def build_application(settings: Settings, monitor: PollMonitor, policy: RetryPolicy) -> TgApp:
+    api = settings.telegram_api_url
+    request = RetryingRequest(
+        policy=policy,
+        connection_pool_size=32,
+        read_timeout=20,
+        write_timeout=20,
+        connect_timeout=10,
+        pool_timeout=10,
+        proxy=settings.proxy_url,
+    )
+    updates_request = PollingRequest(
+        monitor=monitor,
+        read_timeout=poll_timeout(settings) + 10,
+        connect_timeout=10,
+        proxy=settings.proxy_url,
+    )
+    return (
+        Application.builder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .local_mode(settings.bot_api_local_mode)
+        .request(request)
+        .get_updates_request(updates_request)
+        .concurrent_updates(64)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .build()
+    )
+
+
+def register_handlers(app: TgApp) -> None:
+    for module in (start, links, jobs, errors):  # errors last: its catch-alls must lose
+        module.register(app)
+
+
+@dataclass
+class Runtime:
+    """Everything with a lifetime that the daemon opens and must close."""
+
+    db: Database
+    blocking: ThreadPoolExecutor
+    io: ThreadPoolExecutor
+    upload_client: httpx.AsyncClient
+    download_client: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    loop = asyncio.get_running_loop()
+    io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io")
+    # DNS lookups (getaddrinfo) use the loop's default executor: keep them off the download pool.
+    loop.set_default_executor(io)
+    blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
+    db = Database(settings.data_dir / "tgfetch.sqlite3")
+    upload_client = httpx.AsyncClient(
+        proxy=settings.proxy_url, timeout=httpx.Timeout(60, connect=15)
+    )
+    download_client = httpx.AsyncClient(
+        proxy=settings.download_proxy_url,
+        timeout=httpx.Timeout(30, connect=15),
+        headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
+    )
+    try:
+        await db.open()
+        yield Runtime(db, blocking, io, upload_client, download_client)
+    finally:
+        await upload_client.aclose()
+        await download_client.aclose()
+        await db.close()
+        blocking.shutdown(wait=False, cancel_futures=True)
+
+
+def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPolicy) -> Services:
+    i18n = I18n()
+    jobs_repo = JobRepo(rt.db, utc_now)
+    links_repo = LinkRepo(rt.db, utc_now)
+    cache = CacheRepo(rt.db, utc_now)
+    guard = build_guard(settings)
+    botapi = BotApiUploader(
+        settings.telegram_api_url,
+        settings.bot_token.get_secret_value(),
+        rt.upload_client,
+        policy,
+        local_mode=settings.bot_api_local_mode,
+    )
+    deliverer = Deliverer(botapi, None, settings.bot_api_upload_limit)
+    runner = JobRunner(
+        config=RunnerConfig(
+            data_dir=settings.data_dir,
+            job_timeout=settings.job_timeout_seconds,
+            choice_timeout=settings.choice_timeout_seconds,
+        ),
+        http=HttpFetcher(rt.download_client, guard, settings.max_file_size),
+        ytdlp=YtdlpFetcher(
+            rt.blocking,
+            max_size=settings.max_file_size,
+            proxy=settings.download_proxy_url,
+            cookies=settings.ytdlp_cookies,
+        ),
+        deliverer=deliverer,
+        probe=probe,
+        jobs=jobs_repo,
+        links=links_repo,
+        cache=cache,
+        translator=i18n.get,
+    )
+    manager = JobManager(
+        limits=Limits(
+            workers=settings.download_workers,
+            per_user=settings.max_jobs_per_user,
+            max_queued=settings.max_queued_jobs,
+        ),
+        repo=jobs_repo,
+        links=links_repo,
+        runner=runner,
+        ui=TelegramChatUI(app.bot),
+        translator=i18n.get,
+    )
+    return Services(
+        settings=settings,
+        i18n=i18n,
+        users=UserRepo(rt.db, utc_now),
+        links=links_repo,
+        jobs=manager,
+    )
+
+
+def build_guard(settings: Settings) -> Any:
+    from bot.download.safety import UrlGuard
+
+    return UrlGuard(allow_private=settings.allow_private_urls)
+
+
+async def set_commands(app: TgApp, i18n: I18n) -> None:
+    for language in i18n.languages:
+        tr = i18n.get(language)
+        commands = [BotCommand(name, tr(desc)) for name, desc in USER_COMMANDS]
+        try:
+            await app.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language
+            )
+        except TelegramError as exc:
+            log.warning("set_commands_failed language=%s error=%r", language, exc)
+
+
+async def watch_polling(monitor: PollMonitor, stop: asyncio.Event, dead: asyncio.Event) -> None:
+    """Ends the daemon (non-zero exit, systemd restarts it) when polling has died."""
+    interval = max(0.2, min(1.0, monitor.stall_seconds / 4))
+    while not stop.is_set():
+        await asyncio.sleep(interval)
+        problem = monitor.problem()
+        if problem is not None:
+            log.error("polling_dead %s; exiting so the supervisor restarts the bot", problem)
+            dead.set()
+            stop.set()
+            return
+
+
+async def run(settings: Settings) -> int:
+    """The daemon: returns the process exit code."""
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    stop, dead = asyncio.Event(), asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    policy = RetryPolicy()
+    monitor = PollMonitor(settings.poll_stall_seconds)
+    app = build_application(settings, monitor, policy)
+    async with open_runtime(settings) as rt:
+        services = build_services(settings, app, rt, policy)
+        app.bot_data.services = services
+        register_handlers(app)
+        try:
+            await app.initialize()
+        except InvalidToken:
+            log.error(  # noqa: TRY400 - one clear line, the traceback says nothing more
+                "startup_failed BOT_TOKEN was rejected by the Bot API (401)"
+            )
+            return 1
+        except TelegramError as exc:
+            log.error("startup_failed cannot reach the Bot API: %s", exc)  # noqa: TRY400
+            return 1
+        try:
+            await app.start()
+            assert app.updater is not None  # noqa: S101 - built with an updater
+            await app.updater.start_polling(
+                timeout=poll_timeout(settings),
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info(
+                "started version=%s bot=@%s seconds=%.2f",
+                __version__,
+                app.bot.username,
+                time.monotonic() - started,
+            )
+            await services.jobs.resume()
+            await set_commands(app, services.i18n)
+            watcher = asyncio.create_task(watch_polling(monitor, stop, dead))
+            await stop.wait()
+            log.info("stopping reason=%s", "polling_dead" if dead.is_set() else "signal")
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await services.jobs.shutdown(SHUTDOWN_GRACE_S)
+            if app.updater.running:
+                await app.updater.stop()
+            await app.stop()
+        finally:
+            await app.shutdown()
+    log.info("stopped")
+    return 1 if dead.is_set() else 0

@@ -1,0 +1,1 @@
+"""Telegram in, Telegram out: parse, authorize, call a service, render a reply."""

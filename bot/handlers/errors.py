@@ -1,0 +1,68 @@
+"""The global error handler, and polite answers to updates nothing else handles."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import BotContext
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, ctx: BotContext) -> None:
+    """Logs the traceback with the update id and tells the user, once, that something failed."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("handler_error update=%s", update_id, exc_info=ctx.error)
+    if not isinstance(update, Update) or isinstance(ctx.error, Forbidden):
+        return
+    chat = update.effective_chat
+    if chat is None:
+        return
+    tr = ctx.services.i18n.get(
+        update.effective_user.language_code if update.effective_user else None
+    )
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(tr("Something went wrong. Please try again."))
+        else:
+            await ctx.bot.send_message(chat.id, tr("⚠️ Something went wrong. Please try again."))
+    except TelegramError as exc:
+        log.warning("error_reply_failed update=%s error=%r", update_id, exc)
+
+
+async def unknown_callback(update: Update, ctx: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    log.info(
+        "unknown_callback user=%s", update.effective_user.id if update.effective_user else None
+    )
+    tr = ctx.services.i18n.get(query.from_user.language_code)
+    await query.answer(tr("This button is no longer active."))
+
+
+async def unsupported_message(update: Update, ctx: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or update.effective_chat is None:
+        return
+    if update.effective_chat.type != "private":
+        return  # stay quiet in groups
+    _, tr = await ctx.services.seen(user)
+    log.info("unsupported_message user=%d", user.id)
+    await message.reply_text(
+        tr("🔗 I only understand links. Send me one (http:// or https://) and I'll fetch it.")
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Catch-alls: registered after every other handler of group 0, so real handlers win."""
+    app.add_handler(CallbackQueryHandler(unknown_callback))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT, unsupported_message))
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unsupported_message)
+    )
+    app.add_error_handler(on_error)

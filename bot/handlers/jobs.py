@@ -1,0 +1,52 @@
+"""/cancel, and the inline buttons of a job: Cancel and the format choice."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.jobs.models import FormatChoice
+
+log = logging.getLogger(__name__)
+
+
+async def cancel_command(update: Update, ctx: BotContext) -> None:
+    if update.effective_user is None or update.effective_message is None:
+        return
+    _, tr = await ctx.services.seen(update.effective_user)
+    count = await ctx.services.jobs.cancel_user(update.effective_user.id)
+    text = (
+        tr("✖️ Stopped {n} download(s).", n=count) if count else tr("You have no downloads going.")
+    )
+    await update.effective_message.reply_text(text)
+
+
+async def cancel_button(update: Update, ctx: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data is None:
+        return
+    _, tr = await ctx.services.seen(user)
+    job_id = int(query.data.split(":")[1])
+    admin = ctx.services.settings.is_admin(user.id)
+    stopped = await ctx.services.jobs.cancel(job_id, user.id, admin=admin)
+    log.info("cancel_button user=%d job=%d stopped=%s", user.id, job_id, stopped)
+    await query.answer(tr("Stopping…") if stopped else tr("This download has already ended."))
+
+
+async def format_button(update: Update, ctx: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data is None:
+        return
+    _, tr = await ctx.services.seen(user)
+    _, job_id, choice = query.data.split(":")
+    taken = ctx.services.jobs.choose(int(job_id), user.id, FormatChoice(choice))
+    await query.answer(tr("Got it.") if taken else tr("This choice has expired."))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("cancel", cancel_command))
+    app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^cancel:\d+$"))
+    app.add_handler(CallbackQueryHandler(format_button, pattern=r"^fmt:\d+:(best|small|audio)$"))
