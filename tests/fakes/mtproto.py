@@ -73,6 +73,7 @@ class FakeMtproto:
         self.stops = 0
         self.start_entered = asyncio.Event()  # set when a start begins (hanging or not)
         self._hanging_starts = 0
+        self._start_errors: deque[BaseException] = deque()
         self._gate: asyncio.Event | None = None
         self._faults: deque[BaseException] = deque()
         self._message_id = 0
@@ -86,6 +87,10 @@ class FakeMtproto:
     def hang_next_starts(self, count: int = 1) -> None:
         """The next `count` starts never finish (until cancelled)."""
         self._hanging_starts += count
+
+    def fail_next_start(self, error: BaseException) -> None:
+        """The next start raises `error` (e.g. ConnectionError, pyrogram's AccessTokenInvalid)."""
+        self._start_errors.append(error)
 
     def hold_starts(self) -> None:
         """Starts wait until `release_starts()`, so a test can act while one is in progress."""
@@ -114,6 +119,8 @@ class FakeMtproto:
     async def _start(self) -> None:
         self.starts += 1
         self.start_entered.set()
+        if self._start_errors:
+            raise self._start_errors.popleft()
         if self._hanging_starts:
             self._hanging_starts -= 1
             await asyncio.Event().wait()

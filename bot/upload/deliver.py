@@ -1,0 +1,46 @@
+"""Picks the route for a file: the Bot API up to its limit, the MTProto client above it."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.errors import DeliveryError, FailureReason
+from bot.upload.botapi import BotApiUploader
+from bot.upload.mtproto import MtprotoUploader
+from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer:
+    """Sends finished files into chats by whichever route can carry them."""
+
+    def __init__(
+        self, botapi: BotApiUploader, mtproto: MtprotoUploader | None, bot_api_limit: int
+    ) -> None:
+        self._botapi = botapi
+        self._mtproto = mtproto
+        self._limit = bot_api_limit
+
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+        """Send the file; too large for every configured route raises TOO_LARGE_FOR_TELEGRAM."""
+        if delivery.size <= self._limit:
+            try:
+                return await self._botapi.send(delivery, progress)
+            except DeliveryError as exc:
+                if exc.reason is not FailureReason.TOO_LARGE_FOR_TELEGRAM or not self._mtproto:
+                    raise
+                log.warning("deliver_fallback route=mtproto reason=bot_api_413")
+                return await self._mtproto.send(delivery, progress)
+        if self._mtproto is None:
+            raise DeliveryError(
+                FailureReason.TOO_LARGE_FOR_TELEGRAM,
+                "MTProto uploads are not configured (API_ID, API_HASH)",
+                size=delivery.size,
+                limit=self._limit,
+            )
+        return await self._mtproto.send(delivery, progress)
+
+    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+        """Send a file Telegram already has; raises StaleFileIdError when the id is gone."""
+        return await self._botapi.resend(chat_id, kind, file_id, caption)

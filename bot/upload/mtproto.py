@@ -1,0 +1,483 @@
+"""Uploads above the Bot API's limit through one long-lived MTProto (Pyrogram) client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from bot.config import ConfigError, Settings
+from bot.errors import DeliveryError, FailureReason
+from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+log = logging.getLogger(__name__)
+
+ROUTE = "mtproto"
+SESSION_NAME = "tgfetch"
+# Pyrogram's RPC error ids that mean the bot cannot write to the chat any more.
+_CHAT_GONE_IDS = frozenset(
+    {
+        "PEER_ID_INVALID",
+        "CHAT_ID_INVALID",
+        "CHANNEL_INVALID",
+        "CHANNEL_PRIVATE",
+        "INPUT_USER_DEACTIVATED",
+        "USER_IS_BLOCKED",
+        "CHAT_WRITE_FORBIDDEN",
+    }
+)
+_DEFAULT_PROXY_PORTS = {"socks5": 1080, "http": 8080}
+
+# (bytes sent, total); pyrogram awaits a coroutine function and runs a plain one in a thread.
+UploadProgress = Callable[[int, int], Awaitable[None]]
+
+
+class SentFile(Protocol):
+    """The file object of a sent message."""
+
+    @property
+    def file_id(self) -> str: ...
+
+
+class SentMessage(Protocol):
+    """The parts of pyrogram's Message an upload reads."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def document(self) -> SentFile | None: ...
+    @property
+    def video(self) -> SentFile | None: ...
+    @property
+    def audio(self) -> SentFile | None: ...
+    @property
+    def animation(self) -> SentFile | None: ...
+
+
+class MtprotoClient(Protocol):
+    """The subset of pyrogram.Client the uploader uses; keywords mirror pyrogram's own."""
+
+    @property
+    def is_connected(self) -> bool: ...
+    async def start(self) -> object: ...
+    async def stop(self) -> object: ...
+    async def send_document(
+        self,
+        chat_id: int | str,
+        document: str,
+        *,
+        thumb: str | None = None,
+        caption: str = "",
+        file_name: str | None = None,
+        force_document: bool | None = None,
+        progress: UploadProgress | None = None,
+    ) -> SentMessage | None: ...
+    async def send_video(
+        self,
+        chat_id: int | str,
+        video: str,
+        *,
+        caption: str = "",
+        duration: int = 0,
+        width: int = 0,
+        height: int = 0,
+        thumb: str | None = None,
+        file_name: str | None = None,
+        supports_streaming: bool = True,
+        progress: UploadProgress | None = None,
+    ) -> SentMessage | None: ...
+    async def send_audio(
+        self,
+        chat_id: int | str,
+        audio: str,
+        *,
+        caption: str = "",
+        duration: int = 0,
+        performer: str | None = None,
+        title: str | None = None,
+        thumb: str | None = None,
+        file_name: str | None = None,
+        progress: UploadProgress | None = None,
+    ) -> SentMessage | None: ...
+    async def send_animation(
+        self,
+        chat_id: int | str,
+        animation: str,
+        *,
+        caption: str = "",
+        duration: int = 0,
+        width: int = 0,
+        height: int = 0,
+        thumb: str | None = None,
+        file_name: str | None = None,
+        progress: UploadProgress | None = None,
+    ) -> SentMessage | None: ...
+
+
+class MtprotoState(StrEnum):
+    """What /health reports about the MTProto client."""
+
+    IDLE = "idle"  # never started
+    STARTING = "starting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    CLOSED = "closed"
+
+
+def _pyrogram_errors() -> ModuleType:
+    # Imported on first use: pyrogram takes ~0.5 s to import and most runs never need it.
+    return importlib.import_module("pyrogram.errors")
+
+
+class MtprotoUploader:
+    """Owns one MTProto client: started lazily, shared by every upload, stopped once by close()."""
+
+    def __init__(
+        self,
+        factory: Callable[[], MtprotoClient],
+        *,
+        start_timeout: float = 30,
+        stop_timeout: float = 10,
+        flood_wait_limit: float = 600,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._factory = factory
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._flood_wait_limit = flood_wait_limit
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+        self._client: MtprotoClient | None = None
+        self._starting = False
+        self._closed = False
+        self._starts_done = 0  # finished start attempts, failed or not
+        self._last_failure: DeliveryError | None = None
+
+    @property
+    def state(self) -> MtprotoState:
+        """The client's state, for /health."""
+        if self._closed:
+            return MtprotoState.CLOSED
+        if self._starting:
+            return MtprotoState.STARTING
+        if self._client is None:
+            return MtprotoState.IDLE if self._starts_done == 0 else MtprotoState.DISCONNECTED
+        return MtprotoState.CONNECTED if self._client.is_connected else MtprotoState.DISCONNECTED
+
+    async def send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+        """Upload the file; flood waits are waited out up to `flood_wait_limit` seconds in all."""
+        errors = _pyrogram_errors()
+        kind = delivery.info.kind
+        waited = 0.0
+        while True:
+            client = await self._connected()
+            try:
+                message = await _send(client, delivery, kind, progress)
+            except errors.FloodWait as exc:
+                wait = max(1.0, float(exc.value or 0))  # never spin on a zero wait
+                if waited + wait > self._flood_wait_limit:
+                    raise DeliveryError(
+                        FailureReason.UPLOAD_FAILED, f"flood wait {wait:.0f} s", retry_after=wait
+                    ) from exc
+                log.warning("mtproto_flood_wait seconds=%.0f", wait)
+                waited += wait
+                await self._sleep(wait)
+                continue
+            except errors.RPCError as exc:
+                error_id = str(getattr(exc, "ID", None) or type(exc).__name__)
+                if isinstance(exc, errors.Forbidden) or error_id in _CHAT_GONE_IDS:
+                    raise DeliveryError(FailureReason.CHAT_UNAVAILABLE, error_id) from exc
+                media_refused = isinstance(exc, errors.BadRequest) and "CAPTION" not in error_id
+                if kind is not MediaKind.DOCUMENT and media_refused:
+                    log.warning("mtproto_kind_fallback kind=%s error=%s", kind, error_id)
+                    kind = MediaKind.DOCUMENT
+                    continue
+                raise DeliveryError(FailureReason.UPLOAD_FAILED, error_id) from exc
+            except (OSError, ValueError) as exc:  # network trouble; pyrogram's size checks
+                log.warning("mtproto_upload_failed error=%s", type(exc).__name__)
+                # close() at shutdown stops the client under running uploads.
+                reason = FailureReason.INTERRUPTED if self._closed else FailureReason.UPLOAD_FAILED
+                raise DeliveryError(reason, type(exc).__name__) from exc
+            delivered = _delivered(message, kind)
+            log.info("mtproto_uploaded kind=%s size=%d", kind, delivery.size)
+            return delivered
+
+    async def close(self) -> None:
+        """Stop the client (once, bounded by stop_timeout); later uploads raise."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:  # lets a start in progress finish or fail first
+            client, self._client = self._client, None
+        if client is not None:
+            await self._stop(client)
+        log.info("mtproto_closed")
+
+    async def _connected(self) -> MtprotoClient:
+        seen = self._starts_done
+        async with self._lock:
+            if self._closed:
+                raise DeliveryError(FailureReason.INTERRUPTED, "MTProto client is closed")
+            client = self._client
+            if client is not None and client.is_connected:
+                return client
+            if self._starts_done != seen and self._last_failure is not None:
+                # Waited on someone else's start and it failed: share its outcome.
+                raise DeliveryError(FailureReason.UPLOAD_FAILED, self._last_failure.detail)
+            if client is not None:
+                log.warning("mtproto_reconnect reason=disconnected")
+                self._client = None
+                await self._stop(client)
+            return await self._start()
+
+    async def _start(self) -> MtprotoClient:
+        self._starting = True
+        self._last_failure = None
+        started = time.monotonic()
+        client = self._factory()
+        ok = False
+        try:
+            async with asyncio.timeout(self._start_timeout):
+                await client.start()
+            ok = True
+        except TimeoutError as exc:
+            log.warning("mtproto_start_timeout seconds=%.0f", self._start_timeout)
+            self._last_failure = DeliveryError(
+                FailureReason.UPLOAD_FAILED, "MTProto start timed out"
+            )
+            raise self._last_failure from exc
+        except (OSError, _pyrogram_errors().RPCError) as exc:
+            log.warning("mtproto_start_failed error=%s", type(exc).__name__)
+            self._last_failure = DeliveryError(
+                FailureReason.UPLOAD_FAILED, f"MTProto start failed: {type(exc).__name__}"
+            )
+            raise self._last_failure from exc
+        finally:
+            self._starting = False
+            self._starts_done += 1
+            if not ok:
+                await self._stop(client)
+        self._client = client
+        log.info("mtproto_started ms=%d", (time.monotonic() - started) * 1000)
+        return client
+
+    async def _stop(self, client: MtprotoClient) -> None:
+        try:
+            async with asyncio.timeout(self._stop_timeout):
+                await client.stop()
+        except TimeoutError:
+            log.warning("mtproto_stop_timeout seconds=%.0f", self._stop_timeout)
+        except Exception:  # a failing stop must not hide why we are stopping
+            log.exception("mtproto_stop_failed")
+
+
+async def _send(
+    client: MtprotoClient, delivery: Delivery, kind: MediaKind, progress: ProgressFn
+) -> SentMessage | None:
+    async def report(current: int, total: int) -> None:
+        progress(current, total)
+
+    info = delivery.info
+    path = str(delivery.path.resolve())
+    thumb = str(info.thumbnail) if info.thumbnail is not None else None
+    common: dict[str, Any] = {
+        "caption": delivery.caption,
+        "file_name": delivery.filename,
+        "progress": report,
+    }
+    if kind is MediaKind.VIDEO:
+        return await client.send_video(
+            delivery.chat_id,
+            path,
+            duration=info.duration or 0,
+            width=info.width or 0,
+            height=info.height or 0,
+            thumb=thumb,
+            supports_streaming=True,
+            **common,
+        )
+    if kind is MediaKind.AUDIO:
+        return await client.send_audio(
+            delivery.chat_id,
+            path,
+            duration=info.duration or 0,
+            performer=info.performer,
+            title=info.title,
+            thumb=thumb,
+            **common,
+        )
+    if kind is MediaKind.ANIMATION:
+        return await client.send_animation(
+            delivery.chat_id,
+            path,
+            duration=info.duration or 0,
+            width=info.width or 0,
+            height=info.height or 0,
+            thumb=thumb,
+            **common,
+        )
+    return await client.send_document(
+        delivery.chat_id, path, thumb=thumb, force_document=True, **common
+    )
+
+
+def _delivered(message: SentMessage | None, kind: MediaKind) -> Delivered:
+    if message is None:
+        raise DeliveryError(FailureReason.UPLOAD_FAILED, "upload was stopped")
+    files = {
+        MediaKind.DOCUMENT: message.document,
+        MediaKind.VIDEO: message.video,
+        MediaKind.AUDIO: message.audio,
+        MediaKind.ANIMATION: message.animation,
+    }
+    for sent_kind in (kind, *files):
+        sent = files[sent_kind]
+        if sent is not None:
+            return Delivered(message.id, sent.file_id, sent_kind, ROUTE)
+    raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no file")
+
+
+class PyrogramClient:
+    """A pyrogram.Client as an MtprotoClient whose stop() also undoes a half-finished start.
+
+    Pyrogram's own stop() refuses a client that never finished starting, and a start cut
+    short leaves a session's socket and receive task behind, out of pyrogram's reach: so
+    every connection the client opens is noted in `connections` and closed here. The set is
+    weak, so connections pyrogram has dropped after reconnects do not pile up.
+    """
+
+    def __init__(self, client: Any, connections: weakref.WeakSet[Any]) -> None:
+        self._client = client
+        self._connections = connections
+
+    @property
+    def is_connected(self) -> bool:
+        return bool(self._client.is_connected)
+
+    async def start(self) -> object:
+        return await self._client.start()
+
+    async def stop(self) -> object:
+        client = self._client
+        if client.is_initialized:
+            await client.stop()
+        elif client.is_connected:
+            await client.disconnect()
+        else:
+            # Cut short while opening the session database or creating a session.
+            with contextlib.suppress(RuntimeError):  # the database was never opened
+                await client.storage.close()
+        for connection in list(self._connections):
+            if connection.protocol is not None:  # closing ends its session's receive task
+                await connection.close()
+        self._connections.clear()
+        client.executor.shutdown(wait=False)
+        return None
+
+    async def send_document(
+        self, chat_id: int | str, document: str, **kwargs: Any
+    ) -> SentMessage | None:
+        message: SentMessage | None = await self._client.send_document(chat_id, document, **kwargs)
+        return message
+
+    async def send_video(
+        self, chat_id: int | str, video: str, **kwargs: Any
+    ) -> SentMessage | None:
+        message: SentMessage | None = await self._client.send_video(chat_id, video, **kwargs)
+        return message
+
+    async def send_audio(
+        self, chat_id: int | str, audio: str, **kwargs: Any
+    ) -> SentMessage | None:
+        message: SentMessage | None = await self._client.send_audio(chat_id, audio, **kwargs)
+        return message
+
+    async def send_animation(
+        self, chat_id: int | str, animation: str, **kwargs: Any
+    ) -> SentMessage | None:
+        message: SentMessage | None = await self._client.send_animation(
+            chat_id, animation, **kwargs
+        )
+        return message
+
+
+def proxy_dict(url: str | None) -> dict[str, Any] | None:
+    """PROXY_URL as the dict pyrogram.Client takes (socks5 or http CONNECT)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    scheme = "socks5" if parts.scheme.lower().startswith("socks5") else "http"
+    return {
+        "scheme": scheme,
+        "hostname": parts.hostname,
+        "port": parts.port or _DEFAULT_PROXY_PORTS[scheme],
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+
+
+def pyrogram_factory(
+    settings: Settings, *, connection_factory: type | None = None
+) -> Callable[[], MtprotoClient]:
+    """Builds the real client; `connection_factory` lets a test point pyrogram elsewhere."""
+    if settings.api_id is None or settings.api_hash is None:
+        raise ConfigError("config error: API_ID and API_HASH are required for MTProto uploads")
+    api_id = settings.api_id
+    api_hash = settings.api_hash
+
+    def build() -> MtprotoClient:
+        pyrogram = importlib.import_module("pyrogram")
+        logging.getLogger("pyrogram").setLevel(logging.WARNING)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the session database lives here
+        connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        base = connection_factory or pyrogram.connection.Connection
+
+        class NotedConnection(base):  # type: ignore[misc,valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                connections.add(self)
+
+        client = pyrogram.Client(
+            name=SESSION_NAME,
+            api_id=api_id,
+            api_hash=api_hash.get_secret_value(),
+            bot_token=settings.bot_token.get_secret_value(),
+            workdir=str(settings.data_dir),
+            no_updates=True,
+            parse_mode=pyrogram.enums.ParseMode.HTML,
+            proxy=proxy_dict(settings.proxy_url),
+            connection_factory=NotedConnection,
+        )
+        return PyrogramClient(client, connections)
+
+    return build
+
+
+def resolve_factory(spec: str, settings: Settings) -> Callable[[], MtprotoClient]:
+    """The client factory MTPROTO_CLIENT_FACTORY names ("module:callable"), or pyrogram's.
+
+    The callable receives `settings` and returns a zero-argument client factory.
+    """
+    if not spec.strip():
+        return pyrogram_factory(settings)
+    module_name, _, attr = spec.strip().partition(":")
+    if not module_name or not attr:
+        raise ConfigError("config error: MTPROTO_CLIENT_FACTORY: must be 'module:callable'")
+    try:
+        builder = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"config error: MTPROTO_CLIENT_FACTORY: cannot load {spec}") from exc
+    factory = builder(settings)
+    if not callable(factory):
+        raise ConfigError(f"config error: MTPROTO_CLIENT_FACTORY: {spec} gave no factory")
+    return factory  # type: ignore[no-any-return]
