@@ -1,0 +1,444 @@
+"""URL safety: refuse links, redirect hops and connections that lead into the host's network."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import logging
+import re
+import socket
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from bot.errors import FailureReason, FetchError
+
+if TYPE_CHECKING:
+    import httpx
+    import yt_dlp
+
+log = logging.getLogger(__name__)
+
+MAX_URL_LENGTH = 8192
+Resolve = Callable[[str, int], Awaitable[list[str]]]
+ResolveSync = Callable[[str, int], list[str]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Spelled out so the verdict does not shift with the ipaddress tables of a Python patch release.
+# fmt: off
+_NOT_PUBLIC = tuple(ipaddress.ip_network(net) for net in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/8", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10",
+    "ff00::/8",
+))
+# fmt: on
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
+_HOSTNAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
+_NUMBER = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+# ffmpeg may still be started by yt-dlp's HLS downloader for streams it cannot handle; limited to
+# these protocols it cannot fetch playlists or segments that this module has not checked.
+_FFMPEG_INPUT_ARGS = ["-protocol_whitelist", "file,crypto,data"]
+
+
+def check_address(ip: str) -> bool:
+    """Whether `ip` is a globally routable unicast address; False for anything unparsable."""
+    try:
+        return _public(ipaddress.ip_address(ip))
+    except ValueError:
+        return False
+
+
+def _public(addr: IPAddress) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.scope_id:
+            return False
+        embedded = addr.ipv4_mapped or (
+            ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF) if addr in _NAT64 else None
+        )
+        if embedded is not None:
+            return _public(embedded)
+        if addr.teredo is not None:
+            return False
+        if addr.sixtofour is not None and not _public(addr.sixtofour):
+            return False
+    if any(addr.version == net.version and addr in net for net in _NOT_PUBLIC):
+        return False
+    return addr.is_global and not (
+        addr.is_multicast or addr.is_reserved or addr.is_loopback or addr.is_link_local
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    host: str
+    port: int
+    address: IPAddress | None  # set when the host is an IP literal, in whatever spelling
+
+
+def _invalid(why: str) -> FetchError:
+    return FetchError(FailureReason.INVALID_URL, why)
+
+
+def _blocked(host: str, address: object) -> FetchError:
+    log.warning("url_blocked host=%s address=%s", host, address)
+    where = host if host == str(address) else f"{host} resolves to {address}, which"
+    return FetchError(FailureReason.BLOCKED_URL, f"{where} is not a public address")
+
+
+def _parse(url: str) -> _Target:
+    if len(url) > MAX_URL_LENGTH:
+        raise _invalid(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    # Parsers disagree about these (a browser reads "\" as "/"): refuse rather than guess.
+    if _UNSAFE_CHARS.search(url):
+        raise _invalid("the URL contains spaces, control characters or a backslash")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a bracketed host that is not IPv6
+        raise _invalid("the URL cannot be parsed") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _invalid(f"scheme {scheme or '(none)'!r} is not http or https")
+    if "@" in parts.netloc:
+        raise _invalid("the URL carries credentials")
+    try:
+        port = parts.port
+    except ValueError:
+        raise _invalid("the port is not a number from 1 to 65535") from None
+    if port == 0:
+        raise _invalid("the port is not a number from 1 to 65535")
+    port = port or (443 if scheme == "https" else 80)
+    host = parts.hostname or ""
+    if "[" in parts.netloc:
+        try:
+            return _Target(host, port, ipaddress.IPv6Address(host))
+        except ValueError:
+            raise _invalid("the bracketed host is not an IPv6 address") from None
+    host = host.removesuffix(".")
+    if not host or "%" in host:
+        raise _invalid("the URL has no usable host")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise _invalid("the host name is not a valid domain name") from None
+    labels = host.split(".")
+    if _NUMBER.match(labels[-1]):
+        # Resolvers read 127.1, 0x7f000001, 2130706433 and 0177.0.0.1 as IPv4 (inet_aton).
+        address = _inet_aton(labels)
+        if address is None:
+            raise _invalid("the host looks like an IPv4 address but is not one")
+        return _Target(host, port, address)
+    if not _HOSTNAME.match(host):
+        raise _invalid("the host name is not a valid domain name")
+    return _Target(host, port, None)
+
+
+def _inet_aton(labels: list[str]) -> ipaddress.IPv4Address | None:
+    if len(labels) > 4 or not all(_NUMBER.match(label) for label in labels):
+        return None
+    numbers: list[int] = []
+    for label in labels:
+        try:
+            if label.startswith("0x"):
+                numbers.append(int(label[2:] or "0", 16))
+            else:
+                numbers.append(int(label, 8 if len(label) > 1 and label[0] == "0" else 10))
+        except ValueError:
+            return None
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (4 - len(head)):
+        return None
+    return ipaddress.IPv4Address(sum(n << (8 * (3 - i)) for i, n in enumerate(head)) + last)
+
+
+async def _getaddrinfo(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _getaddrinfo_sync(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class UrlGuard:
+    """Refuses URLs that are not plain http(s) or that lead to a non-public address.
+
+    `check` (async) and `check_url_sync` vet a URL before a request; `check_peer` vets the
+    address an httpx response actually came from (DNS rebinding); `guarded_youtube_dl` vets
+    every connection yt-dlp opens. With `allow_private` only the URL's form is checked.
+    `behind_proxy`: downloads leave through a proxy, so the proxy resolves names and is the
+    peer; only literal addresses and localhost names can be judged (local DNS may even lie).
+    `is_public` and the resolvers are seams for tests (make 127.0.0.2 "public", fake DNS).
+    """
+
+    def __init__(
+        self,
+        allow_private: bool,
+        resolve: Resolve | None = None,
+        *,
+        resolve_sync: ResolveSync | None = None,
+        is_public: Callable[[str], bool] = check_address,
+        behind_proxy: bool = False,
+        resolve_timeout: float = 10.0,
+    ) -> None:
+        self._allow_private = allow_private
+        self._resolve = resolve or _getaddrinfo
+        self._resolve_sync = resolve_sync or _getaddrinfo_sync
+        self._is_public = is_public
+        self._behind_proxy = behind_proxy
+        self._resolve_timeout = resolve_timeout
+
+    @property
+    def allow_private(self) -> bool:
+        return self._allow_private
+
+    def is_public(self, ip: str) -> bool:
+        return self._allow_private or self._is_public(ip)
+
+    async def check(self, url: str) -> None:
+        """Raise FetchError (INVALID_URL, BLOCKED_URL or DNS) unless `url` may be fetched."""
+        target = self._check_form(url)
+        if target is None or self._behind_proxy:
+            return
+        try:
+            async with asyncio.timeout(self._resolve_timeout):
+                addresses = await self._resolve(target.host, target.port)
+        except TimeoutError:
+            raise FetchError(FailureReason.DNS, f"looking up {target.host} timed out") from None
+        except OSError as exc:
+            raise FetchError(FailureReason.DNS, f"{target.host}: {exc}") from exc
+        self._vet(target.host, addresses)
+
+    def check_url_sync(self, url: str, *, resolve: bool = True) -> None:
+        """`check` for worker threads (blocks on DNS); resolve=False: only what needs no lookup."""
+        target = self._check_form(url)
+        if target is None or self._behind_proxy or not resolve:
+            return
+        try:
+            addresses = self._resolve_sync(target.host, target.port)
+        except OSError as exc:
+            raise FetchError(FailureReason.DNS, f"{target.host}: {exc}") from exc
+        self._vet(target.host, addresses)
+
+    def addresses_sync(self, host: str, port: int) -> list[str]:
+        """Resolve `host` and return its addresses if all are public: what a socket may use.
+
+        Raises OSError when the lookup fails and FetchError(BLOCKED_URL) when one is private.
+        """
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return self._vet(host, self._resolve_sync(host, port))
+        return self._vet(host, [host])
+
+    def check_peer(self, response: httpx.Response) -> None:
+        """Refuse a response whose connection ended up at a non-public address.
+
+        Call it on every hop once the headers are in, before reading the body. Without a
+        `network_stream` (a mock transport) the peer is unknown and the response is refused.
+        """
+        if self._allow_private or self._behind_proxy:
+            return
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if not peer:
+            raise FetchError(FailureReason.BLOCKED_URL, "the connected address is unknown")
+        if not self.is_public(str(peer[0])):
+            raise _blocked(response.url.host, peer[0])
+
+    def _check_form(self, url: str) -> _Target | None:
+        """The checks that need no lookup; returns the target if its name must be resolved."""
+        target = _parse(url)
+        if self._allow_private:
+            return None
+        if target.address is not None:
+            if not self._is_public(str(target.address)):
+                raise _blocked(target.host, target.address)
+            return None
+        if target.host == "localhost" or target.host.endswith(".localhost"):
+            raise _blocked(target.host, "loopback")
+        return target
+
+    def _vet(self, host: str, addresses: list[str]) -> list[str]:
+        if not addresses:
+            raise FetchError(FailureReason.DNS, f"{host} has no addresses")
+        for address in addresses:
+            if not self.is_public(address):
+                raise _blocked(host, address)
+        return addresses
+
+
+def find_fetch_error(exc: BaseException) -> FetchError | None:
+    """The FetchError behind an exception yt-dlp raised (it wraps ours as cause or exc_info)."""
+    queue: deque[BaseException] = deque([exc])
+    seen: set[int] = set()
+    while queue:
+        current = queue.popleft()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, FetchError):
+            return current
+        exc_info = getattr(current, "exc_info", None)
+        links = (
+            current.__cause__,
+            getattr(current, "cause", None),
+            exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None,
+            current.__context__,
+        )
+        queue.extend(link for link in links if isinstance(link, BaseException))
+    return None
+
+
+def guarded_youtube_dl(params: Mapping[str, Any], guard: UrlGuard) -> yt_dlp.YoutubeDL:
+    """A YoutubeDL whose every request, redirect hop and connection passes `guard`.
+
+    Requests go only through a urllib handler that connects to addresses the guard resolved
+    and vetted itself (so DNS rebinding cannot slip in between check and connect) and checks
+    each redirect target; through a proxy, URLs are checked instead. Downloads stay native:
+    external downloaders and rtmpdump are refused, and ffmpeg may read only local inputs
+    (unless the guard allows private addresses). Call it in the worker thread: it imports
+    yt-dlp, which start-up should not pay for.
+    """
+    safe_params: dict[str, Any] = {**params, "enable_file_urls": False}
+    if not guard.allow_private:
+        safe_params["external_downloader"] = {"default": "native"}
+        safe_params["external_downloader_args"] = {"ffmpeg_i": _FFMPEG_INPUT_ARGS}
+    return _guarded_class(guard)(safe_params)
+
+
+def _guarded_class(guard: UrlGuard) -> Any:
+    # yt-dlp has no public hook for this, so these are its internals (pinned in
+    # requirements.txt); tests/unit/test_safety.py fails if an upgrade moves them.
+    import http.client
+    import urllib.request
+
+    import yt_dlp
+    from yt_dlp.downloader import get_suitable_downloader
+    from yt_dlp.downloader.external import ExternalFD
+    from yt_dlp.downloader.rtmp import RtmpFD
+    from yt_dlp.networking import _urllib
+    from yt_dlp.networking._helper import create_connection
+    from yt_dlp.networking.exceptions import RequestError
+    from yt_dlp.utils.networking import select_proxy
+
+    def refuse_unsafe(url: str, proxies: dict[str, Any]) -> None:
+        if urlsplit(url).scheme.lower() == "data":
+            return
+        # Direct connections are vetted when they connect; a proxied one only by its URL.
+        proxied = select_proxy(url, proxies) is not None
+        try:
+            guard.check_url_sync(url, resolve=proxied)
+        except FetchError as exc:
+            # yt-dlp treats any other exception from a handler as a bug and tries the next one.
+            raise RequestError(str(exc), cause=exc) from exc
+
+    def connect_vetted(address: tuple[str, int], timeout: Any, source: Any = None) -> Any:
+        if guard.allow_private:
+            return create_connection(address, timeout, source)
+        host, port = address
+        try:
+            ips = guard.addresses_sync(host, port)
+        except FetchError as exc:
+            raise RequestError(str(exc), cause=exc) from exc
+        error: OSError = OSError(f"no address of {host} accepted a connection")
+        for ip in ips:
+            try:
+                return create_connection((ip, port), timeout, source)
+            except OSError as exc:
+                error = exc
+        raise error
+
+    class VettedHTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            # yt-dlp sets this attribute after __init__; replace it just before use.
+            self._create_connection = connect_vetted
+            super().connect()
+
+    # The MRO runs HTTPSConnection.connect -> VettedHTTPConnection.connect -> the TCP connect,
+    # so the address is vetted before the TLS handshake.
+    class VettedHTTPSConnection(http.client.HTTPSConnection, VettedHTTPConnection):
+        pass
+
+    vetted = {
+        http.client.HTTPConnection: VettedHTTPConnection,
+        http.client.HTTPSConnection: VettedHTTPSConnection,
+    }
+
+    # Subclassing yt-dlp's classes: mypy sees them as Any.
+    class VettedHTTPHandler(_urllib.HTTPHandler):  # type: ignore[misc]
+        @staticmethod
+        def _make_conn_class(base: Any, req: urllib.request.Request) -> Any:
+            through_proxy = req.has_proxy() or getattr(req, "_tunnel_host", None)
+            conn_class = _urllib.HTTPHandler._make_conn_class(base, req)
+            if conn_class is not base or through_proxy:
+                return conn_class  # a proxy is the peer; the URL was checked instead
+            return vetted[base]
+
+    class CheckedRedirectHandler(_urllib.RedirectHandler):  # type: ignore[misc]
+        def __init__(self, proxies: dict[str, Any]) -> None:
+            super().__init__()
+            self._proxies = proxies
+
+        def redirect_request(
+            self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+        ) -> Any:
+            refuse_unsafe(newurl, self._proxies)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    class GuardedUrllibRH(_urllib.UrllibRH):  # type: ignore[misc]
+        _SUPPORTED_URL_SCHEMES = ("http", "https", "data")
+        RH_NAME = "guarded_urllib"
+
+        def _send(self, request: Any) -> Any:
+            refuse_unsafe(request.url, self._get_proxies(request))
+            return super()._send(request)
+
+        def _create_instance(
+            self, proxies: dict[str, Any], cookiejar: Any, legacy_ssl_support: Any = None
+        ) -> urllib.request.OpenerDirector:
+            # UrllibRH's own list, with the vetting handlers in place and FTP left out.
+            opener = urllib.request.OpenerDirector()
+            context = self._make_sslcontext(legacy_ssl_support=legacy_ssl_support)
+            for handler in (
+                _urllib.ProxyHandler(proxies),
+                VettedHTTPHandler(
+                    debuglevel=int(bool(self.verbose)),
+                    context=context,
+                    source_address=self.source_address,
+                ),
+                urllib.request.HTTPCookieProcessor(cookiejar),
+                urllib.request.DataHandler(),
+                urllib.request.UnknownHandler(),
+                urllib.request.HTTPDefaultErrorHandler(),
+                urllib.request.HTTPErrorProcessor(),
+                CheckedRedirectHandler(proxies),
+            ):
+                opener.add_handler(handler)
+            opener.addheaders = []
+            return opener
+
+    class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
+        @functools.cached_property
+        def _request_director(self) -> Any:
+            return self.build_request_director([GuardedUrllibRH])
+
+        def dl(
+            self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False
+        ) -> Any:
+            if not guard.allow_private:
+                fd = get_suitable_downloader(info, self.params, to_stdout=name == "-")
+                if fd is not None and issubclass(fd, ExternalFD | RtmpFD):
+                    raise FetchError(
+                        FailureReason.UNSUPPORTED,
+                        f"{fd.__name__} would open connections that cannot be checked",
+                    )
+            return super().dl(name, info, subtitle=subtitle, test=test)
+
+    return GuardedYoutubeDL

@@ -1,0 +1,1 @@
+"""Operations: systemd notify and watchdog, the instance lock, metrics and the health server."""
