@@ -1,0 +1,70 @@
+"""Settings: defaults, parsing, and one clear line for each bad value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("BOT_TOKEN", "ADMIN_IDS", "ALLOWED_USERS", "API_ID", "API_HASH", "TZ"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    s = load_settings()
+    assert s.telegram_api_url == "https://api.telegram.org"
+    assert s.max_file_size == 2000 * 1024 * 1024
+    assert s.download_workers == 4
+    assert s.allowed_users is None
+    assert s.admin_ids == frozenset()
+    assert s.daily_job_time == dt.time(9, 0)
+    assert not s.mtproto_enabled
+
+
+def test_env_file_and_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BOT_TOKEN=1:abc\nADMIN_IDS=5, 6\nALLOWED_USERS=\nAPI_ID=\n")
+    s = load_settings()
+    assert s.admin_ids == frozenset({5, 6})
+    assert s.allowed_users is None
+    assert s.api_id is None
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({}, "config error: BOT_TOKEN is required but not set"),
+        (
+            {"MAX_FILE_SIZE_MB": "0"},
+            "config error: MAX_FILE_SIZE_MB: Input should be greater than 0",
+        ),
+        ({"ADMIN_IDS": "1,x"}, "config error: ADMIN_IDS: "),
+        ({"TZ": "Mars/Olympus"}, "config error: TZ: must be an IANA time zone"),
+        ({"PROXY_URL": "ftp://p:1"}, "config error: PROXY_URL: must be http://"),
+        ({"API_ID": "5"}, "config error: API_HASH must be set too"),
+        (
+            {"TELEGRAM_API_URL": "localhost"},
+            "config error: TELEGRAM_API_URL: must be an http(s) URL",
+        ),
+        ({"DAILY_JOB_TIME": "25:00"}, "config error: DAILY_JOB_TIME: "),
+    ],
+)
+def test_bad_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], line: str
+) -> None:
+    if env:
+        monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(line)
+    assert "\n" not in message

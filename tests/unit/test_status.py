@@ -1,0 +1,69 @@
+"""The status message: throttled edits, never unchanged text, recreated when it vanished."""
+
+from __future__ import annotations
+
+from bot.jobs.status import StatusMessage
+from bot.jobs.ui import Buttons
+
+
+class FakeUI:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.edits: list[str] = []
+        self.deleted: list[int] = []
+        self.lost = False
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        reply_to: int | None = None,
+    ) -> int | None:
+        self.sent.append(text)
+        return len(self.sent)
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
+    ) -> bool:
+        if self.lost:
+            return False
+        self.edits.append(text)
+        return True
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        self.deleted.append(message_id)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_edits_are_throttled_and_never_repeat() -> None:
+    ui, clock = FakeUI(), Clock()
+    status = StatusMessage(ui, 1, None, clock=clock)
+    await status.show("a")
+    await status.show("b")  # too soon: dropped
+    clock.now += 3
+    await status.show("b")
+    clock.now += 3
+    await status.show("b")  # same text: no edit
+    await status.final("done")  # final ignores the throttle
+    assert ui.sent == ["a"]
+    assert ui.edits == ["b", "done"]
+
+
+async def test_vanished_message_is_sent_again() -> None:
+    ui, clock = FakeUI(), Clock()
+    status = StatusMessage(ui, 1, 41, clock=clock)
+    ui.lost = True
+    await status.final("resuming")
+    assert ui.sent == ["resuming"]
+    assert status.message_id == 1
+    await status.remove()
+    assert ui.deleted == [1]

@@ -1,0 +1,62 @@
+"""Reading links out of messages, cache keys, and safe file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.download.files import filename_from_response, sanitize_filename, unique_path
+from bot.download.urls import extract_url, normalize_url
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("https://example.com/a.mp4", "https://example.com/a.mp4"),
+        ("  http://example.com/x?y=1  ", "http://example.com/x?y=1"),
+        ("look https://example.com", None),
+        ("ftp://example.com/file", None),
+        ("https://", None),
+        ("https://example.com:99999/", None),
+        ("example.com/video", None),
+        ("", None),
+    ],
+)
+def test_extract_url(text: str, url: str | None) -> None:
+    assert extract_url(text) == url
+
+
+def test_same_resource_same_cache_key() -> None:
+    a = normalize_url("HTTPS://Example.COM:443/v?b=2&a=1&utm_source=x#t=10")
+    b = normalize_url("https://example.com/v?a=1&b=2")
+    assert a == b
+    assert normalize_url("https://example.com/v?a=1") != normalize_url("https://example.com/v?a=2")
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "etc_passwd"),
+        ("a/b\\c:d.mp4", "a_b_c_d.mp4"),
+        ("\x00\x1f.hidden", "hidden"),
+        ("", "file"),
+        ("x" * 300 + ".mp4", "x" * 116 + ".mp4"),
+        ("فیلم خوب.mp4", "فیلم خوب.mp4"),
+    ],
+)
+def test_sanitize_filename(name: str, safe: str) -> None:
+    assert sanitize_filename(name) == safe
+
+
+def test_filename_sources() -> None:
+    cd = "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
+    assert filename_from_response("https://h/x", cd, None) == "résumé.pdf"
+    assert filename_from_response("https://h/dl/song%20one", None, "audio/mpeg") == "song one.mp3"
+    assert filename_from_response("https://h/", None, None) == "download"
+
+
+def test_unique_path_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "a.mp4").write_bytes(b"1")
+    (tmp_path / "a (2).mp4").write_bytes(b"2")
+    assert unique_path(tmp_path, "a.mp4").name == "a (3).mp4"
