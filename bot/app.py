@@ -22,6 +22,7 @@ from bot import __version__
 from bot.config import Settings
 from bot.context import BotContext, BotData
 from bot.download.http import HttpFetcher
+from bot.download.safety import UrlGuard, guarded_youtube_dl
 from bot.download.ytdlp import YtdlpFetcher
 from bot.handlers import errors, jobs, links, start
 from bot.i18n import I18n
@@ -41,6 +42,7 @@ from bot.texts import USER_COMMANDS
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
 from bot.upload.media import probe
+from bot.upload.mtproto import MtprotoUploader, resolve_factory
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +116,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
     db = Database(settings.data_dir / "tgfetch.sqlite3")
     upload_client = httpx.AsyncClient(
-        proxy=settings.proxy_url, timeout=httpx.Timeout(60, connect=15)
+        proxy=settings.proxy_url, trust_env=False, timeout=httpx.Timeout(60, connect=15)
     )
     download_client = httpx.AsyncClient(
         proxy=settings.download_proxy_url,
+        trust_env=False,  # only DOWNLOAD_PROXY_URL decides; the URL guard depends on it
         timeout=httpx.Timeout(30, connect=15),
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
@@ -144,7 +147,10 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPol
         policy,
         local_mode=settings.bot_api_local_mode,
     )
-    deliverer = Deliverer(botapi, None, settings.bot_api_upload_limit)
+    mtproto = None
+    if settings.mtproto_enabled:
+        mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
+    deliverer = Deliverer(botapi, mtproto, settings.bot_api_upload_limit)
     runner = JobRunner(
         config=RunnerConfig(
             data_dir=settings.data_dir,
@@ -157,6 +163,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPol
             max_size=settings.max_file_size,
             proxy=settings.download_proxy_url,
             cookies=settings.ytdlp_cookies,
+            factory=lambda params: guarded_youtube_dl(params, guard),
         ),
         deliverer=deliverer,
         probe=probe,
@@ -183,13 +190,15 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPol
         users=UserRepo(rt.db, utc_now),
         links=links_repo,
         jobs=manager,
+        mtproto=mtproto,
     )
 
 
-def build_guard(settings: Settings) -> Any:
-    from bot.download.safety import UrlGuard
-
-    return UrlGuard(allow_private=settings.allow_private_urls)
+def build_guard(settings: Settings) -> UrlGuard:
+    # Behind a download proxy the connected peer is the proxy itself: check URLs, not peers.
+    return UrlGuard(
+        settings.allow_private_urls, behind_proxy=settings.download_proxy_url is not None
+    )
 
 
 async def set_commands(app: TgApp, i18n: I18n) -> None:
@@ -263,6 +272,8 @@ async def run(settings: Settings) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await services.jobs.shutdown(SHUTDOWN_GRACE_S)
+            if services.mtproto is not None:
+                await services.mtproto.close()
             if app.updater.running:
                 await app.updater.stop()
             await app.stop()

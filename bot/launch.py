@@ -29,6 +29,9 @@ def main() -> int:
         code = asyncio.run(run(settings))
     except KeyboardInterrupt:
         code = 0
+    except ConfigError as exc:  # a setting that only proves bad while wiring (a factory path)
+        print(exc, file=sys.stderr)  # noqa: T201 - the one clear line
+        return 2
     stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if stuck:
         # A worker blocked in a socket read would hold the interpreter's exit until it times

@@ -11,6 +11,7 @@ from bot.i18n import I18n, Translator
 from bot.jobs.manager import JobManager
 from bot.store.links import LinkRepo
 from bot.store.users import UserRecord, UserRepo
+from bot.upload.mtproto import MtprotoUploader
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class Services:
     users: UserRepo
     links: LinkRepo
     jobs: JobManager
+    mtproto: MtprotoUploader | None
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.safety import find_fetch_error
 from bot.download.types import FetchedFile, TransferFn
 from bot.errors import FailureReason, FetchError
 from bot.jobs.models import FormatChoice
@@ -105,6 +106,7 @@ class YtdlpFetcher:
         proxy: str | None = None,
         cookies: Path | None = None,
         socket_timeout: float = 20,
+        extract_timeout: float = 90,
         factory: YdlFactory = _default_factory,
     ) -> None:
         self._executor = executor
@@ -112,6 +114,7 @@ class YtdlpFetcher:
         self._proxy = proxy
         self._cookies = cookies
         self._socket_timeout = socket_timeout
+        self._extract_timeout = extract_timeout
         self._factory = factory
 
     def _params(self) -> dict[str, Any]:
@@ -142,7 +145,11 @@ class YtdlpFetcher:
                 info: dict[str, Any] = ydl.extract_info(url, download=False)
                 return ydl.sanitize_info(info)  # type: ignore[no-any-return]
 
-        info = await self._run(work, cancel)
+        try:
+            async with asyncio.timeout(self._extract_timeout):
+                info = await self._run(work, cancel)
+        except TimeoutError:
+            raise FetchError(FailureReason.TIMEOUT, "extracting the page took too long") from None
         if info.get("_type") == "playlist":
             entries = [e for e in info.get("entries") or [] if e]
             if not entries:
@@ -169,10 +176,8 @@ class YtdlpFetcher:
         progress: TransferFn,
         cancel: CancelToken,
     ) -> FetchedFile:
-        if page.estimated_size and page.estimated_size > self._max_size:
-            raise FetchError(
-                FailureReason.TOO_LARGE, size=page.estimated_size, limit=self._max_size
-            )
+        # No refusal on the page's best size here: the selector below picks a format that fits,
+        # and fails with "requested format is not available" (TOO_LARGE) when none does.
         limit = self._max_size
         params = self._params()
         params.update(
@@ -261,7 +266,8 @@ def _guarded(
         except yt_dlp.utils.DownloadCancelled:
             pass
         except yt_dlp.utils.YoutubeDLError as exc:
-            failure = None if cancel.cancelled else classify_error(str(exc))
+            if not cancel.cancelled:
+                failure = find_fetch_error(exc) or classify_error(str(exc))
         # Raised outside the except blocks, so no traceback keeps yt-dlp's frames alive: the
         # open HTTP response in them is closed now, not whenever the garbage collector runs.
         gc.collect()

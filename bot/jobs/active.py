@@ -22,6 +22,8 @@ class ActiveJob:
     tracker: ProgressTracker = field(default_factory=ProgressTracker)
     choice: asyncio.Future[FormatChoice] | None = None
     task: asyncio.Task[None] | None = None
+    # Set the moment Telegram has the file: from then on a stop must not undo the delivery.
+    delivered: asyncio.Future[int] | None = None
 
     @property
     def id(self) -> int:

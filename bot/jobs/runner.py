@@ -92,25 +92,8 @@ class JobRunner:
         started = time.monotonic()
         folder = self.folder_of(job.id)
         ticker = asyncio.create_task(self._tick(active, tr))
-        outcome, size, state = "failed", 0, JobState.FAILED
         try:
-            await self._jobs.update(job.id, state=JobState.RUNNING, bump_attempts=True)
-            async with asyncio.timeout(self._cfg.job_timeout):
-                delivered_size = await self._pipeline(active, tr, folder)
-            outcome, size, state = "delivered", delivered_size, JobState.DONE
-        except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
-            reason = active.cancel.reason
-            if isinstance(exc, StoppedError):
-                reason = exc.reason
-            if isinstance(exc, TimeoutError):
-                reason = StopReason.TIMEOUT
-            outcome, state = await self._stopped(active, tr, reason or StopReason.CANCELLED)
-        except JobError as exc:
-            log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
-            await self._fail(active, tr, exc)
-        except Exception as exc:
-            log.exception("job_crashed id=%d", job.id)
-            await self._fail(active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__))
+            outcome, size, state = await self._attempt(active, tr, folder)
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,15 +102,39 @@ class JobRunner:
         # A restart is not the job's fault: it keeps its attempts for the next start.
         keep = job.attempts if state is JobState.QUEUED else None
         await self._jobs.update(job.id, state=state, attempts=keep)
-        log.info(
-            "job_end id=%d outcome=%s seconds=%.2f bytes=%d",
-            job.id,
-            outcome,
-            time.monotonic() - started,
-            size,
-        )
+        seconds = time.monotonic() - started
+        log.info("job_end id=%d outcome=%s seconds=%.2f bytes=%d", job.id, outcome, seconds, size)
         if self._on_outcome is not None:
-            self._on_outcome(outcome, time.monotonic() - started, size)
+            self._on_outcome(outcome, seconds, size)
+
+    async def _attempt(
+        self, active: ActiveJob, tr: Translator, folder: Path
+    ) -> tuple[str, int, JobState]:
+        """Runs the pipeline once; returns (outcome, bytes delivered, the job's next state)."""
+        job = active.job
+        try:
+            await self._jobs.update(job.id, state=JobState.RUNNING, bump_attempts=True)
+            async with asyncio.timeout(self._cfg.job_timeout):
+                size = await self._pipeline(active, tr, folder)
+        except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
+            if active.delivered is not None:  # stopped after Telegram took the file
+                return "delivered", await _settle(active.delivered), JobState.DONE
+            reason = active.cancel.reason
+            if isinstance(exc, StoppedError):
+                reason = exc.reason
+            if isinstance(exc, TimeoutError):
+                reason = StopReason.TIMEOUT
+            outcome, state = await self._stopped(active, tr, reason or StopReason.CANCELLED)
+            return outcome, 0, state
+        except JobError as exc:
+            log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
+            await self._fail(active, tr, exc)
+        except Exception as exc:
+            log.exception("job_crashed id=%d", job.id)
+            await self._fail(active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__))
+        else:
+            return "delivered", size, JobState.DONE
+        return "failed", 0, JobState.FAILED
 
     async def _pipeline(self, active: ActiveJob, tr: Translator, folder: Path) -> int:
         job = active.job
@@ -170,12 +177,17 @@ class JobRunner:
             Delivery(job.chat_id, fetched.path, fetched.path.name, caption, fetched.size, info),
             active.tracker.update,
         )
-        await self._cache.put(
-            key, used, CachedFile(delivered.file_id, delivered.kind, title, fetched.size)
-        )
-        await self._finish_link(active, LinkOutcome.DELIVERED, size=fetched.size, title=title)
+        entry = CachedFile(delivered.file_id, delivered.kind, title, fetched.size)
+        # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
+        active.delivered = asyncio.ensure_future(self._record(active, key, used, entry))
+        return await asyncio.shield(active.delivered)
+
+    async def _record(self, active: ActiveJob, key: str, choice: str, entry: CachedFile) -> int:
+        await self._jobs.update(active.id, state=JobState.DONE)
+        await self._cache.put(key, choice, entry)
+        await self._finish_link(active, LinkOutcome.DELIVERED, size=entry.size, title=entry.title)
         await active.status.remove()
-        return fetched.size
+        return entry.size or 0
 
     async def _from_cache(self, active: ActiveJob, tr: Translator, key: str, choice: str) -> bool:
         hit = await self._cache.get(key, choice)
@@ -290,3 +302,12 @@ class JobRunner:
     @staticmethod
     def _cancel_buttons(active: ActiveJob, tr: Translator) -> list[list[tuple[str, str]]]:
         return [[(tr("✖️ Cancel"), f"cancel:{active.job.id}")]]
+
+
+async def _settle(recording: asyncio.Future[int]) -> int:
+    """Waits for the bookkeeping of a delivered file; its failure is logged, not raised."""
+    try:
+        return await recording
+    except Exception:
+        log.exception("delivery_record_failed")
+        return 0

@@ -142,3 +142,25 @@ async def test_restart_mid_download_still_delivers(
     await bot_api.wait_for_text(USER, "Resuming")
     call = await bot_api.wait_for_file(USER, timeout=30)
     assert call.files["document"].sha256 == MediaServer.expected_sha256("movie.bin", size)
+
+
+async def test_page_with_two_videos_sends_the_first(
+    bot_api: FakeBotApi,
+    media: MediaServer,
+    video: Path,
+    media_dir: Path,
+    start_daemon: StartDaemon,
+) -> None:
+    other = await asyncio.to_thread(make_video, media_dir / "other.mp4", 1, 160, 120)
+    await start_daemon()
+    url = media.url(
+        "/page/two?video="
+        + quote(media.url("/static/clip.mp4"), safe="")
+        + "&video2="
+        + quote(media.url("/static/other.mp4"), safe="")
+    )
+    bot_api.push_message(USER, url)
+    call = await bot_api.wait_for_file(USER, timeout=60)
+    assert call.files["video"].sha256 == sha256(video)
+    assert sha256(other) != sha256(video)
+    assert len(bot_api.sent_files(USER)) == 1

@@ -193,7 +193,7 @@ class FakeBotApi:
     async def wait_for(
         self,
         predicate: Callable[[Call], bool],
-        timeout: float = 10,  # noqa: ASYNC109 - the promised test API; expiry raises a report
+        timeout: float = 10,
         *,
         after: int = 0,
     ) -> Call:
@@ -218,7 +218,7 @@ class FakeBotApi:
         self,
         chat_id: int,
         substring: str,
-        timeout: float = 10,  # noqa: ASYNC109 - the promised test API; expiry raises a report
+        timeout: float = 10,
     ) -> ChatMessage:
         """A message of the bot in the chat, now or later, whose text or caption has substring."""
 
@@ -235,7 +235,7 @@ class FakeBotApi:
     async def wait_for_file(
         self,
         chat_id: int,
-        timeout: float = 30,  # noqa: ASYNC109 - the promised test API; expiry raises a report
+        timeout: float = 30,
         *,
         after: int = 0,
     ) -> Call:
@@ -251,7 +251,7 @@ class FakeBotApi:
 
     async def wait_until_polling(
         self,
-        timeout: float = 10,  # noqa: ASYNC109 - the promised test API; expiry raises a report
+        timeout: float = 10,
     ) -> None:
         """Return once a getUpdates long-poll is parked here (the bot is up and polling)."""
         if await self._waiters.wait(lambda: True if self._bot.polling else None, timeout) is None:

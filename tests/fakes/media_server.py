@@ -128,7 +128,7 @@ class MediaServer:
     async def wait_streams(
         self,
         count: int = 0,
-        timeout: float = 10,  # noqa: ASYNC109 - the promised test API
+        timeout: float = 10,
     ) -> None:
         """Return once exactly `count` responses are streaming (0: every download closed)."""
         done = await self._waiters.wait(
@@ -143,7 +143,7 @@ class MediaServer:
     async def wait_for_request(
         self,
         path_contains: str,
-        timeout: float = 10,  # noqa: ASYNC109 - the promised test API
+        timeout: float = 10,
     ) -> tuple[str, str]:
         """The first request, made or yet to come, whose path and query contain the text."""
 
