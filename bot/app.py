@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import __version__
 from bot.config import Settings
@@ -27,7 +27,11 @@ from bot.download.ytdlp import YtdlpFetcher
 from bot.handlers import errors, jobs, links, start
 from bot.i18n import I18n
 from bot.jobs.manager import JobManager, Limits
-from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
+from bot.ops.lock import AlreadyRunningError
+from bot.ops.metrics import Metrics
+from bot.ops.operations import Load, Operations, watch_polling
+from bot.ratelimit import RateLimiter
 from bot.services import Services
 from bot.store.cache import CacheRepo
 from bot.store.db import Database
@@ -48,6 +52,7 @@ log = logging.getLogger(__name__)
 
 TgApp = Application[Any, BotContext, Any, Any, BotData, Any]
 SHUTDOWN_GRACE_S = 6.0
+UPDATER_STOP_S = 2.0
 IO_THREADS = 4
 
 
@@ -60,10 +65,18 @@ def poll_timeout(settings: Settings) -> int:
     return int(max(1, min(30, settings.poll_stall_seconds / 3)))
 
 
-def build_application(settings: Settings, monitor: PollMonitor, policy: RetryPolicy) -> TgApp:
+def build_application(
+    settings: Settings, monitor: PollMonitor, policy: RetryPolicy, metrics: Metrics
+) -> TgApp:
     api = settings.telegram_api_url
+
+    def on_status(method: str, status: int) -> None:
+        if status == 0 or status >= 400:
+            metrics.inc("bot_api_errors_total", method=method, code=status)
+
     request = RetryingRequest(
         policy=policy,
+        on_status=on_status,
         connection_pool_size=32,
         read_timeout=20,
         write_timeout=20,
@@ -91,7 +104,11 @@ def build_application(settings: Settings, monitor: PollMonitor, policy: RetryPol
     )
 
 
-def register_handlers(app: TgApp) -> None:
+def register_handlers(app: TgApp, metrics: Metrics) -> None:
+    async def count(_update: Update, _ctx: BotContext) -> None:
+        metrics.inc("updates_total")
+
+    app.add_handler(TypeHandler(Update, count), group=-1)
     for module in (start, links, jobs, errors):  # errors last: its catch-alls must lose
         module.register(app)
 
@@ -134,7 +151,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         blocking.shutdown(wait=False, cancel_futures=True)
 
 
-def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPolicy) -> Services:
+def build_services(
+    settings: Settings, app: TgApp, rt: Runtime, policy: RetryPolicy, metrics: Metrics
+) -> Services:
     i18n = I18n()
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
@@ -171,6 +190,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPol
         links=links_repo,
         cache=cache,
         translator=i18n.get,
+        on_outcome=lambda report: record_job(metrics, report),
     )
     manager = JobManager(
         limits=Limits(
@@ -191,7 +211,17 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, policy: RetryPol
         links=links_repo,
         jobs=manager,
         mtproto=mtproto,
+        limiter=RateLimiter(settings.rate_limit_per_minute),
     )
+
+
+def record_job(metrics: Metrics, report: JobReport) -> None:
+    metrics.inc("downloads_total", outcome=report.outcome)
+    metrics.observe("job_duration_seconds", report.seconds)
+    if report.route == "cache":
+        metrics.inc("cache_hits_total")
+    elif report.size:
+        metrics.inc("bytes_delivered_total", report.size, route=report.route)
 
 
 def build_guard(settings: Settings) -> UrlGuard:
@@ -213,33 +243,45 @@ async def set_commands(app: TgApp, i18n: I18n) -> None:
             log.warning("set_commands_failed language=%s error=%r", language, exc)
 
 
-async def watch_polling(monitor: PollMonitor, stop: asyncio.Event, dead: asyncio.Event) -> None:
-    """Ends the daemon (non-zero exit, systemd restarts it) when polling has died."""
-    interval = max(0.2, min(1.0, monitor.stall_seconds / 4))
-    while not stop.is_set():
-        await asyncio.sleep(interval)
-        problem = monitor.problem()
-        if problem is not None:
-            log.error("polling_dead %s; exiting so the supervisor restarts the bot", problem)
-            dead.set()
-            stop.set()
-            return
-
-
 async def run(settings: Settings) -> int:
     """The daemon: returns the process exit code."""
     started = time.monotonic()
+    monitor = PollMonitor(settings.poll_stall_seconds)
+    ops = Operations(settings, monitor, Metrics())
+    try:
+        ops.lock()  # before anything talks to Telegram: a second instance must not poll
+    except AlreadyRunningError as exc:
+        log.error("startup_failed %s", exc)  # noqa: TRY400 - one clear line
+        return 1
+    try:
+        return await _serve(settings, ops, monitor, started)
+    finally:
+        await ops.close()
+
+
+async def _serve(settings: Settings, ops: Operations, monitor: PollMonitor, started: float) -> int:
     loop = asyncio.get_running_loop()
     stop, dead = asyncio.Event(), asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     policy = RetryPolicy()
-    monitor = PollMonitor(settings.poll_stall_seconds)
-    app = build_application(settings, monitor, policy)
+    app = build_application(settings, monitor, policy, ops.metrics)
     async with open_runtime(settings) as rt:
-        services = build_services(settings, app, rt, policy)
+        services = build_services(settings, app, rt, policy, ops.metrics)
         app.bot_data.services = services
-        register_handlers(app)
+        register_handlers(app, ops.metrics)
+        ops.attach(
+            Load(
+                running=lambda: services.jobs.running,
+                queued=lambda: services.jobs.queued,
+                mtproto=lambda: services.mtproto.state if services.mtproto else "disabled",
+            )
+        )
+        try:
+            await ops.start_health()
+        except OSError as exc:
+            log.error("startup_failed HEALTH_PORT %s: %s", settings.health_port, exc)  # noqa: TRY400
+            return 1
         try:
             await app.initialize()
         except InvalidToken:
@@ -263,11 +305,13 @@ async def run(settings: Settings) -> int:
                 app.bot.username,
                 time.monotonic() - started,
             )
+            ops.ready()
             await services.jobs.resume()
             await set_commands(app, services.i18n)
             watcher = asyncio.create_task(watch_polling(monitor, stop, dead))
             await stop.wait()
             log.info("stopping reason=%s", "polling_dead" if dead.is_set() else "signal")
+            await ops.stopping()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
@@ -275,7 +319,12 @@ async def run(settings: Settings) -> int:
             if services.mtproto is not None:
                 await services.mtproto.close()
             if app.updater.running:
-                await app.updater.stop()
+                # Stopping confirms the last offset with one more getUpdates, which hangs when
+                # Telegram does not answer (the very case of a stalled poller): bound it.
+                try:
+                    await asyncio.wait_for(app.updater.stop(), UPDATER_STOP_S)
+                except TimeoutError:
+                    log.warning("updater_stop_timeout seconds=%.0f", UPDATER_STOP_S)
             await app.stop()
         finally:
             await app.shutdown()

@@ -9,6 +9,7 @@ from telegram import User
 from bot.config import Settings
 from bot.i18n import I18n, Translator
 from bot.jobs.manager import JobManager
+from bot.ratelimit import RateLimiter
 from bot.store.links import LinkRepo
 from bot.store.users import UserRecord, UserRepo
 from bot.upload.mtproto import MtprotoUploader
@@ -22,6 +23,7 @@ class Services:
     links: LinkRepo
     jobs: JobManager
     mtproto: MtprotoUploader | None
+    limiter: RateLimiter
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""

@@ -9,6 +9,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.handlers.common import answer
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ async def on_error(update: object, ctx: BotContext) -> None:
     )
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(tr("Something went wrong. Please try again."))
+            await answer(update.callback_query, tr("Something went wrong. Please try again."))
         else:
             await ctx.bot.send_message(chat.id, tr("⚠️ Something went wrong. Please try again."))
     except TelegramError as exc:
@@ -42,7 +43,7 @@ async def unknown_callback(update: Update, ctx: BotContext) -> None:
         "unknown_callback user=%s", update.effective_user.id if update.effective_user else None
     )
     tr = ctx.services.i18n.get(query.from_user.language_code)
-    await query.answer(tr("This button is no longer active."))
+    await answer(query, tr("This button is no longer active."))
 
 
 async def unsupported_message(update: Update, ctx: BotContext) -> None:

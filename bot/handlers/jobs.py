@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.handlers.common import answer
 from bot.jobs.models import FormatChoice
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ async def cancel_button(update: Update, ctx: BotContext) -> None:
     admin = ctx.services.settings.is_admin(user.id)
     stopped = await ctx.services.jobs.cancel(job_id, user.id, admin=admin)
     log.info("cancel_button user=%d job=%d stopped=%s", user.id, job_id, stopped)
-    await query.answer(tr("Stopping…") if stopped else tr("This download has already ended."))
+    await answer(query, tr("Stopping…") if stopped else tr("This download has already ended."))
 
 
 async def format_button(update: Update, ctx: BotContext) -> None:
@@ -43,7 +44,7 @@ async def format_button(update: Update, ctx: BotContext) -> None:
     _, tr = await ctx.services.seen(user)
     _, job_id, choice = query.data.split(":")
     taken = ctx.services.jobs.choose(int(job_id), user.id, FormatChoice(choice))
-    await query.answer(tr("Got it.") if taken else tr("This choice has expired."))
+    await answer(query, tr("Got it.") if taken else tr("This choice has expired."))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ class ActiveJob:
     task: asyncio.Task[None] | None = None
     # Set the moment Telegram has the file: from then on a stop must not undo the delivery.
     delivered: asyncio.Future[int] | None = None
+    route: str = ""  # how the file reached the chat: "botapi", "mtproto" or "cache"
 
     @property
     def id(self) -> int:

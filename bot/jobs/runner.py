@@ -44,7 +44,19 @@ class Deliverer(Protocol):
 
 
 Probe = Callable[[Path], Awaitable[MediaInfo]]
-OutcomeHook = Callable[[str, float, int], None]  # outcome, seconds, bytes delivered
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    """How a job ended, for metrics."""
+
+    outcome: str  # delivered, failed, cancelled, interrupted
+    seconds: float
+    size: int
+    route: str
+
+
+OutcomeHook = Callable[[JobReport], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +117,7 @@ class JobRunner:
         seconds = time.monotonic() - started
         log.info("job_end id=%d outcome=%s seconds=%.2f bytes=%d", job.id, outcome, seconds, size)
         if self._on_outcome is not None:
-            self._on_outcome(outcome, seconds, size)
+            self._on_outcome(JobReport(outcome, seconds, size, active.route))
 
     async def _attempt(
         self, active: ActiveJob, tr: Translator, folder: Path
@@ -177,6 +189,7 @@ class JobRunner:
             Delivery(job.chat_id, fetched.path, fetched.path.name, caption, fetched.size, info),
             active.tracker.update,
         )
+        active.route = delivered.route
         entry = CachedFile(delivered.file_id, delivered.kind, title, fetched.size)
         # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
         active.delivered = asyncio.ensure_future(self._record(active, key, used, entry))
@@ -202,6 +215,7 @@ class JobRunner:
             await self._cache.drop(key, choice)
             return False
         log.info("cache_hit id=%d choice=%s", job.id, choice)
+        active.route = "cache"
         await self._finish_link(active, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
         await active.status.remove()
         return True

@@ -1,0 +1,125 @@
+"""What an operator watches, in one place: instance lock, systemd notify and watchdog, /health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import __version__
+from bot.config import Settings
+from bot.ops.health import HealthServer, HealthSnapshot
+from bot.ops.lock import InstanceLock
+from bot.ops.metrics import Metrics
+from bot.ops.notify import Notifier, WatchdogPinger
+from bot.telegram_io.polling import PollMonitor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Live figures read at every /health request and watchdog tick."""
+
+    running: Callable[[], int]
+    queued: Callable[[], int]
+    mtproto: Callable[[], str]
+
+
+class Operations:
+    """Created before anything else; `lock()` first so a second instance never polls."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        monitor: PollMonitor,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._monitor = monitor
+        self.metrics = metrics
+        self._clock = clock
+        self._started = clock()
+        self._lock = InstanceLock(settings.data_dir)
+        self._notifier = Notifier(settings.notify_socket)
+        self._load = Load(lambda: 0, lambda: 0, lambda: "disabled")
+        self._pinger = WatchdogPinger(
+            self._notifier,
+            settings.watchdog_usec,
+            healthy=lambda: monitor.healthy,
+            status_line=self.status_line,
+        )
+        self._health: HealthServer | None = None
+
+    def lock(self) -> None:
+        """Raises AlreadyRunningError when another tgfetch uses the same DATA_DIR."""
+        self._lock.acquire()
+
+    def attach(self, load: Load) -> None:
+        self._load = load
+        self.metrics.set_gauge_fn("jobs_running", lambda: float(load.running()))
+        self.metrics.set_gauge_fn("jobs_queued", lambda: float(load.queued()))
+        self.metrics.set_gauge_fn("seconds_since_last_poll", self._monitor.seconds_since_last)
+
+    def snapshot(self) -> HealthSnapshot:
+        return HealthSnapshot(
+            version=__version__,
+            uptime_s=round(self._clock() - self._started, 1),
+            seconds_since_poll=round(self._monitor.seconds_since_last(), 1),
+            jobs_running=self._load.running(),
+            jobs_queued=self._load.queued(),
+            mtproto=self._load.mtproto(),
+            problem=self._monitor.problem(),
+        )
+
+    def status_line(self) -> str:
+        problem = self._monitor.problem()
+        if problem is not None:
+            return f"polling stalled: {problem}"
+        return f"polling ok; jobs running {self._load.running()}, queued {self._load.queued()}"
+
+    async def start_health(self) -> None:
+        """Binds the health server (if HEALTH_PORT is set); an unusable port stops start-up."""
+        if self._settings.health_port is None:
+            return
+        server = HealthServer(
+            self._settings.health_host, self._settings.health_port, self.snapshot, self.metrics
+        )
+        await server.start()
+        self._health = server
+        log.info(
+            "health_listening host=%s port=%d",
+            self._settings.health_host,
+            self._settings.health_port,
+        )
+
+    def ready(self) -> None:
+        """Polling is running: tell systemd, and start feeding the watchdog while it stays so."""
+        self._notifier.ready(self.status_line())
+        self._pinger.start()
+
+    async def stopping(self) -> None:
+        self._notifier.stopping()
+        await self._pinger.stop()
+
+    async def close(self) -> None:
+        if self._health is not None:
+            await self._health.stop()
+            self._health = None
+        self._lock.release()
+
+
+async def watch_polling(monitor: PollMonitor, stop: asyncio.Event, dead: asyncio.Event) -> None:
+    """Ends the daemon (non-zero exit, systemd restarts it) when polling has died."""
+    interval = max(0.2, min(1.0, monitor.stall_seconds / 4))
+    while not stop.is_set():
+        await asyncio.sleep(interval)
+        problem = monitor.problem()
+        if problem is not None:
+            log.error("polling_dead %s; exiting so the supervisor restarts the bot", problem)
+            dead.set()
+            stop.set()
+            return
