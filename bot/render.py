@@ -40,6 +40,16 @@ _FAILURES: dict[FailureReason, str] = {
 }
 
 
+# When the size is unknown (the limit was hit while streaming a file of unannounced size).
+_FAILURES_NO_SIZE: dict[FailureReason, str] = {
+    FailureReason.TOO_LARGE: N_("The file is too large: more than the limit of {limit}."),
+    FailureReason.TOO_LARGE_FOR_TELEGRAM: N_(
+        "The file is larger than Telegram lets this bot upload ({limit}). "
+        "The operator can set API_ID and API_HASH to send files up to 2 GB."
+    ),
+}
+
+
 def number(tr: Translator, value: float, digits: int = 1) -> str:
     fmt = "#,##0" if digits == 0 else "#,##0." + "#" * digits
     return format_decimal(value, format=fmt, locale=tr.locale)
@@ -106,6 +116,8 @@ def failure_text(tr: Translator, error: JobError) -> str:
     params.setdefault("limit", "?")
     params.setdefault("status", "?")
     template = _FAILURES.get(error.reason, _FAILURES[FailureReason.INTERNAL])
+    if "size" not in error.params and error.reason in _FAILURES_NO_SIZE:
+        template = _FAILURES_NO_SIZE[error.reason]
     return "❌ " + html.escape(tr(template, **params))
 
 

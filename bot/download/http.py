@@ -106,11 +106,16 @@ class HttpFetcher:
         folder: Path,
         progress: TransferFn,
         cancel: CancelToken,
+        limit: int | None = None,
     ) -> FetchedFile:
-        """Stream the body into `folder`; the partial file is removed on any failure."""
+        """Stream the body into `folder`; the partial file is removed on any failure.
+
+        `limit` lowers the size limit for this call (what Telegram can take, say).
+        """
+        cap = self._max_size if limit is None else min(limit, self._max_size)
         total = _content_length(response)
-        if total is not None and total > self._max_size:
-            raise FetchError(FailureReason.TOO_LARGE, size=total, limit=self._max_size)
+        if total is not None and total > cap:
+            raise FetchError(FailureReason.TOO_LARGE, size=total, limit=cap)
         name = filename_from_response(
             str(response.url),
             response.headers.get("content-disposition"),
@@ -120,7 +125,7 @@ class HttpFetcher:
         started = time.monotonic()
         try:
             with path.open("wb") as out:
-                done = await self._copy(response, out, progress, total, cancel)
+                done = await self._copy(response, out, progress, total, cancel, cap)
         except httpx.HTTPError as exc:
             path.unlink(missing_ok=True)
             raise fetch_error(exc) from exc
@@ -143,14 +148,15 @@ class HttpFetcher:
         progress: TransferFn,
         total: int | None,
         cancel: CancelToken,
+        cap: int,
     ) -> int:
         done = 0
         async for chunk in response.aiter_bytes(CHUNK):
             if cancel.cancelled:
                 raise StoppedError(cancel.reason or StopReason.CANCELLED)
             done += len(chunk)
-            if done > self._max_size:
-                raise FetchError(FailureReason.TOO_LARGE, size=done, limit=self._max_size)
+            if done > cap:  # the real size is unknown: only "more than the limit" is true
+                raise FetchError(FailureReason.TOO_LARGE, limit=cap)
             # Blocking write of one chunk: page-cache speed, bounded by CHUNK.
             out.write(chunk)
             progress(done, total)

@@ -175,10 +175,11 @@ class YtdlpFetcher:
         folder: Path,
         progress: TransferFn,
         cancel: CancelToken,
+        limit: int | None = None,
     ) -> FetchedFile:
         # No refusal on the page's best size here: the selector below picks a format that fits,
         # and fails with "requested format is not available" (TOO_LARGE) when none does.
-        limit = self._max_size
+        limit = self._max_size if limit is None else min(limit, self._max_size)
         params = self._params()
         params.update(
             {

@@ -18,7 +18,7 @@ from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
-from bot.errors import FailureReason, FetchError, JobError, StaleFileIdError
+from bot.errors import DeliveryError, FailureReason, FetchError, JobError, StaleFileIdError
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.models import FormatChoice, JobState
@@ -36,6 +36,9 @@ PROGRESS_TICK_S = 1.0
 
 
 class Deliverer(Protocol):
+    @property
+    def capacity(self) -> int: ...
+
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered: ...
 
     async def resend(
@@ -163,24 +166,17 @@ class JobRunner:
         for choice in choices:
             if await self._from_cache(active, tr, key, str(choice)):
                 return 0
+        # A resumed job starts over: whatever a crash left in its folder goes first.
+        shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir
-        page: PageInfo | None = None
-        fetched: FetchedFile | None = None
-        async with self._http.open(job.url) as response:
-            if not is_page(response):
-                fetched = await self._http.save(
-                    response, folder, active.tracker.update, active.cancel
-                )
-        used = FILE_CHOICE
+        try:
+            fetched, used = await self._fetch(active, tr, key, folder)
+        except FetchError as exc:
+            if exc.reason is FailureReason.TOO_LARGE:
+                raise self._too_large(exc.params.get("size")) from exc
+            raise
         if fetched is None:
-            page = await self._ytdlp.extract(job.url, active.cancel)
-            choice = await self._choose(active, tr, page)
-            used = str(choice)
-            if await self._from_cache(active, tr, key, used):
-                return 0
-            fetched = await self._ytdlp.download(
-                page, choice, folder, active.tracker.update, active.cancel
-            )
+            return 0  # answered from the cache after the format choice
         title = fetched.title or fetched.path.name
         info = await self._probe(fetched.path)
         caption = self._caption(tr, title, fetched.size, job.url)
@@ -201,6 +197,40 @@ class JobRunner:
         await self._finish_link(active, LinkOutcome.DELIVERED, size=entry.size, title=entry.title)
         await active.status.remove()
         return entry.size or 0
+
+    async def _fetch(
+        self, active: ActiveJob, tr: Translator, key: str, folder: Path
+    ) -> tuple[FetchedFile | None, str]:
+        """Download by the route the URL's answer calls for; returns the file and cache choice."""
+        job, cap = active.job, self._cap
+        async with self._http.open(job.url) as response:
+            if not is_page(response):
+                saved = await self._http.save(
+                    response, folder, active.tracker.update, active.cancel, cap
+                )
+                return saved, FILE_CHOICE
+        page = await self._ytdlp.extract(job.url, active.cancel)
+        choice = await self._choose(active, tr, page)
+        if await self._from_cache(active, tr, key, str(choice)):
+            return None, str(choice)
+        fetched = await self._ytdlp.download(
+            page, choice, folder, active.tracker.update, active.cancel, cap
+        )
+        return fetched, str(choice)
+
+    @property
+    def _cap(self) -> int:
+        """The largest file worth fetching: the size limit, or less if Telegram takes less."""
+        return min(self._http.max_size, self._deliverer.capacity)
+
+    def _too_large(self, size: object) -> JobError:
+        """Too large for the limit, or (said differently, with what to configure) for Telegram."""
+        params: dict[str, object] = {"limit": self._cap}
+        if isinstance(size, int) and size:
+            params["size"] = size
+        if self._deliverer.capacity < self._http.max_size:
+            return DeliveryError(FailureReason.TOO_LARGE_FOR_TELEGRAM, "", **params)
+        return FetchError(FailureReason.TOO_LARGE, "", **params)
 
     async def _from_cache(self, active: ActiveJob, tr: Translator, key: str, choice: str) -> bool:
         hit = await self._cache.get(key, choice)
@@ -280,8 +310,7 @@ class JobRunner:
             await self._fail(active, tr, FetchError(FailureReason.TIMEOUT))
             return "failed", JobState.FAILED
         if reason is StopReason.TOO_LARGE:
-            limit = self._http.max_size
-            await self._fail(active, tr, FetchError(FailureReason.TOO_LARGE, limit=limit))
+            await self._fail(active, tr, self._too_large(None))
             return "failed", JobState.FAILED
         await active.status.final(tr("✖️ Cancelled."))
         await self._finish_link(active, LinkOutcome.CANCELLED)

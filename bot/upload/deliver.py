@@ -11,6 +11,8 @@ from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
 
 log = logging.getLogger(__name__)
 
+MTPROTO_LIMIT = 2000 * 1024 * 1024
+
 
 class Deliverer:
     """Sends finished files into chats by whichever route can carry them."""
@@ -21,6 +23,11 @@ class Deliverer:
         self._botapi = botapi
         self._mtproto = mtproto
         self._limit = bot_api_limit
+
+    @property
+    def capacity(self) -> int:
+        """The largest file some configured route can carry (Telegram's 2000 MB via MTProto)."""
+        return max(self._limit, MTPROTO_LIMIT) if self._mtproto is not None else self._limit
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
         """Send the file; too large for every configured route raises TOO_LARGE_FOR_TELEGRAM."""

@@ -77,6 +77,7 @@ async def test_over_50_mb_without_mtproto_says_what_to_configure(
     message = await bot_api.wait_for_text(USER, "API_ID", timeout=60)
     assert "51" in message.content and "50" in message.content
     await daemon.wait_log("job_end id=1 outcome=failed")
+    assert "http_saved" not in daemon.output  # refused from Content-Length, nothing fetched
     assert not any((data_dir / "jobs").glob("*/*"))
 
 
