@@ -22,8 +22,9 @@ from bot import __version__
 from bot.config import Settings
 from bot.context import BotContext, BotData
 from bot.download.http import HttpFetcher
-from bot.download.safety import UrlGuard, guarded_youtube_dl
+from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
+from bot.download.ytdlp_guard import guarded_youtube_dl
 from bot.handlers import errors, jobs, links, start
 from bot.i18n import I18n
 from bot.jobs.manager import JobManager, Limits
@@ -46,7 +47,8 @@ from bot.texts import USER_COMMANDS
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
 from bot.upload.media import probe
-from bot.upload.mtproto import MtprotoUploader, resolve_factory
+from bot.upload.mtproto import MtprotoUploader
+from bot.upload.mtproto_client import resolve_factory
 
 log = logging.getLogger(__name__)
 

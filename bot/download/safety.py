@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import logging
 import re
 import socket
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.errors import FailureReason, FetchError
 
 if TYPE_CHECKING:
     import httpx
-    import yt_dlp
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +38,6 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 _HOSTNAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 _NUMBER = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
-# ffmpeg may still be started by yt-dlp's HLS downloader for streams it cannot handle; limited to
-# these protocols it cannot fetch playlists or segments that this module has not checked.
-_FFMPEG_INPUT_ARGS = ["-protocol_whitelist", "file,crypto,data"]
 
 
 def check_address(ip: str) -> bool:
@@ -170,8 +164,8 @@ class UrlGuard:
     """Refuses URLs that are not plain http(s) or that lead to a non-public address.
 
     `check` (async) and `check_url_sync` vet a URL before a request; `check_peer` vets the
-    address an httpx response actually came from (DNS rebinding); `guarded_youtube_dl` vets
-    every connection yt-dlp opens. With `allow_private` only the URL's form is checked.
+    address an httpx response actually came from (DNS rebinding); `ytdlp_guard.guarded_youtube_dl`
+    vets every connection yt-dlp opens. With `allow_private` only the URL's form is checked.
     `behind_proxy`: downloads leave through a proxy, so the proxy resolves names and is the
     peer; only literal addresses and localhost names can be judged (local DNS may even lie).
     `is_public` and the resolvers are seams for tests (make 127.0.0.2 "public", fake DNS).
@@ -272,173 +266,3 @@ class UrlGuard:
             if not self.is_public(address):
                 raise _blocked(host, address)
         return addresses
-
-
-def find_fetch_error(exc: BaseException) -> FetchError | None:
-    """The FetchError behind an exception yt-dlp raised (it wraps ours as cause or exc_info)."""
-    queue: deque[BaseException] = deque([exc])
-    seen: set[int] = set()
-    while queue:
-        current = queue.popleft()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, FetchError):
-            return current
-        exc_info = getattr(current, "exc_info", None)
-        links = (
-            current.__cause__,
-            getattr(current, "cause", None),
-            exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None,
-            current.__context__,
-        )
-        queue.extend(link for link in links if isinstance(link, BaseException))
-    return None
-
-
-def guarded_youtube_dl(params: Mapping[str, Any], guard: UrlGuard) -> yt_dlp.YoutubeDL:
-    """A YoutubeDL whose every request, redirect hop and connection passes `guard`.
-
-    Requests go only through a urllib handler that connects to addresses the guard resolved
-    and vetted itself (so DNS rebinding cannot slip in between check and connect) and checks
-    each redirect target; through a proxy, URLs are checked instead. Downloads stay native:
-    external downloaders and rtmpdump are refused, and ffmpeg may read only local inputs
-    (unless the guard allows private addresses). Call it in the worker thread: it imports
-    yt-dlp, which start-up should not pay for.
-    """
-    safe_params: dict[str, Any] = {**params, "enable_file_urls": False}
-    if not guard.allow_private:
-        safe_params["external_downloader"] = {"default": "native"}
-        safe_params["external_downloader_args"] = {"ffmpeg_i": _FFMPEG_INPUT_ARGS}
-    return _guarded_class(guard)(safe_params)
-
-
-def _guarded_class(guard: UrlGuard) -> Any:
-    # yt-dlp has no public hook for this, so these are its internals (pinned in
-    # requirements.txt); tests/unit/test_safety.py fails if an upgrade moves them.
-    import http.client
-    import urllib.request
-
-    import yt_dlp
-    from yt_dlp.downloader import get_suitable_downloader
-    from yt_dlp.downloader.external import ExternalFD
-    from yt_dlp.downloader.rtmp import RtmpFD
-    from yt_dlp.networking import _urllib
-    from yt_dlp.networking._helper import create_connection
-    from yt_dlp.networking.exceptions import RequestError
-    from yt_dlp.utils.networking import select_proxy
-
-    def refuse_unsafe(url: str, proxies: dict[str, Any]) -> None:
-        if urlsplit(url).scheme.lower() == "data":
-            return
-        # Direct connections are vetted when they connect; a proxied one only by its URL.
-        proxied = select_proxy(url, proxies) is not None
-        try:
-            guard.check_url_sync(url, resolve=proxied)
-        except FetchError as exc:
-            # yt-dlp treats any other exception from a handler as a bug and tries the next one.
-            raise RequestError(str(exc), cause=exc) from exc
-
-    def connect_vetted(address: tuple[str, int], timeout: Any, source: Any = None) -> Any:
-        if guard.allow_private:
-            return create_connection(address, timeout, source)
-        host, port = address
-        try:
-            ips = guard.addresses_sync(host, port)
-        except FetchError as exc:
-            raise RequestError(str(exc), cause=exc) from exc
-        error: OSError = OSError(f"no address of {host} accepted a connection")
-        for ip in ips:
-            try:
-                return create_connection((ip, port), timeout, source)
-            except OSError as exc:
-                error = exc
-        raise error
-
-    class VettedHTTPConnection(http.client.HTTPConnection):
-        def connect(self) -> None:
-            # yt-dlp sets this attribute after __init__; replace it just before use.
-            self._create_connection = connect_vetted
-            super().connect()
-
-    # The MRO runs HTTPSConnection.connect -> VettedHTTPConnection.connect -> the TCP connect,
-    # so the address is vetted before the TLS handshake.
-    class VettedHTTPSConnection(http.client.HTTPSConnection, VettedHTTPConnection):
-        pass
-
-    vetted = {
-        http.client.HTTPConnection: VettedHTTPConnection,
-        http.client.HTTPSConnection: VettedHTTPSConnection,
-    }
-
-    # Subclassing yt-dlp's classes: mypy sees them as Any.
-    class VettedHTTPHandler(_urllib.HTTPHandler):  # type: ignore[misc]
-        @staticmethod
-        def _make_conn_class(base: Any, req: urllib.request.Request) -> Any:
-            through_proxy = req.has_proxy() or getattr(req, "_tunnel_host", None)
-            conn_class = _urllib.HTTPHandler._make_conn_class(base, req)
-            if conn_class is not base or through_proxy:
-                return conn_class  # a proxy is the peer; the URL was checked instead
-            return vetted[base]
-
-    class CheckedRedirectHandler(_urllib.RedirectHandler):  # type: ignore[misc]
-        def __init__(self, proxies: dict[str, Any]) -> None:
-            super().__init__()
-            self._proxies = proxies
-
-        def redirect_request(
-            self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
-        ) -> Any:
-            refuse_unsafe(newurl, self._proxies)
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    class GuardedUrllibRH(_urllib.UrllibRH):  # type: ignore[misc]
-        _SUPPORTED_URL_SCHEMES = ("http", "https", "data")
-        RH_NAME = "guarded_urllib"
-
-        def _send(self, request: Any) -> Any:
-            refuse_unsafe(request.url, self._get_proxies(request))
-            return super()._send(request)
-
-        def _create_instance(
-            self, proxies: dict[str, Any], cookiejar: Any, legacy_ssl_support: Any = None
-        ) -> urllib.request.OpenerDirector:
-            # UrllibRH's own list, with the vetting handlers in place and FTP left out.
-            opener = urllib.request.OpenerDirector()
-            context = self._make_sslcontext(legacy_ssl_support=legacy_ssl_support)
-            for handler in (
-                _urllib.ProxyHandler(proxies),
-                VettedHTTPHandler(
-                    debuglevel=int(bool(self.verbose)),
-                    context=context,
-                    source_address=self.source_address,
-                ),
-                urllib.request.HTTPCookieProcessor(cookiejar),
-                urllib.request.DataHandler(),
-                urllib.request.UnknownHandler(),
-                urllib.request.HTTPDefaultErrorHandler(),
-                urllib.request.HTTPErrorProcessor(),
-                CheckedRedirectHandler(proxies),
-            ):
-                opener.add_handler(handler)
-            opener.addheaders = []
-            return opener
-
-    class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
-        @functools.cached_property
-        def _request_director(self) -> Any:
-            return self.build_request_director([GuardedUrllibRH])
-
-        def dl(
-            self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False
-        ) -> Any:
-            if not guard.allow_private:
-                fd = get_suitable_downloader(info, self.params, to_stdout=name == "-")
-                if fd is not None and issubclass(fd, ExternalFD | RtmpFD):
-                    raise FetchError(
-                        FailureReason.UNSUPPORTED,
-                        f"{fd.__name__} would open connections that cannot be checked",
-                    )
-            return super().dl(name, info, subtitle=subtitle, test=test)
-
-    return GuardedYoutubeDL

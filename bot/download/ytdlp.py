@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.download.cancel import CancelToken, StoppedError, StopReason
-from bot.download.safety import find_fetch_error
 from bot.download.types import FetchedFile, TransferFn
+from bot.download.ytdlp_guard import find_fetch_error
 from bot.errors import FailureReason, FetchError
 from bot.jobs.models import FormatChoice
 

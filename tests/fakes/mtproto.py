@@ -23,7 +23,7 @@ from pyrogram.errors import FloodWait
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.upload.mtproto import UploadProgress
+    from bot.upload.mtproto_client import UploadProgress
 
 PART_SIZE = 512 * 1024  # pyrogram's upload part size; progress is reported once per part
 FILE_NAME = "fake-mtproto.jsonl"
@@ -153,7 +153,7 @@ class FakeMtproto:
 
 
 class FakeMtprotoClient:
-    """Implements bot.upload.mtproto.MtprotoClient against a FakeMtproto."""
+    """Implements bot.upload.mtproto_client.MtprotoClient against a FakeMtproto."""
 
     def __init__(self, hub: FakeMtproto) -> None:
         self.hub = hub

@@ -17,10 +17,9 @@ from pyrogram.storage import SQLiteStorage
 
 from bot.config import ConfigError, Settings
 from bot.errors import DeliveryError, FailureReason
-from bot.upload.mtproto import (
+from bot.upload.mtproto import MtprotoState, MtprotoUploader
+from bot.upload.mtproto_client import (
     SESSION_NAME,
-    MtprotoState,
-    MtprotoUploader,
     proxy_dict,
     pyrogram_factory,
     resolve_factory,

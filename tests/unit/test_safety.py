@@ -18,13 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.download.safety import (
-    MAX_URL_LENGTH,
-    UrlGuard,
-    check_address,
-    find_fetch_error,
-    guarded_youtube_dl,
-)
+from bot.download.safety import MAX_URL_LENGTH, UrlGuard, check_address
+from bot.download.ytdlp_guard import find_fetch_error, guarded_youtube_dl
 from bot.errors import FailureReason, FetchError
 
 PUBLIC = "93.184.216.34"
