@@ -25,6 +25,9 @@ LOCAL_BOT_API_UPLOAD_LIMIT = 2000 * 1024 * 1024
 
 
 def _parse_ids(value: object) -> object:
+    # pydantic-settings JSON-decodes an optional field's value first: "1001" arrives as 1001.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return frozenset({value})
     if isinstance(value, str):
         parts = [p.strip() for p in value.replace(";", ",").split(",")]
         return frozenset(int(p) for p in parts if p)

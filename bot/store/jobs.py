@@ -109,3 +109,15 @@ class JobRepo:
             return cur.rowcount
 
         return await self._db.run(delete)
+
+    async def forget_finished(self, user_id: int) -> int:
+        """Erase one user's finished jobs (their URLs), as /forget promises; unfinished stay."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM jobs WHERE user_id = ? AND state NOT IN (?, ?)",
+                (user_id, *UNFINISHED),
+            )
+            return cur.rowcount
+
+        return await self._db.run(delete)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.store.db import Database
+
+# Running totals of purged links, so "delivered in total" outlives the retention period.
+PURGED_DELIVERED = "links_purged_delivered"
+PURGED_BYTES = "links_purged_bytes"
 
 
 class LinkOutcome(StrEnum):
@@ -96,4 +100,54 @@ class LinkRepo:
                     "SELECT COUNT(*) FROM links WHERE user_id = ?", (user_id,)
                 ).fetchone()[0]
             )
+        )
+
+    async def expiring(
+        self, created_before: dt.datetime, *, include_noticed: bool = False
+    ) -> list[LinkRecord]:
+        """Links created before `created_before` (so purged soon), by user then age."""
+        noticed = "" if include_noticed else " AND noticed_at IS NULL"
+
+        def query(conn: sqlite3.Connection) -> list[LinkRecord]:
+            rows = conn.execute(
+                f"SELECT * FROM links WHERE created_at < ?{noticed}"  # noqa: S608 - fixed text
+                " ORDER BY user_id, created_at, id",
+                (created_before.timestamp(),),
+            ).fetchall()
+            return [_record(r) for r in rows]
+
+        return await self._db.run(query)
+
+    async def mark_noticed(self, ids: Sequence[int]) -> None:
+        now = self._clock().timestamp()
+        await self._db.run(
+            lambda conn: conn.executemany(
+                "UPDATE links SET noticed_at = ? WHERE id = ?", [(now, i) for i in ids]
+            )
+        )
+
+    async def purge(self, created_before: dt.datetime) -> int:
+        """Delete links created before the cut-off, adding what they delivered to the totals."""
+        cut = created_before.timestamp()
+
+        def delete(conn: sqlite3.Connection) -> int:
+            count, size = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM links"
+                " WHERE created_at < ? AND outcome = ?",
+                (cut, LinkOutcome.DELIVERED.value),
+            ).fetchone()
+            for key, value in ((PURGED_DELIVERED, count), (PURGED_BYTES, size)):
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
+                    " SET value = CAST(meta.value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+                    (key, str(int(value))),
+                )
+            return conn.execute("DELETE FROM links WHERE created_at < ?", (cut,)).rowcount
+
+        return await self._db.run(delete)
+
+    async def forget(self, user_id: int) -> int:
+        """Erase every link of one user; returns how many."""
+        return await self._db.run(
+            lambda conn: conn.execute("DELETE FROM links WHERE user_id = ?", (user_id,)).rowcount
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.store.db import Database
@@ -72,7 +72,7 @@ class UserRepo:
         )
 
     async def set_banned(self, user_id: int, banned: bool) -> bool:
-        """Ban or unban; returns False when the user was never seen (nothing changed)."""
+        """Ban or unban; a user never seen gets a row, so a ban may come before the first visit."""
         now = self._clock().timestamp()
 
         def update(conn: sqlite3.Connection) -> bool:
@@ -84,3 +84,32 @@ class UserRepo:
             return True
 
         return await self._db.run(update)
+
+    async def many(self, user_ids: Iterable[int]) -> dict[int, UserRecord]:
+        """The stored records of these users (unknown ids are left out)."""
+        ids = sorted(set(user_ids))
+
+        def query(conn: sqlite3.Connection) -> dict[int, UserRecord]:
+            found: dict[int, UserRecord] = {}
+            for start in range(0, len(ids), 500):  # SQLite's bound on parameters per query
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT * FROM users WHERE user_id IN ({marks})",  # noqa: S608 - only ?s
+                    chunk,
+                ).fetchall()
+                found.update((r["user_id"], _user(r)) for r in rows)
+            return found
+
+        return await self._db.run(query)
+
+    async def recent(self, limit: int) -> list[UserRecord]:
+        """The users seen most recently, newest first."""
+
+        def query(conn: sqlite3.Connection) -> list[UserRecord]:
+            rows = conn.execute(
+                "SELECT * FROM users ORDER BY last_seen DESC, user_id LIMIT ?", (limit,)
+            ).fetchall()
+            return [_user(r) for r in rows]
+
+        return await self._db.run(query)

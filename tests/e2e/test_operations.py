@@ -141,9 +141,10 @@ async def test_health_and_metrics(
     bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
 ) -> None:
     port = free_port()
-    await start_daemon(HEALTH_PORT=str(port), POLL_STALL_SECONDS="60")
+    daemon = await start_daemon(HEALTH_PORT=str(port), POLL_STALL_SECONDS="60")
     bot_api.push_message(USER, media.url("/file/m.bin?size=1000"))
     await bot_api.wait_for_file(USER)
+    await daemon.wait_log("job_end id=1 outcome=delivered")  # counted once the job has ended
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         health = await client.get("/health")
         assert health.status_code == 200

@@ -37,6 +37,17 @@ def test_env_file_and_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert s.api_id is None
 
 
+@pytest.mark.parametrize("value", ["1001", "1001,1002", " 1001 ; 1002 "])
+def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("ALLOWED_USERS", value)
+    monkeypatch.setenv("ADMIN_IDS", value)
+    s = load_settings(env_file=None)
+    expected = frozenset({1001, 1002}) if "1002" in value else frozenset({1001})
+    assert s.allowed_users == expected
+    assert s.admin_ids == expected
+
+
 @pytest.mark.parametrize(
     ("env", "line"),
     [

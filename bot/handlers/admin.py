@@ -1,0 +1,57 @@
+"""/admin: a panel of statistics, recent users and the settings in force, switched by buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.handlers.common import answer, edit_html
+from bot.handlers.guards import admin_only
+from bot.i18n import Translator
+from bot.render_admin import panel_buttons, settings_text, stats_text, users_text
+from bot.telegram_io.ui import keyboard
+
+RECENT_USERS = 15
+
+
+async def panel_view(ctx: BotContext, tr: Translator, view: str) -> str:
+    services = ctx.services
+    if view == "users":
+        return users_text(tr, await services.users.recent(RECENT_USERS), services.settings.zone)
+    if view == "settings":
+        last_run, next_run = await services.expiry.schedule()
+        return settings_text(tr, services.settings, last_run, next_run)
+    stats = await services.stats.collect()
+    days = services.settings.link_retention_days
+    return stats_text(tr, stats, services.jobs.running, services.jobs.queued, days)
+
+
+@admin_only
+async def admin_command(update: Update, ctx: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    _, tr = await ctx.services.seen(user)
+    await message.reply_text(
+        await panel_view(ctx, tr, "stats"),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(panel_buttons(tr)),
+    )
+
+
+@admin_only
+async def admin_button(update: Update, ctx: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data is None:
+        return
+    _, tr = await ctx.services.seen(user)
+    view = query.data.removeprefix("adm:")
+    await edit_html(query, await panel_view(ctx, tr, view), keyboard(panel_buttons(tr)))
+    await answer(query)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("admin", admin_command))
+    app.add_handler(CallbackQueryHandler(admin_button, pattern=r"^adm:(stats|users|settings)$"))

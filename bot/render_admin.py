@@ -1,0 +1,139 @@
+"""Pure functions for the admin panel: statistics, recent users, the settings in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.jobs.ui import Buttons
+from bot.render import human_datetime, human_size, number
+from bot.render_links import mention, reason_label
+from bot.store.stats import Stats
+from bot.store.users import UserRecord
+
+PANEL_VIEWS = ("stats", "users", "settings")
+
+
+def panel_buttons(tr: Translator) -> Buttons:
+    return [
+        [
+            (tr("📊 Statistics"), "adm:stats"),
+            (tr("👥 Users"), "adm:users"),
+            (tr("⚙️ Settings"), "adm:settings"),
+        ]
+    ]
+
+
+def stats_text(tr: Translator, stats: Stats, running: int, queued: int, days: int) -> str:
+    def n(value: int) -> str:
+        return number(tr, value, 0)
+
+    lines = [
+        "<b>" + tr("📊 Statistics") + "</b>",
+        tr(
+            "Users: {users} (active: {day} in 24 h, {week} in 7 days; banned: {banned})",
+            users=n(stats.users),
+            day=n(stats.active_day),
+            week=n(stats.active_week),
+            banned=n(stats.banned),
+        ),
+        tr(
+            "Downloads: {today} today, {total} in total",
+            today=n(stats.delivered_today),
+            total=n(stats.delivered_total),
+        ),
+        tr("Delivered: {size}", size=human_size(tr, stats.bytes_delivered)),
+        tr("Queue now: {running} running, {queued} waiting", running=n(running), queued=n(queued)),
+    ]
+    if stats.failures:
+        lines.append(tr("Failures in the last {days} days:", days=n(days)))
+        lines += [f"• {reason_label(tr, reason)}: {n(count)}" for reason, count in stats.failures]
+    else:
+        lines.append(tr("No failures in the last {days} days.", days=n(days)))
+    return "\n".join(tr.line(line) for line in lines)
+
+
+def users_text(tr: Translator, users: Sequence[UserRecord], zone: dt.tzinfo) -> str:
+    lines = ["<b>" + tr("👥 Recent users") + "</b>"]
+    if not users:
+        lines.append(tr("No users yet."))
+    for user in users:
+        seen = human_datetime(tr, user.last_seen, zone)
+        line = f"• {mention(tr, user.user_id, user)} · {seen}"
+        if user.banned:
+            line += " · 🚫 " + tr("banned")
+        lines.append(tr.line(line))
+    return "\n".join(lines)
+
+
+def _on(tr: Translator, value: bool) -> str:
+    return tr("on") if value else tr("off")
+
+
+def _set(tr: Translator, value: object) -> str:
+    return tr("set") if value else tr("not set")
+
+
+def _ids(tr: Translator, ids: frozenset[int] | None) -> str:
+    if ids is None:
+        return tr("anyone")
+    return ", ".join(str(i) for i in sorted(ids)) or tr("none")
+
+
+def _host(url: str) -> str:
+    """Scheme, host and port only: a URL may carry credentials in its user part or path."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def settings_text(
+    tr: Translator,
+    settings: Settings,
+    last_run: dt.datetime | None,
+    next_run: dt.datetime,
+) -> str:
+    """The settings in force, without secrets: the token, API_HASH and proxy URLs never show."""
+    values: list[tuple[str, str]] = [
+        ("TELEGRAM_API_URL", _host(settings.telegram_api_url)),
+        ("BOT_API_LOCAL_MODE", _on(tr, settings.bot_api_local_mode)),
+        ("API_ID / API_HASH", _set(tr, settings.mtproto_enabled)),
+        ("PROXY_URL", _set(tr, settings.proxy_url)),
+        ("DOWNLOAD_PROXY_URL", _set(tr, settings.download_proxy_url)),
+        ("ADMIN_IDS", _ids(tr, settings.admin_ids)),
+        ("ALLOWED_USERS", _ids(tr, settings.allowed_users)),
+        ("RATE_LIMIT_PER_MINUTE", str(settings.rate_limit_per_minute)),
+        ("MAX_FILE_SIZE_MB", str(settings.max_file_size_mb)),
+        ("DOWNLOAD_WORKERS", str(settings.download_workers)),
+        ("MAX_JOBS_PER_USER", str(settings.max_jobs_per_user)),
+        ("MAX_QUEUED_JOBS", str(settings.max_queued_jobs)),
+        ("JOB_TIMEOUT_SECONDS", f"{settings.job_timeout_seconds:g}"),
+        ("CHOICE_TIMEOUT_SECONDS", f"{settings.choice_timeout_seconds:g}"),
+        ("ALLOW_PRIVATE_URLS", _on(tr, settings.allow_private_urls)),
+        ("YTDLP_COOKIES", _set(tr, settings.ytdlp_cookies)),
+        ("LINK_RETENTION_DAYS", str(settings.link_retention_days)),
+        ("EXPIRY_NOTICE_HOURS", str(settings.expiry_notice_hours)),
+        ("DAILY_JOB_TIME", settings.daily_job_time.isoformat("minutes")),
+        ("TZ", settings.tz),
+        ("HEALTH_PORT", str(settings.health_port) if settings.health_port else tr("off")),
+        ("LOG_LEVEL", settings.log_level),
+    ]
+    lines = ["<b>" + tr("⚙️ Settings in force") + "</b>"]
+    lines += [tr.ltr(f"<code>{name}</code> = {html.escape(value)}") for name, value in values]
+    zone = settings.zone
+    last = human_datetime(tr, last_run, zone) if last_run else tr("never")
+    lines += [
+        "",
+        tr.line(
+            tr(
+                "Daily job: last run {last}, next {next}",
+                last=last,
+                next=human_datetime(tr, next_run, zone),
+            )
+        ),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""Small facts the daemon keeps between runs (the daily job's last run), as key and text."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.store.db import Database
+
+
+class MetaRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> str | None:
+        def query(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row["value"])
+
+        return await self._db.run(query)
+
+    async def set(self, key: str, value: str) -> None:
+        await self._db.run(
+            lambda conn: conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+        )

@@ -1,0 +1,23 @@
+"""The expiry Sender over PTB's Bot: one HTML message; Telegram's refusal becomes SendError."""
+
+from __future__ import annotations
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.expiry import SendError
+from bot.telegram_io.ui import NO_PREVIEW
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, chat_id: int, text: str) -> None:
+        try:
+            await self._bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            )
+        except TelegramError as exc:  # 403 blocked, 400 chat not found, or retries ran out
+            raise SendError(exc.message) from exc
