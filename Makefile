@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench soak clean
+.PHONY: install install-dev system-deps run test lint bench soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -45,11 +45,31 @@ lint: install-dev
 test: lint
 	$(VENV)/bin/pytest -q
 
+# Benchmarks and the soak test (docs/BENCHMARKS.md), all on 127.0.0.1: `make bench` takes
+# about half a minute; `make soak DURATION=60` is the quick check, the default is 600 s.
 bench: install-dev
 	$(PY) -m bench.run
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)
+
+# Translations. `make i18n` extracts every tr("...")/N_("...") string into the template and
+# merges it into each catalog: new strings arrive untranslated and changed ones fuzzy, both of
+# which the catalog test rejects until they are translated. `make i18n-new LOCALE=ar` starts a
+# catalog for another language.
+I18N := bot/i18n
+PYBABEL := $(VENV)/bin/pybabel
+
+i18n: install
+	$(PYBABEL) -q extract -F babel.cfg --no-default-keywords -k tr -k N_ \
+	  --add-comments=Translators: --add-location=file --sort-by-file --no-wrap \
+	  --project=tgfetch --copyright-holder=tgfetch -o $(I18N)/messages.pot .
+	$(PYBABEL) -q update -i $(I18N)/messages.pot -d $(I18N)/locales -D messages \
+	  --ignore-obsolete --no-wrap
+
+i18n-new: install
+	@test -n "$(LOCALE)" || { echo "usage: make i18n-new LOCALE=xx" >&2; exit 2; }
+	$(PYBABEL) init -i $(I18N)/messages.pot -d $(I18N)/locales -D messages -l $(LOCALE) --no-wrap
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -19,13 +19,28 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import __version__
+from bot.access import Access
 from bot.config import Settings
 from bot.context import BotContext, BotData
+from bot.daily import schedule_daily
 from bot.download.http import HttpFetcher
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
 from bot.download.ytdlp_guard import guarded_youtube_dl
-from bot.handlers import errors, jobs, links, start
+from bot.expiry import ExpiryConfig, ExpiryService
+from bot.handlers import (
+    admin,
+    errors,
+    forget,
+    history,
+    inspect,
+    jobs,
+    language,
+    links,
+    moderation,
+    start,
+)
+from bot.history import History
 from bot.i18n import I18n
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
@@ -38,10 +53,14 @@ from bot.store.cache import CacheRepo
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
+from bot.store.meta import MetaRepo
+from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
+from bot.telegram_io.menu import set_admin_commands
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
+from bot.telegram_io.sender import TelegramSender
 from bot.telegram_io.ui import TelegramChatUI
 from bot.texts import USER_COMMANDS
 from bot.upload.botapi import BotApiUploader
@@ -111,7 +130,18 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
         metrics.inc("updates_total")
 
     app.add_handler(TypeHandler(Update, count), group=-1)
-    for module in (start, links, jobs, errors):  # errors last: its catch-alls must lose
+    for module in (
+        start,
+        links,
+        jobs,
+        language,
+        history,
+        forget,
+        admin,
+        inspect,
+        moderation,
+        errors,  # last: its catch-alls must lose
+    ):
         module.register(app)
 
 
@@ -206,14 +236,29 @@ def build_services(
         ui=TelegramChatUI(app.bot),
         translator=i18n.get,
     )
+    users = UserRepo(rt.db, utc_now)
+    expiry = ExpiryService(
+        config=ExpiryConfig.from_settings(settings),
+        links=links_repo,
+        users=users,
+        jobs=jobs_repo,
+        meta=MetaRepo(rt.db),
+        sender=TelegramSender(app.bot),
+        translator=i18n.get,
+        clock=utc_now,
+    )
     return Services(
         settings=settings,
         i18n=i18n,
-        users=UserRepo(rt.db, utc_now),
+        users=users,
         links=links_repo,
         jobs=manager,
         mtproto=mtproto,
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        access=Access(settings.admin_ids, settings.allowed_users),
+        history=History(links_repo, jobs_repo),
+        stats=StatsRepo(rt.db, utc_now, settings.zone),
+        expiry=expiry,
     )
 
 
@@ -234,15 +279,13 @@ def build_guard(settings: Settings) -> UrlGuard:
 
 
 async def set_commands(app: TgApp, i18n: I18n) -> None:
-    for language in i18n.languages:
-        tr = i18n.get(language)
+    for code in i18n.languages:
+        tr = i18n.get(code)
         commands = [BotCommand(name, tr(desc)) for name, desc in USER_COMMANDS]
         try:
-            await app.bot.set_my_commands(
-                commands, language_code=None if language == "en" else language
-            )
+            await app.bot.set_my_commands(commands, language_code=None if code == "en" else code)
         except TelegramError as exc:
-            log.warning("set_commands_failed language=%s error=%r", language, exc)
+            log.warning("set_commands_failed language=%s error=%r", code, exc)
 
 
 async def run(settings: Settings) -> int:
@@ -309,7 +352,9 @@ async def _serve(settings: Settings, ops: Operations, monitor: PollMonitor, star
             )
             ops.ready()
             await services.jobs.resume()
+            schedule_daily(app, settings.daily_job_time, settings.zone)
             await set_commands(app, services.i18n)
+            await set_admin_commands(app.bot, settings.admin_ids, services.translator_of)
             watcher = asyncio.create_task(watch_polling(monitor, stop, dead))
             await stop.wait()
             log.info("stopping reason=%s", "polling_dead" if dead.is_set() else "signal")

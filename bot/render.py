@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from urllib.parse import urlsplit
 
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from bot.errors import FailureReason, JobError
 from bot.i18n import N_, Translator
+from bot.i18n.bidi import LRI as LRI  # re-exported: callers isolate LTR runs with these
+from bot.i18n.bidi import PDI as PDI
 from bot.jobs.models import Progress
 
 BAR_WIDTH = 12
-LRI, PDI = "\u2066", "\u2069"  # isolate left-to-right runs (bars, URLs) inside RTL text
 
 _UNITS = (N_("{n} B"), N_("{n} KB"), N_("{n} MB"), N_("{n} GB"), N_("{n} TB"))
 
@@ -51,8 +54,16 @@ _FAILURES_NO_SIZE: dict[FailureReason, str] = {
 
 
 def number(tr: Translator, value: float, digits: int = 1) -> str:
+    """A number as the user's locale writes it: "1,234.5" in English, "۱٬۲۳۴٫۵" in Persian."""
     fmt = "#,##0" if digits == 0 else "#,##0." + "#" * digits
-    return format_decimal(value, format=fmt, locale=tr.locale)
+    text = format_decimal(value, format=fmt, locale=tr.locale, numbering_system="default")
+    return tr.digits(text)
+
+
+def percent(tr: Translator, fraction: float) -> str:
+    """A whole percentage with the locale's own sign: "42%", "۴۲٪"."""
+    sign = tr.locale.number_symbols[tr.numbering].get("percentSign", "%")
+    return number(tr, fraction * 100, 0) + str(sign)
 
 
 def human_size(tr: Translator, size: float) -> str:
@@ -68,11 +79,22 @@ def human_duration(tr: Translator, seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    return _ltr(tr, text)
+    return tr.ltr(tr.digits(text))
 
 
-def _ltr(tr: Translator, text: str) -> str:
-    return f"{LRI}{text}{PDI}" if tr.rtl else text
+def human_date(tr: Translator, when: dt.date) -> str:
+    """A date in the user's language: "Mar 21, 2025", "۲۱ مارس ۲۰۲۵" (Gregorian in every
+    language: Babel has no Solar Hijri calendar)."""
+    return tr.digits(format_date(when, format="medium", locale=tr.locale))
+
+
+def human_datetime(tr: Translator, moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """Date and time in `zone`, in the user's language: "Mar 21, 2025, 2:05 PM",
+    "۲۱ مارس ۲۰۲۵، ۱۴:۰۵"."""
+    local = moment.astimezone(zone)
+    day = format_date(local, format="medium", locale=tr.locale)
+    hour = format_time(local, format="short", tzinfo=zone, locale=tr.locale)
+    return tr.digits(str(tr.locale.datetime_formats["medium"]).format(hour, day))
 
 
 def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -80,16 +102,23 @@ def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
+def progress_line(tr: Translator, fraction: float) -> str:
+    """The bar and the percentage. In RTL text the line is pinned right to left, so the bar
+    fills from the right with the percentage after it, as right-to-left progress bars do;
+    the bar's glyphs are direction-neutral and would otherwise follow whatever the client
+    guesses."""
+    return tr.line(f"{progress_bar(fraction)} {percent(tr, fraction)}")
+
+
 def progress_text(tr: Translator, p: Progress, title: str | None = None) -> str:
     """The status message during a transfer: bar, percent, done/total, speed, ETA."""
     head = tr("Downloading…") if p.phase == "download" else tr("Uploading to Telegram…")
     lines = [f"<b>{html.escape(head)}</b>"]
     if title:
-        lines.append(html.escape(title))
+        lines.append(tr.line(tr.isolate(html.escape(title))))
     if p.total:
         fraction = p.done / p.total
-        percent = number(tr, fraction * 100, 0)
-        lines.append(_ltr(tr, f"{progress_bar(fraction)} {percent}%"))
+        lines.append(progress_line(tr, fraction))
         lines.append(
             tr("{done} of {total}", done=human_size(tr, p.done), total=human_size(tr, p.total))
         )
@@ -106,7 +135,7 @@ def progress_text(tr: Translator, p: Progress, title: str | None = None) -> str:
 
 
 def failure_text(tr: Translator, error: JobError) -> str:
-    params: dict[str, object] = {"detail": error.detail or error.reason.value}
+    params: dict[str, object] = {"detail": tr.isolate(error.detail or error.reason.value)}
     params.update(error.params)
     for key in ("size", "limit"):
         value = params.get(key)

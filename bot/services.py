@@ -6,11 +6,15 @@ from dataclasses import dataclass
 
 from telegram import User
 
+from bot.access import Access
 from bot.config import Settings
+from bot.expiry import ExpiryService
+from bot.history import History
 from bot.i18n import I18n, Translator
 from bot.jobs.manager import JobManager
 from bot.ratelimit import RateLimiter
 from bot.store.links import LinkRepo
+from bot.store.stats import StatsRepo
 from bot.store.users import UserRecord, UserRepo
 from bot.upload.mtproto import MtprotoUploader
 
@@ -24,6 +28,10 @@ class Services:
     jobs: JobManager
     mtproto: MtprotoUploader | None
     limiter: RateLimiter
+    access: Access
+    history: History
+    stats: StatsRepo
+    expiry: ExpiryService
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""
@@ -31,3 +39,11 @@ class Services:
             user.id, user.first_name, user.username, user.language_code
         )
         return record, self.i18n.get(record.language_override or user.language_code)
+
+    async def translator_of(self, user_id: int, language_code: str | None = None) -> Translator:
+        """A user's translator without recording a visit (for admins' notices, error replies):
+        their /language choice, else `language_code`, else the last one Telegram reported."""
+        record = await self.users.get(user_id)
+        if record is not None:
+            language_code = record.language_override or language_code or record.language_code
+        return self.i18n.get(language_code)

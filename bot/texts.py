@@ -15,13 +15,22 @@ USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("language", N_("Choose the language")),
 )
 
+# Shown, after the users' commands, only in admins' chats (BotCommandScopeChat).
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("admin", N_("Admin panel: statistics, users, settings")),
+    ("check", N_("A user's link history: /check USER_ID")),
+    ("expiring", N_("Links to be purged soon")),
+    ("ban", N_("Ban a user: /ban USER_ID")),
+    ("unban", N_("Unban a user: /unban USER_ID")),
+)
+
 
 def welcome(tr: Translator, first_name: str, limit: str) -> str:
     return tr(
         "👋 Hi {name}!\n\nSend me a link and I'll send you the file: a video page from any site"
         " yt-dlp supports, or a direct file link. Files up to {limit} are delivered here.\n\n"
         "/help shows everything I can do.",
-        name=html.escape(first_name),
+        name=tr.isolate(html.escape(first_name)),
         limit=limit,
     )
 
@@ -36,7 +45,7 @@ def help_text(tr: Translator, limit: str) -> str:
         "",
         tr("<b>Commands</b>"),
     ]
-    lines += [f"/{name} — {tr(desc)}" for name, desc in USER_COMMANDS]
+    lines += [tr.line(f"{tr.ltr('/' + name)} — {tr(desc)}") for name, desc in USER_COMMANDS]
     return "\n".join(lines)
 
 

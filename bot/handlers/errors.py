@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
@@ -10,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import BotContext
 from bot.handlers.common import answer
+from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,7 @@ async def on_error(update: object, ctx: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    tr = ctx.services.i18n.get(
-        update.effective_user.language_code if update.effective_user else None
-    )
+    tr = await _translator(update, ctx)
     try:
         if update.callback_query is not None:
             await answer(update.callback_query, tr("Something went wrong. Please try again."))
@@ -35,6 +35,17 @@ async def on_error(update: object, ctx: BotContext) -> None:
         log.warning("error_reply_failed update=%s error=%r", update_id, exc)
 
 
+async def _translator(update: Update, ctx: BotContext) -> Translator:
+    """The user's language; when the database is what failed, what Telegram reports."""
+    user = update.effective_user
+    if user is None:
+        return ctx.services.i18n.get(None)
+    try:
+        return await ctx.services.translator_of(user.id, user.language_code)
+    except (sqlite3.Error, RuntimeError):
+        return ctx.services.i18n.get(user.language_code)
+
+
 async def unknown_callback(update: Update, ctx: BotContext) -> None:
     query = update.callback_query
     if query is None:
@@ -42,7 +53,7 @@ async def unknown_callback(update: Update, ctx: BotContext) -> None:
     log.info(
         "unknown_callback user=%s", update.effective_user.id if update.effective_user else None
     )
-    tr = ctx.services.i18n.get(query.from_user.language_code)
+    tr = await ctx.services.translator_of(query.from_user.id, query.from_user.language_code)
     await answer(query, tr("This button is no longer active."))
 
 

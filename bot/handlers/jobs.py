@@ -9,7 +9,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.handlers.common import answer
+from bot.handlers.guards import admitted
 from bot.jobs.models import FormatChoice
+from bot.render import number
 
 log = logging.getLogger(__name__)
 
@@ -17,10 +19,13 @@ log = logging.getLogger(__name__)
 async def cancel_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    _, tr = await ctx.services.seen(update.effective_user)
+    if (tr := await admitted(update, ctx, "cancel")) is None:
+        return
     count = await ctx.services.jobs.cancel_user(update.effective_user.id)
     text = (
-        tr("✖️ Stopped {n} download(s).", n=count) if count else tr("You have no downloads going.")
+        tr("✖️ Stopped {n} download(s).", n=number(tr, count, 0))
+        if count
+        else tr("You have no downloads going.")
     )
     await update.effective_message.reply_text(text)
 

@@ -10,8 +10,10 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.download.urls import extract_url
+from bot.handlers.guards import admitted
 from bot.i18n import N_
 from bot.jobs.manager import Admission
+from bot.render import number
 from bot.texts import not_a_link
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,9 @@ async def on_text(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or update.effective_chat is None:
         return
-    _, tr = await ctx.services.seen(user)
+    tr = await admitted(update, ctx, "link")
+    if tr is None:
+        return
     url = extract_url(message.text or "")
     if url is None:
         log.info("not_a_link user=%d length=%d", user.id, len(message.text or ""))
@@ -43,8 +47,8 @@ async def on_text(update: Update, ctx: BotContext) -> None:
         await message.reply_text(
             tr(
                 "🐢 Slow down: up to {n} links a minute. Try again in {seconds} s.",
-                n=ctx.services.settings.rate_limit_per_minute,
-                seconds=limiter.retry_in(user.id),
+                n=number(tr, ctx.services.settings.rate_limit_per_minute, 0),
+                seconds=number(tr, limiter.retry_in(user.id), 0),
             )
         )
         return
@@ -57,7 +61,7 @@ async def on_text(update: Update, ctx: BotContext) -> None:
     )
     if result.admission is not Admission.ACCEPTED:
         log.info("link_refused user=%d why=%s", user.id, result.admission)
-        n = ctx.services.settings.max_jobs_per_user
+        n = number(tr, ctx.services.settings.max_jobs_per_user, 0)
         await message.reply_text(tr(REFUSALS[result.admission], n=n))
 
 

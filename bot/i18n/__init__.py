@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from babel import Locale
 from babel.messages.pofile import read_po
 
+from bot.i18n.bidi import FSI, LRI, PDI, RLM, rtl_template
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT_LANGUAGE = "en"
+
+# Babel formats a locale's separators but always writes the digits 0-9 (python-babel/babel#446):
+# the digits of the numbering systems our languages use by default are substituted here.
+_DIGITS: Mapping[str, dict[int, int]] = MappingProxyType(
+    {
+        "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"),
+        "arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"),
+    }
+)
 
 
 def N_(msgid: str) -> str:
@@ -36,6 +49,28 @@ class Translator:
     def rtl(self) -> bool:
         return self.locale.text_direction == "rtl"
 
+    @property
+    def numbering(self) -> str:
+        """The locale's own numbering system ("latn", "arabext", ...), as Babel names it."""
+        return str(self.locale.default_numbering_system)
+
+    def digits(self, text: str) -> str:
+        """`text` with the digits 0-9 written in the locale's own digits."""
+        table = _DIGITS.get(self.numbering)
+        return text.translate(table) if table else text
+
+    def ltr(self, text: str) -> str:
+        """Text always read left to right (a URL, a command, a bar), isolated in RTL text."""
+        return f"{LRI}{text}{PDI}" if self.rtl else text
+
+    def isolate(self, text: str) -> str:
+        """Text of its own direction (a title, a name, a server's words), isolated in RTL text."""
+        return f"{FSI}{text}{PDI}" if self.rtl else text
+
+    def line(self, text: str) -> str:
+        """A line composed in code, pinned right to left in RTL text whatever it starts with."""
+        return f"{RLM}{text}" if self.rtl else text
+
 
 def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> dict[str, str]:
     """Read one language's .po file into msgid -> translation (untranslated entries skipped)."""
@@ -55,6 +90,14 @@ def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> dict[str, st
     }
 
 
+def load_translator(language: str, locales_dir: Path = LOCALES_DIR) -> Translator:
+    """The translator of one language; a right-to-left catalog is prepared for bidi display."""
+    messages = load_catalog(language, locales_dir)
+    if Locale.parse(language).text_direction == "rtl":
+        messages = {msgid: rtl_template(text) for msgid, text in messages.items()}
+    return Translator(language, messages)
+
+
 class I18n:
     """All loaded languages; picks the best one for a Telegram language_code."""
 
@@ -63,7 +106,7 @@ class I18n:
         if locales_dir.is_dir():
             for path in sorted(locales_dir.iterdir()):
                 if path.is_dir() and path.name != DEFAULT_LANGUAGE:
-                    self._translators[path.name] = Translator(path.name, load_catalog(path.name))
+                    self._translators[path.name] = load_translator(path.name, locales_dir)
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from bot.jobs.models import FormatChoice, JobState
 from bot.jobs.runner import JobRunner
 from bot.jobs.status import StatusMessage
 from bot.jobs.ui import ChatUI
+from bot.render import number
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 
@@ -225,7 +226,7 @@ class JobManager:
     async def _show_position(self, active: ActiveJob, position: int) -> None:
         tr = self._translator(active.job.language)
         await active.status.show(
-            tr("🕒 In the queue: position {position}.", position=position),
+            tr("🕒 In the queue: position {position}.", position=number(tr, position, 0)),
             [[(tr("✖️ Cancel"), f"cancel:{active.id}")]],
             force=True,
         )

@@ -22,7 +22,7 @@ from bot.errors import DeliveryError, FailureReason, FetchError, JobError, Stale
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.models import FormatChoice, JobState
-from bot.render import failure_text, human_size, progress_text, short_url
+from bot.render import failure_text, human_size, number, progress_text, short_url
 from bot.store.cache import CachedFile, CacheRepo
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
@@ -118,9 +118,9 @@ class JobRunner:
         keep = job.attempts if state is JobState.QUEUED else None
         await self._jobs.update(job.id, state=state, attempts=keep)
         seconds = time.monotonic() - started
-        log.info("job_end id=%d outcome=%s seconds=%.2f bytes=%d", job.id, outcome, seconds, size)
-        if self._on_outcome is not None:
+        if self._on_outcome is not None:  # counted before the log line that says it is over
             self._on_outcome(JobReport(outcome, seconds, size, active.route))
+        log.info("job_end id=%d outcome=%s seconds=%.2f bytes=%d", job.id, outcome, seconds, size)
 
     async def _attempt(
         self, active: ActiveJob, tr: Translator, folder: Path
@@ -261,9 +261,9 @@ class JobRunner:
             size = f" ({human_size(tr, page.estimated_size)})" if page.estimated_size else ""
             text = tr(
                 "🎞 <b>{title}</b>{size}\nWhat would you like? Best video is sent in {seconds} s.",
-                title=html.escape(page.title or short_url(job.url)),
+                title=tr.isolate(html.escape(page.title or short_url(job.url))),
                 size=size,
-                seconds=int(self._cfg.choice_timeout),
+                seconds=number(tr, self._cfg.choice_timeout, 0),
             )
             buttons = [
                 [
@@ -336,11 +336,13 @@ class JobRunner:
 
     def _caption(self, tr: Translator, title: str, size: int | None, url: str) -> str:
         size_text = human_size(tr, size) if size else ""
-        link = f'<a href="{html.escape(url, quote=True)}">{html.escape(short_url(url, 40))}</a>'
-        tail = " · ".join(p for p in (size_text, link) if p)
+        shown = tr.ltr(html.escape(short_url(url, 40)))
+        link = f'<a href="{html.escape(url, quote=True)}">{shown}</a>'
+        tail = tr.line(" · ".join(p for p in (size_text, link) if p))
         budget = CAPTION_LIMIT - len(tail) - 10
         clipped = title if len(title) <= budget else title[: max(0, budget - 1)] + "…"
-        return f"<b>{html.escape(clipped)}</b>\n{tail}" if clipped else tail
+        head = tr.line(tr.isolate(html.escape(clipped)))
+        return f"<b>{head}</b>\n{tail}" if clipped else tail
 
     @staticmethod
     def _cancel_buttons(active: ActiveJob, tr: Translator) -> list[list[tuple[str, str]]]:

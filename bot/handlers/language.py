@@ -1,0 +1,91 @@
+"""/language: the user picks the bot's language, or lets Telegram's language_code decide."""
+
+from __future__ import annotations
+
+import logging
+
+from babel import Locale
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.handlers.common import answer
+from bot.i18n import I18n, Translator
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+
+
+def language_name(language: str) -> str:
+    """A language's name in that language: "English", "فارسی"."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+def keyboard(i18n: I18n, tr: Translator, override: str | None) -> InlineKeyboardMarkup:
+    """One button per language (named in itself), then Automatic; the current one is ticked."""
+
+    def button(label: str, choice: str, current: bool) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            f"✓ {label}" if current else label, callback_data=f"lang:{choice}"
+        )
+
+    chosen = i18n.normalize(override)
+    row = [button(language_name(lang), lang, lang == chosen) for lang in i18n.languages]
+    return InlineKeyboardMarkup([row, [button(tr("🌐 Automatic"), AUTO, chosen is None)]])
+
+
+async def language_command(update: Update, ctx: BotContext) -> None:
+    if update.effective_user is None or update.effective_message is None:
+        return
+    record, tr = await ctx.services.seen(update.effective_user)
+    name = language_name(tr.language)
+    if ctx.services.i18n.normalize(record.language_override):
+        text = tr("🌐 Language: {language}.\nChoose a language:", language=name)
+    else:
+        text = tr(
+            "🌐 Language: {language} (automatic, from your Telegram settings).\n"
+            "Choose a language:",
+            language=name,
+        )
+    keys = keyboard(ctx.services.i18n, tr, record.language_override)
+    await update.effective_message.reply_text(text, reply_markup=keys)
+
+
+async def language_button(update: Update, ctx: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data is None:
+        return
+    i18n = ctx.services.i18n
+    choice = query.data.split(":", 1)[1]
+    override = None if choice == AUTO else i18n.normalize(choice)
+    await ctx.services.seen(user)  # the user's row must exist for the choice to be kept
+    await ctx.services.users.set_language(user.id, override)
+    log.info("language_set user=%d language=%s", user.id, override or AUTO)
+    tr = i18n.get(override or user.language_code)
+    name = language_name(tr.language)
+    if override is None:
+        text = tr(
+            "✅ Language: automatic, from your Telegram settings ({language}).", language=name
+        )
+    else:
+        text = tr("✅ From now on I'll speak {language} with you.", language=name)
+    await answer(query)
+    await _replace(query, text)
+
+
+async def _replace(query: CallbackQuery, text: str) -> None:
+    """Turn the question into the answer; a question that can no longer be edited is left."""
+    try:
+        await query.edit_message_text(text)
+    except BadRequest as exc:
+        log.info("language_edit_refused query=%s error=%s", query.id, exc.message)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("language", language_command))
+    app.add_handler(
+        CallbackQueryHandler(language_button, pattern=r"^lang:[a-z]{2,3}$|^lang:auto$")
+    )

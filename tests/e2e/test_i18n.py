@@ -1,0 +1,120 @@
+"""A Persian-speaking user gets the whole bot in Persian; /language switches and is kept."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.conftest import StartDaemon
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.media_server import MediaServer
+
+USER = 7001
+FA = "fa"
+PERSIAN = re.compile(r"[\u0600-\u06ff]")
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u2066-\u2069]")
+
+
+def plain(text: str) -> str:
+    """The text without its invisible direction marks: what the user reads."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+async def test_persian_user_sees_the_whole_flow_in_persian(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
+) -> None:
+    await start_daemon()
+    bot_api.push_message(USER, "/start", first_name="Ada", language_code=FA)
+    welcome = await bot_api.wait_for_text(USER, "سلام")
+    assert "Ada" in welcome.content
+    assert "/help" in welcome.content  # commands stay as they are, isolated left to right
+
+    bot_api.push_message(USER, "/help", language_code=FA)
+    help_msg = await bot_api.wait_for_text(USER, "دستورها")
+    assert all(f"/{name}" in help_msg.content for name in ("start", "cancel", "language"))
+
+    # A download: progress in Persian words and digits, a Persian cancel button.
+    mark = bot_api.mark()
+    bot_api.push_message(USER, media.url("/file/x.bin?size=600000&rate=150000"), language_code=FA)
+    progress = await bot_api.wait_for(
+        lambda c: c.chat_id == USER and "٪" in str(c.params.get("text")), timeout=15, after=mark
+    )
+    text = plain(str(progress.params["text"]))
+    assert "در حال دانلود" in text
+    assert "کیلوبایت" in text
+    assert not re.search("[0-9]", text), text  # every number in Persian digits
+    buttons = progress.params["reply_markup"]["inline_keyboard"]
+    assert plain(buttons[0][0]["text"]) == "✖️ لغو"
+
+    # The delivered file's caption gives its size in Persian.
+    call = await bot_api.wait_for_file(USER, after=mark)
+    assert "۵۸۵٫۹ کیلوبایت" in plain(str(call.params["caption"]))
+
+    # A failure says what went wrong, in Persian.
+    bot_api.push_message(USER, media.url("/file/gone.bin?size=10&status=404"), language_code=FA)
+    failure = await bot_api.wait_for_text(USER, "404")
+    assert "❌" in failure.content
+    assert "HTTP" in failure.content
+    assert PERSIAN.search(failure.content)
+
+    # The history lists both, with Persian dates ("۲۱ مارس ۲۰۲۵، ۱۴:۰۵").
+    bot_api.push_message(USER, "/history", language_code=FA)
+    history = await bot_api.wait_for_text(USER, "لینک‌های شما")
+    shown = plain(history.content)
+    assert "x.bin" in shown
+    assert "gone.bin" in shown
+    assert re.search(r"[۰-۹]{1,2} [\u0600-\u06ff]+ [۰-۹]{4}، [۰-۹]{2}:[۰-۹]{2}", shown), shown
+
+    # Text that is not a link is explained in Persian too.
+    bot_api.push_message(USER, "سلام", language_code=FA)
+    await bot_api.wait_for_text(USER, "شروع شود")
+
+
+async def test_language_command_switches_and_the_choice_is_kept(
+    bot_api: FakeBotApi, start_daemon: StartDaemon
+) -> None:
+    daemon = await start_daemon()
+    bot_api.push_message(USER, "/language", language_code=FA)
+    menu = await bot_api.wait_for_text(USER, "زبان:")
+    labels = [plain(b["text"]) for b in menu.buttons]
+    assert labels == ["English", "فارسی", "✓ 🌐 خودکار"]
+
+    bot_api.push_callback(USER, menu.message_id, "lang:en", language_code=FA)
+    await bot_api.wait_for_text(USER, "From now on I'll speak English with you.")
+    bot_api.push_message(USER, "/help", language_code=FA)
+    await bot_api.wait_for_text(USER, "How to use me")
+
+    # Kept in the database: still English after a restart, though Telegram says Persian.
+    await daemon.stop()
+    await start_daemon()
+    bot_api.push_message(USER, "/start", first_name="Ada", language_code=FA)
+    await bot_api.wait_for_text(USER, "Hi Ada")
+
+    bot_api.push_message(USER, "/language", language_code=FA)
+    menu = await bot_api.wait_for_text(USER, "Choose a language")
+    assert [plain(b["text"]) for b in menu.buttons] == ["✓ English", "فارسی", "🌐 Automatic"]
+    bot_api.push_callback(USER, menu.message_id, "lang:auto", language_code=FA)
+    await bot_api.wait_for_text(USER, "خودکار")
+    bot_api.push_message(USER, "/start", first_name="Ada", language_code=FA)
+    await bot_api.wait_for_text(USER, "سلام")
+
+    # An English speaker can choose Persian.
+    bot_api.push_message(USER + 1, "/language")
+    menu = await bot_api.wait_for_text(USER + 1, "Choose a language")
+    bot_api.push_callback(USER + 1, menu.message_id, "lang:fa")
+    confirmed = await bot_api.wait_for_text(USER + 1, "فارسی")
+    assert "✅" in confirmed.content
+
+
+async def test_command_menu_is_registered_in_persian(
+    bot_api: FakeBotApi, start_daemon: StartDaemon
+) -> None:
+    await start_daemon()
+    await bot_api.wait_for(
+        lambda c: c.method == "setMyCommands" and c.params.get("language_code") == FA and c.ok
+    )
+    english, persian = bot_api.commands(), bot_api.commands(language_code=FA)
+    assert [c["command"] for c in persian] == [c["command"] for c in english]
+    assert "language" in [c["command"] for c in persian]
+    for command in persian:
+        assert PERSIAN.search(command["description"]), command
+    assert english[0]["description"] == "What this bot does"
