@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -27,3 +27,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         if services is None:
             raise RuntimeError("services are not set up yet")
         return services
+
+
+# The Application as this bot builds it: our context and bot_data types.
+TgApp = Application[Any, BotContext, Any, Any, BotData, Any]

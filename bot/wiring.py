@@ -1,0 +1,187 @@
+"""Builds the services and the resources they share (pools, HTTP clients, the database)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from bot import __version__
+from bot.access import Access
+from bot.config import Settings
+from bot.context import TgApp
+from bot.download.http import HttpFetcher
+from bot.download.safety import UrlGuard
+from bot.download.ytdlp import YtdlpFetcher
+from bot.download.ytdlp_guard import guarded_youtube_dl
+from bot.expiry import ExpiryConfig, ExpiryService
+from bot.history import History
+from bot.i18n import I18n
+from bot.jobs.manager import JobManager, Limits
+from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
+from bot.ops.metrics import Metrics
+from bot.ratelimit import RateLimiter
+from bot.services import Services
+from bot.store.cache import CacheRepo
+from bot.store.db import Database
+from bot.store.jobs import JobRepo
+from bot.store.links import LinkRepo
+from bot.store.meta import MetaRepo
+from bot.store.stats import StatsRepo
+from bot.store.users import UserRepo
+from bot.telegram_io.retry import RetryPolicy
+from bot.telegram_io.sender import TelegramSender
+from bot.telegram_io.ui import TelegramChatUI
+from bot.upload.botapi import BotApiUploader
+from bot.upload.deliver import Deliverer
+from bot.upload.media import probe
+from bot.upload.mtproto import MtprotoUploader
+from bot.upload.mtproto_client import resolve_factory
+
+log = logging.getLogger(__name__)
+
+
+IO_THREADS = 4
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything with a lifetime that the daemon opens and must close."""
+
+    db: Database
+    blocking: ThreadPoolExecutor
+    io: ThreadPoolExecutor
+    upload_client: httpx.AsyncClient
+    download_client: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    loop = asyncio.get_running_loop()
+    io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io")
+    # DNS lookups (getaddrinfo) use the loop's default executor: keep them off the download pool.
+    loop.set_default_executor(io)
+    blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
+    db = Database(settings.data_dir / "tgfetch.sqlite3")
+    upload_client = httpx.AsyncClient(
+        proxy=settings.proxy_url, trust_env=False, timeout=httpx.Timeout(60, connect=15)
+    )
+    download_client = httpx.AsyncClient(
+        proxy=settings.download_proxy_url,
+        trust_env=False,  # only DOWNLOAD_PROXY_URL decides; the URL guard depends on it
+        timeout=httpx.Timeout(30, connect=15),
+        headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
+    )
+    try:
+        await db.open()
+        yield Runtime(db, blocking, io, upload_client, download_client)
+    finally:
+        await upload_client.aclose()
+        await download_client.aclose()
+        await db.close()
+        blocking.shutdown(wait=False, cancel_futures=True)
+
+
+def build_services(
+    settings: Settings, app: TgApp, rt: Runtime, policy: RetryPolicy, metrics: Metrics
+) -> Services:
+    i18n = I18n()
+    jobs_repo = JobRepo(rt.db, utc_now)
+    links_repo = LinkRepo(rt.db, utc_now)
+    cache = CacheRepo(rt.db, utc_now)
+    guard = build_guard(settings)
+    botapi = BotApiUploader(
+        settings.telegram_api_url,
+        settings.bot_token.get_secret_value(),
+        rt.upload_client,
+        policy,
+        local_mode=settings.bot_api_local_mode,
+    )
+    mtproto = None
+    if settings.mtproto_enabled:
+        mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
+    deliverer = Deliverer(botapi, mtproto, settings.bot_api_upload_limit)
+    runner = JobRunner(
+        config=RunnerConfig(
+            data_dir=settings.data_dir,
+            job_timeout=settings.job_timeout_seconds,
+            choice_timeout=settings.choice_timeout_seconds,
+        ),
+        http=HttpFetcher(rt.download_client, guard, settings.max_file_size),
+        ytdlp=YtdlpFetcher(
+            rt.blocking,
+            max_size=settings.max_file_size,
+            proxy=settings.download_proxy_url,
+            cookies=settings.ytdlp_cookies,
+            factory=lambda params: guarded_youtube_dl(params, guard),
+        ),
+        deliverer=deliverer,
+        probe=probe,
+        jobs=jobs_repo,
+        links=links_repo,
+        cache=cache,
+        translator=i18n.get,
+        on_outcome=lambda report: record_job(metrics, report),
+    )
+    manager = JobManager(
+        limits=Limits(
+            workers=settings.download_workers,
+            per_user=settings.max_jobs_per_user,
+            max_queued=settings.max_queued_jobs,
+        ),
+        repo=jobs_repo,
+        links=links_repo,
+        runner=runner,
+        ui=TelegramChatUI(app.bot),
+        translator=i18n.get,
+    )
+    users = UserRepo(rt.db, utc_now)
+    expiry = ExpiryService(
+        config=ExpiryConfig.from_settings(settings),
+        links=links_repo,
+        users=users,
+        jobs=jobs_repo,
+        meta=MetaRepo(rt.db),
+        sender=TelegramSender(app.bot),
+        translator=i18n.get,
+        clock=utc_now,
+    )
+    return Services(
+        settings=settings,
+        i18n=i18n,
+        users=users,
+        links=links_repo,
+        jobs=manager,
+        mtproto=mtproto,
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+        access=Access(settings.admin_ids, settings.allowed_users),
+        history=History(links_repo, jobs_repo),
+        stats=StatsRepo(rt.db, utc_now, settings.zone),
+        expiry=expiry,
+    )
+
+
+def record_job(metrics: Metrics, report: JobReport) -> None:
+    metrics.inc("downloads_total", outcome=report.outcome)
+    metrics.observe("job_duration_seconds", report.seconds)
+    if report.route == "cache":
+        metrics.inc("cache_hits_total")
+    elif report.size:
+        metrics.inc("bytes_delivered_total", report.size, route=report.route)
+
+
+def build_guard(settings: Settings) -> UrlGuard:
+    # Behind a download proxy the connected peer is the proxy itself: check URLs, not peers.
+    return UrlGuard(
+        settings.allow_private_urls, behind_proxy=settings.download_proxy_url is not None
+    )
