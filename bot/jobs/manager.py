@@ -74,6 +74,7 @@ class JobManager:
         self._cancel_epoch: Counter[int] = Counter()
         self._stopping = False
         self._idle = asyncio.Event()
+        self._refreshing = asyncio.Lock()
         self._idle.set()
 
     @property
@@ -229,14 +230,17 @@ class JobManager:
             tr("🕒 In the queue: position {position}.", position=number(tr, position, 0)),
             [[(tr("✖️ Cancel"), f"cancel:{active.id}")]],
             force=True,
+            # By the time the edit goes out the job may have started or been cancelled: its
+            # "Working…" or "Cancelled" must not be overwritten by a stale position.
+            still_wanted=lambda: active.task is None and active in self._waiting,
         )
         await self._remember_status(active)
 
     async def _refresh_positions(self) -> None:
-        if len(self._running) < self._limits.workers:
-            return
-        for index, active in enumerate(list(self._waiting), start=1):
-            await self._show_position(active, index)
+        async with self._refreshing:  # one pass at a time, each with fresh positions
+            for active in list(self._waiting):
+                if active in self._waiting:
+                    await self._show_position(active, self._waiting.index(active) + 1)
 
     async def _remember_status(self, active: ActiveJob) -> None:
         if active.status.message_id is not None:

@@ -38,10 +38,21 @@ class StatusMessage:
         self._lock = asyncio.Lock()
 
     async def show(
-        self, text: str, buttons: Buttons | None = None, *, force: bool = False
+        self,
+        text: str,
+        buttons: Buttons | None = None,
+        *,
+        force: bool = False,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> None:
-        """Show `text` unless it is what the message already says or an edit was too recent."""
+        """Show `text` unless it is what the message already says or an edit was too recent.
+
+        `still_wanted` is asked once this edit has the message to itself: an update that went
+        stale while it waited (a queue position, after the job started) is dropped.
+        """
         async with self._lock:
+            if still_wanted is not None and not still_wanted():
+                return
             wanted = (text, buttons)
             if wanted == self._shown:
                 return

@@ -1,0 +1,132 @@
+"""The job manager with a scripted runner: bounds, positions, cancellation, no stale edits."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.i18n import Translator
+from bot.jobs.active import ActiveJob
+from bot.jobs.manager import Admission, JobManager, Limits
+from bot.jobs.ui import Buttons
+from bot.store.db import Database
+from bot.store.jobs import JobRepo
+from bot.store.links import LinkRepo
+
+
+class SlowUI:
+    """A chat whose edits take a while, so they overlap as they do against Telegram."""
+
+    def __init__(self) -> None:
+        self.texts: dict[int, str] = {}
+        self._next = 0
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        reply_to: int | None = None,
+    ) -> int | None:
+        self._next += 1
+        self.texts[self._next] = text
+        return self._next
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
+    ) -> bool:
+        # Queue-position edits are the slow ones here, so jobs overtake them.
+        await asyncio.sleep(0.03 if "queue" in text else 0.001)
+        self.texts[message_id] = text
+        return True
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        self.texts.pop(message_id, None)
+
+
+class ScriptedRunner:
+    """Shows Working, waits to be released, then says Done."""
+
+    def __init__(self) -> None:
+        self.release: dict[int, asyncio.Event] = {}
+        self.started: list[int] = []
+        self.finished: list[int] = []
+        self.all_done = asyncio.Event()
+        self.expected = 0
+
+    async def run(self, active: ActiveJob) -> None:
+        self.started.append(active.id)
+        gate = self.release.setdefault(active.id, asyncio.Event())
+        await active.status.show(f"Working {active.id}", force=True)
+        await gate.wait()
+        await active.status.final(f"Done {active.id}")
+        self.finished.append(active.id)
+        if len(self.finished) == self.expected:
+            self.all_done.set()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "db.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+def make(db: Database, runner: ScriptedRunner, ui: SlowUI, **limits: int) -> JobManager:
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    bounds = {"workers": 1, "per_user": 5, "max_queued": 3} | limits
+    return JobManager(
+        limits=Limits(**bounds),
+        repo=JobRepo(db, now),
+        links=LinkRepo(db, now),
+        runner=runner,  # type: ignore[arg-type]
+        ui=ui,
+        translator=lambda _lang: Translator("en"),
+    )
+
+
+async def submit(manager: JobManager, user: int, n: int) -> Any:
+    return await manager.submit(
+        user_id=user, chat_id=user, url=f"https://e.com/{n}", language="en", reply_to=None
+    )
+
+
+async def test_positions_never_overwrite_a_started_or_finished_job(db: Database) -> None:
+    runner, ui = ScriptedRunner(), SlowUI()
+    manager = make(db, runner, ui, max_queued=30)
+    for job_id in range(1, 21):  # jobs end at once, faster than position edits go out
+        runner.release[job_id] = asyncio.Event()
+        runner.release[job_id].set()
+    runner.expected = 20
+    results = await asyncio.gather(*(submit(manager, 10 + n, n) for n in range(20)))
+    assert sorted(r.position for r in results)[0] == 0
+    await asyncio.wait_for(runner.all_done.wait(), 10)
+    await asyncio.sleep(0.2)  # let any stale edit that was still in flight land
+    assert sorted(ui.texts.values()) == sorted(f"Done {n}" for n in range(1, 21))
+
+
+async def test_bounds_and_cancel_of_a_queued_job(db: Database) -> None:
+    runner, ui = ScriptedRunner(), SlowUI()
+    manager = make(db, runner, ui, per_user=2, max_queued=1)
+    assert (await submit(manager, 1, 0)).admission is Admission.ACCEPTED
+    queued = await submit(manager, 1, 1)
+    assert queued.position == 1
+    assert (await submit(manager, 1, 2)).admission is Admission.USER_LIMIT
+    assert (await submit(manager, 2, 3)).admission is Admission.QUEUE_FULL
+    assert manager.running == 1
+    assert await manager.cancel(queued.job_id, user_id=2) is False  # not the owner
+    assert await manager.cancel(queued.job_id, user_id=1)
+    assert manager.queued == 0
+    assert "Cancelled" in ui.texts[2]
+    runner.release.setdefault(1, asyncio.Event()).set()
+    await manager.shutdown(5)
+    assert runner.started == [1]
