@@ -7,11 +7,14 @@ import logging
 import os
 import sys
 import threading
+import time
 
 from bot.config import ConfigError, load_settings
 from bot.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
+
+THREAD_EXIT_GRACE_S = 2.0
 
 
 def main() -> int:
@@ -32,6 +35,10 @@ def main() -> int:
     except ConfigError as exc:  # a setting that only proves bad while wiring (a factory path)
         print(exc, file=sys.stderr)  # noqa: T201 - the one clear line
         return 2
+    deadline = time.monotonic() + THREAD_EXIT_GRACE_S
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread():  # idle pool workers leave within moments
+            thread.join(max(0.0, deadline - time.monotonic()))
     stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if stuck:
         # A worker blocked in a socket read would hold the interpreter's exit until it times
