@@ -1,0 +1,137 @@
+"""`make bench`: the benchmark suite. Writes bench/results/latest.json and latest.md.
+
+Run from the project root: `.venv/bin/python -m bench.run`. Everything is on 127.0.0.1: the fake
+Bot API and the media server run in this process, the daemon as `python main.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from bench import measures
+from bench.report import Figure, machine, machine_line, now, progress, say, table, write
+from bench.stack import Stack
+
+FIGURES = (
+    Figure("startup_s", "s", "process start to its first getUpdates (median of 3)", digits=2),
+    Figure("idle_rss_mb", "MB", "resident memory of the daemon and its children, idle"),
+    Figure("peak_rss_mb", "MB", "the most seen while four 45 MB files download and upload"),
+    Figure("start_p50_ms", "ms", "/start: push to reply, six throttled downloads running"),
+    Figure("start_p95_ms", "ms", "the same, 95th percentile of 50"),
+    Figure(
+        "overhead_ratio",
+        "",
+        "bot delivering 40 MB ÷ yt-dlp CLI download + curl upload (medians of 3)",
+        goal="< 1.10",
+        digits=2,
+    ),
+    Figure("cache_hit_ms", "ms", "the same link again from another user: push to resend"),
+    Figure("updates_per_s", "/s", "/start updates answered per second, 500 pushed at once"),
+)
+DAEMON_SETTINGS = {"DOWNLOAD_WORKERS": "6"}
+
+
+async def suite() -> dict[str, object]:
+    found = measures.Findings()
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="tgfetch-bench-") as scratch:
+        root = Path(scratch)
+        async with Stack(root) as stack:
+            progress("startup…")
+            await measures.startup(stack, found)
+            daemon = await stack.start_daemon(root / "data", DAEMON_SETTINGS)
+            progress("memory…")
+            await measures.peak_memory(stack, daemon, found)
+            progress("/start latency under load…")
+            await measures.start_latency(stack, daemon, found)
+            progress("overhead against yt-dlp + curl…")
+            cached = await measures.overhead(stack, daemon, found)
+            progress("cache hit…")
+            await measures.cache_hit(stack, cached, found)
+            progress("saturation…")
+            await measures.saturation(stack, daemon, found)
+            found.details["idle_rss_after_mb"] = round(await measures.idle_rss(daemon), 1)
+            code = await daemon.stop()
+            errors = [line for line in daemon.lines if " ERROR " in line or "Traceback" in line]
+            found.details["daemon_exit_code"] = code
+            found.details["daemon_error_lines"] = errors[:20]
+    found.details["bench_seconds"] = round(time.monotonic() - began, 1)
+    return {
+        "measured_at": now(),
+        "machine": machine(),
+        "settings": DAEMON_SETTINGS,
+        "metrics": {k: round(v, 3) for k, v in found.metrics.items()},
+        "details": found.details,
+    }
+
+
+def render(result: dict[str, object]) -> str:
+    metrics, info, details = result["metrics"], result["machine"], result["details"]
+    assert isinstance(metrics, dict) and isinstance(info, dict) and isinstance(details, dict)
+    lines = [
+        "# tgfetch benchmark",
+        "",
+        f"Measured {result['measured_at']} on {machine_line(info)}.",
+        "",
+        table(FIGURES, metrics),
+        "",
+        "Behind the figures:",
+        "",
+    ]
+    peak, latency = details.get("peak", {}), details.get("start_latency", {})
+    overhead, flood = details.get("overhead", {}), details.get("saturation", {})
+    lines += [
+        f"- startup runs: {details.get('startup_runs_s')} s; idle SIGTERM to exit: "
+        f"{details.get('idle_stop_s')} s",
+        f"- peak: the daemon alone peaked at {_get(peak, 'daemon_vmhwm_mb')} MB (VmHWM); "
+        f"up to {_get(peak, 'max_children')} ffprobe/ffmpeg children; files intact: "
+        f"{_get(peak, 'intact')}; idle again after the whole run: "
+        f"{details.get('idle_rss_after_mb')} MB",
+        f"- /start with nothing else running: p50 {_get(latency, 'idle_p50_ms')} ms, "
+        f"p95 {_get(latency, 'idle_p95_ms')} ms; under load max {_get(latency, 'max_ms')} ms, "
+        f"{_get(latency, 'downloads_streaming_at_end')} downloads still streaming at the end",
+        f"- overhead: bot {_get(overhead, 'bot_median_s')} s vs yt-dlp + curl "
+        f"{_get(overhead, 'cli_median_s')} s (yt-dlp's own start-up: "
+        f"{_get(overhead, 'ytdlp_cli_startup_s')} s); per run below",
+        f"- saturation: {_get(flood, 'updates')} updates in {_get(flood, 'seconds')} s; "
+        f"CPU used meanwhile by the daemon {_get(flood, 'daemon_cpu_s')} s, "
+        f"by the fakes {_get(flood, 'fakes_cpu_s')} s",
+        f"- whole run: {details.get('bench_seconds')} s; daemon exit code "
+        f"{details.get('daemon_exit_code')}; ERROR lines: {details.get('daemon_error_lines')}",
+    ]
+    lines += ["", *_overhead_runs(overhead)]
+    return "\n".join(lines)
+
+
+def _overhead_runs(overhead: object) -> list[str]:
+    reps = _get(overhead, "reps")
+    lines = [
+        "| run | order | bot: total s (download + upload), CPU s "
+        "| yt-dlp + curl: total s (download + upload) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for n, rep in enumerate(reps if isinstance(reps, list) else [], start=1):
+        bot = f"{_get(rep, 'bot_s')} ({_get(rep, 'bot_download_s')} + {_get(rep, 'bot_upload_s')})"
+        cli = f"{_get(rep, 'cli_s')} ({_get(rep, 'cli_download_s')} + {_get(rep, 'cli_upload_s')})"
+        lines.append(f"| {n} | {_get(rep, 'order')} | {bot}, {_get(rep, 'bot_cpu_s')} | {cli} |")
+    return lines
+
+
+def _get(section: object, key: str) -> object:
+    return section.get(key) if isinstance(section, dict) else None
+
+
+def main() -> int:
+    result = asyncio.run(suite())
+    markdown = render(result)
+    json_path, md_path = write("latest", result, markdown)
+    say(markdown)
+    progress(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""`make soak DURATION=600`: simulated users against the real daemon, with faults and a restart.
+
+Run from the project root: `.venv/bin/python -m bench.soak --duration 600`. Traffic goes only
+to the fakes on 127.0.0.1. Writes bench/results/soak-latest.json and .md; exits 1 when a link
+was lost (never answered, or its answer gone by the end), a file was left under DATA_DIR/jobs/,
+or a delivered file was corrupt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import signal
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.procfs import sample
+from bench.report import RESULTS, machine, now, progress, say, write
+from bench.sampler import Sampler
+from bench.soak_report import Segment, render, summarize
+from bench.soak_traffic import Traffic
+from bench.soak_users import Budget, User
+from bench.stack import Stack
+from tests.e2e.daemon import Daemon
+from tests.fakes.media_files import make_video
+
+FAILING = (500, 429, 502)
+FAIL_RATIO = 0.1
+SAMPLE_EVERY_S = 1.0
+IDLE_WITHIN_S = 20.0
+IDLE_POLL_S = 0.5
+STOP_TIMEOUT = 30.0
+FIRST_USER = 800_001
+SETTINGS = {"DOWNLOAD_WORKERS": "4", "MAX_JOBS_PER_USER": "2"}
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=600, help="seconds users keep sending")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--drain", type=float, default=None, help="seconds to wait for outcomes")
+    parser.add_argument("--max-requests", type=int, default=None, help="cap on all requests")
+    args = parser.parse_args()
+    if args.duration < 20:
+        parser.error("--duration must be at least 20 seconds")
+    args.drain = args.drain if args.drain is not None else min(180.0, max(60.0, args.duration / 4))
+    args.max_requests = args.max_requests or int(args.duration * 12) + 100
+    return args
+
+
+async def soak(args: argparse.Namespace) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="tgfetch-soak-") as scratch:
+        root = Path(scratch)
+        clip = await asyncio.to_thread(make_video, root / "static" / "clip.mp4", 2)
+        clip_sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+        data = root / "data"
+        async with Stack(root, root / "static") as stack:
+            return await _run(args, stack, data, Traffic(stack.media, clip.name, clip_sha))
+
+
+async def _run(
+    args: argparse.Namespace, stack: Stack, data: Path, traffic: Traffic
+) -> dict[str, object]:
+    daemon = await stack.start_daemon(data, SETTINGS)
+    stack.api.fail_ratio(FAIL_RATIO, FAILING, seed=args.seed, retry_after=1)
+    began = time.monotonic()
+    until, deadline = began + args.duration, began + args.duration + args.drain
+    users = [User(stack, traffic, FIRST_USER + n, args.seed) for n in range(args.users)]
+    budget = Budget(args.max_requests)
+    tasks = [asyncio.create_task(u.run(until, deadline, budget)) for u in users]
+    progress(f"soak: {args.users} users for {args.duration:.0f} s, restart half way")
+    first = Segment("before restart", began, first=sample(daemon.pid))
+    async with Sampler(daemon.pid, SAMPLE_EVERY_S) as sampler:
+        await asyncio.sleep(args.duration / 2)
+    first.samples, first.load_ended = sampler.samples, time.monotonic()
+    first.last = sampler.samples[-1][1] if sampler.samples else None
+    again, restart_s = await _restart(stack, daemon, data, first)
+    second = Segment("after restart", time.monotonic(), first=sample(again.pid))
+    async with Sampler(again.pid, SAMPLE_EVERY_S) as sampler:
+        await asyncio.sleep(max(0.0, until - time.monotonic()))
+        second.load_ended = time.monotonic()
+        progress("soak: requests stopped, draining")
+        await asyncio.gather(*tasks)
+        drained = time.monotonic()
+        # A job's folder is removed after its final message, just before its state is saved.
+        idle = await _wait_idle(data)
+        second.samples = sampler.samples
+    second.last = sample(again.pid)
+    orphans = sorted(str(p.relative_to(data)) for p in (data / "jobs").rglob("*"))
+    stale = _stale_buttons(stack, users)
+    for user in users:
+        user.check_finals()
+    jobs_by_state = await asyncio.to_thread(_jobs_by_state, data)
+    stack.api.clear_faults()
+    second.exit_code = await again.stop(STOP_TIMEOUT)
+    requests = [r for u in users for r in u.requests]
+    await asyncio.to_thread(_save_log, [daemon, again])
+    extra = _extra(args, stack, [daemon, again], orphans, jobs_by_state)
+    extra.update(
+        stale_cancel_buttons=len(stale),
+        stale_cancel_examples=stale[:10],
+        restart_s=round(restart_s, 2),
+        drain_used_s=round(drained - until, 1),
+        jobs_idle_at_end=idle,
+        exit_codes=[first.exit_code, second.exit_code],
+    )
+    result = summarize(requests, [first, second], extra)
+    failed = result["lost"] or result["orphans"] or result["corrupt_deliveries"]
+    result["verdict"] = "FAIL" if failed else "pass"
+    return result
+
+
+async def _restart(
+    stack: Stack, daemon: Daemon, data: Path, segment: Segment
+) -> tuple[Daemon, float]:
+    """SIGTERM, then the same settings and DATA_DIR again; seconds until it polls again."""
+    progress("soak: SIGTERM")
+    stopping = time.monotonic()
+    daemon.signal(signal.SIGTERM)
+    segment.exit_code = await daemon.wait_exit(STOP_TIMEOUT)
+    polls = stack.api.get_updates_count
+    again = await stack.start_daemon(data, SETTINGS)
+    return again, await stack.first_poll_after(polls) - stopping
+
+
+async def _wait_idle(data: Path) -> bool:
+    """Whether every job reached a final state in the database within IDLE_WITHIN_S."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(IDLE_WITHIN_S):
+            while True:
+                states = await asyncio.to_thread(_jobs_by_state, data)
+                if not {"queued", "running"} & set(states):
+                    return True
+                await asyncio.sleep(IDLE_POLL_S)
+    return False
+
+
+def _extra(
+    args: argparse.Namespace,
+    stack: Stack,
+    daemons: list[Daemon],
+    orphans: list[str],
+    jobs_by_state: dict[str, int],
+) -> dict[str, object]:
+    lines = [line for d in daemons for line in d.lines]
+    errors = [line for line in lines if " ERROR " in line or "Traceback" in line]
+    events: Counter[str] = Counter()
+    for line in lines:
+        for level in (" WARNING ", " ERROR "):
+            if level in line:
+                message = line.split(": ", 1)[-1]
+                events[f"{level.strip()} {message.split(' ', 1)[0]}"] += 1
+    injected = sum(c.status in FAILING and c.method != "getUpdates" for c in stack.api.calls)
+    return {
+        "measured_at": now(),
+        "machine": machine(),
+        "duration_s": args.duration,
+        "drain_s": args.drain,
+        "users": args.users,
+        "seed": args.seed,
+        "settings": SETTINGS,
+        "bot_api_calls": len(stack.api.calls),
+        "injected_failures": injected,
+        "orphans": len(orphans),
+        "orphan_paths": orphans[:20],
+        "jobs_by_state": jobs_by_state,
+        "log_errors": len(errors),
+        "log_error_lines": errors[:30],
+        "log_events": dict(events.most_common(30)),
+    }
+
+
+def _stale_buttons(stack: Stack, users: list[User]) -> list[str]:
+    """Messages still showing a Cancel button once every job has ended."""
+    stale = []
+    for user in users:
+        for message in stack.api.chat(user.id):
+            data = [b.get("callback_data") for b in message.buttons]
+            if any(str(d).startswith("cancel:") for d in data):
+                stale.append(f"chat={user.id} message={message.message_id} {message.content!r}")
+    return stale
+
+
+def _save_log(daemons: list[Daemon]) -> None:
+    """Both daemons' logs, for reading what happened to a lost link or an orphan."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = "\n--- restart ---\n".join(d.output for d in daemons)
+    (RESULTS / "soak-latest-daemon.log").write_text(text + "\n")
+
+
+def _jobs_by_state(data: Path) -> dict[str, int]:
+    uri = f"file:{data / 'tgfetch.sqlite3'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=10)) as db:
+        rows = db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+    return {str(state): int(count) for state, count in rows}
+
+
+def main() -> int:
+    args = arguments()
+    result = asyncio.run(soak(args))
+    markdown = render(result)
+    json_path, md_path = write("soak-latest", result, markdown)
+    write(f"soak-{args.duration:.0f}s", result, markdown)  # kept beside runs of other lengths
+    say(markdown)
+    progress(f"wrote {json_path} and {md_path}")
+    return 1 if result["verdict"] != "pass" else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
