@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
-from bot.handlers.guards import admin_only, user_id_arg
+from bot.handlers.guards import admin_only, admin_target
 from bot.handlers.history import history_view
-from bot.i18n import N_, Translator
 from bot.render import number
 from bot.telegram_io.ui import NO_PREVIEW
-
-USAGE = N_("Usage: /{command} USER_ID (a numeric Telegram user id).")
-
-
-async def usage(message: Message, tr: Translator, command: str) -> None:
-    await message.reply_text(tr(USAGE, command=command))
 
 
 @admin_only
 async def check_command(update: Update, ctx: BotContext) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    t = await admin_target(update, ctx, "check")
+    if t is None:
         return
-    _, tr = await ctx.services.seen(user)
-    target = user_id_arg(ctx.args)
-    if target is None:
-        await usage(message, tr, "check")
-        return
-    text, markup = await history_view(ctx, tr, target, user.id)
-    await message.reply_text(
+    text, markup = await history_view(ctx, t.tr, t.user_id, t.admin.id)
+    await t.message.reply_text(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
     )
 

@@ -9,8 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
-from bot.handlers.guards import admin_only, user_id_arg
-from bot.handlers.inspect import usage
+from bot.handlers.guards import admin_only, admin_target
 from bot.render_links import mention
 
 log = logging.getLogger(__name__)
@@ -18,39 +17,29 @@ log = logging.getLogger(__name__)
 
 @admin_only
 async def ban_command(update: Update, ctx: BotContext) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    t = await admin_target(update, ctx, "ban")
+    if t is None:
         return
-    _, tr = await ctx.services.seen(user)
-    target = user_id_arg(ctx.args)
-    if target is None:
-        await usage(message, tr, "ban")
+    if ctx.services.access.is_admin(t.user_id):
+        await t.message.reply_text(t.tr("Admins cannot be banned (see ADMIN_IDS)."))
         return
-    if ctx.services.access.is_admin(target):
-        await message.reply_text(tr("Admins cannot be banned (see ADMIN_IDS)."))
-        return
-    await ctx.services.users.set_banned(target, banned=True)
-    stopped = await ctx.services.jobs.cancel_user(target)
-    log.info("user_banned user=%d by=%d stopped=%d", target, user.id, stopped)
-    who = mention(tr, target, await ctx.services.users.get(target))
-    await message.reply_text(tr("🚫 {user} is banned.", user=who), parse_mode=ParseMode.HTML)
+    await ctx.services.users.set_banned(t.user_id, banned=True)
+    stopped = await ctx.services.jobs.cancel_user(t.user_id)
+    log.info("user_banned user=%d by=%d stopped=%d", t.user_id, t.admin.id, stopped)
+    who = mention(t.tr, t.user_id, await ctx.services.users.get(t.user_id))
+    await t.message.reply_text(t.tr("🚫 {user} is banned.", user=who), parse_mode=ParseMode.HTML)
 
 
 @admin_only
 async def unban_command(update: Update, ctx: BotContext) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    t = await admin_target(update, ctx, "unban")
+    if t is None:
         return
-    _, tr = await ctx.services.seen(user)
-    target = user_id_arg(ctx.args)
-    if target is None:
-        await usage(message, tr, "unban")
-        return
-    await ctx.services.users.set_banned(target, banned=False)
-    log.info("user_unbanned user=%d by=%d", target, user.id)
-    who = mention(tr, target, await ctx.services.users.get(target))
-    await message.reply_text(
-        tr("✅ {user} is no longer banned.", user=who), parse_mode=ParseMode.HTML
+    await ctx.services.users.set_banned(t.user_id, banned=False)
+    log.info("user_unbanned user=%d by=%d", t.user_id, t.admin.id)
+    who = mention(t.tr, t.user_id, await ctx.services.users.get(t.user_id))
+    await t.message.reply_text(
+        t.tr("✅ {user} is no longer banned.", user=who), parse_mode=ParseMode.HTML
     )
 
 
