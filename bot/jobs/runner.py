@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import shutil
 import time
@@ -22,7 +21,8 @@ from bot.errors import DeliveryError, FailureReason, FetchError, JobError, Stale
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.models import FormatChoice, JobState
-from bot.render import failure_text, human_size, number, progress_text, short_url
+from bot.jobs.texts import cancel_buttons, caption, choice_prompt
+from bot.render import failure_text, progress_text
 from bot.store.cache import CachedFile, CacheRepo
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
@@ -31,7 +31,6 @@ from bot.upload.types import Delivered, Delivery, MediaInfo, MediaKind, Progress
 log = logging.getLogger(__name__)
 
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
-CAPTION_LIMIT = 1024
 PROGRESS_TICK_S = 1.0
 
 
@@ -155,7 +154,7 @@ class JobRunner:
         job = active.job
         key = normalize_url(job.url)
         await active.status.show(
-            tr("⏳ Working on your link…"), self._cancel_buttons(active, tr), force=True
+            tr("⏳ Working on your link…"), cancel_buttons(tr, active.job.id), force=True
         )
         if (
             active.status.message_id is not None
@@ -179,10 +178,10 @@ class JobRunner:
             return 0  # answered from the cache after the format choice
         title = fetched.title or fetched.path.name
         info = await self._probe(fetched.path)
-        caption = self._caption(tr, title, fetched.size, job.url)
+        text = caption(tr, title, fetched.size, job.url)
         active.tracker.phase("upload")
         delivered = await self._deliverer.deliver(
-            Delivery(job.chat_id, fetched.path, fetched.path.name, caption, fetched.size, info),
+            Delivery(job.chat_id, fetched.path, fetched.path.name, text, fetched.size, info),
             active.tracker.update,
         )
         active.route = delivered.route
@@ -237,9 +236,9 @@ class JobRunner:
         if hit is None:
             return False
         job = active.job
-        caption = self._caption(tr, hit.title or "", hit.size, job.url)
+        text = caption(tr, hit.title or "", hit.size, job.url)
         try:
-            await self._deliverer.resend(job.chat_id, hit.kind, hit.file_id, caption)
+            await self._deliverer.resend(job.chat_id, hit.kind, hit.file_id, text)
         except StaleFileIdError:
             log.info("cache_stale id=%d", job.id)
             await self._cache.drop(key, choice)
@@ -258,23 +257,7 @@ class JobRunner:
         if self._cfg.choice_timeout > 0 and page.has_video:
             loop = asyncio.get_running_loop()
             active.choice = loop.create_future()
-            size = f" ({human_size(tr, page.estimated_size)})" if page.estimated_size else ""
-            text = tr(
-                "🎞 <b>{title}</b>{size}\nWhat would you like? Best video is sent in {seconds} s.",
-                title=tr.isolate(html.escape(page.title or short_url(job.url))),
-                size=size,
-                seconds=number(tr, self._cfg.choice_timeout, 0),
-            )
-            buttons = [
-                [
-                    (tr("🎬 Best video"), f"fmt:{job.id}:best"),
-                    (tr("📱 Smaller video"), f"fmt:{job.id}:small"),
-                ],
-                [
-                    (tr("🎵 Audio only"), f"fmt:{job.id}:audio"),
-                    (tr("✖️ Cancel"), f"cancel:{job.id}"),
-                ],
-            ]
+            text, buttons = choice_prompt(tr, job.id, job.url, page, self._cfg.choice_timeout)
             await active.status.show(text, buttons, force=True)
             with contextlib.suppress(TimeoutError):
                 choice = await asyncio.wait_for(
@@ -283,13 +266,13 @@ class JobRunner:
             active.choice = None
         await self._jobs.update(job.id, choice=choice)
         await active.status.show(
-            tr("⏳ Preparing the download…"), self._cancel_buttons(active, tr), force=True
+            tr("⏳ Preparing the download…"), cancel_buttons(tr, active.job.id), force=True
         )
         return choice
 
     async def _tick(self, active: ActiveJob, tr: Translator) -> None:
         """Pushes progress into the status message; StatusMessage throttles the edits."""
-        buttons = self._cancel_buttons(active, tr)
+        buttons = cancel_buttons(tr, active.job.id)
         while True:
             await asyncio.sleep(PROGRESS_TICK_S)
             snapshot = active.tracker.snapshot
@@ -333,20 +316,6 @@ class JobRunner:
             await self._links.finish(
                 active.job.link_id, outcome, reason=reason, size=size, title=title
             )
-
-    def _caption(self, tr: Translator, title: str, size: int | None, url: str) -> str:
-        size_text = human_size(tr, size) if size else ""
-        shown = tr.ltr(html.escape(short_url(url, 40)))
-        link = f'<a href="{html.escape(url, quote=True)}">{shown}</a>'
-        tail = tr.line(" · ".join(p for p in (size_text, link) if p))
-        budget = CAPTION_LIMIT - len(tail) - 10
-        clipped = title if len(title) <= budget else title[: max(0, budget - 1)] + "…"
-        head = tr.line(tr.isolate(html.escape(clipped)))
-        return f"<b>{head}</b>\n{tail}" if clipped else tail
-
-    @staticmethod
-    def _cancel_buttons(active: ActiveJob, tr: Translator) -> list[list[tuple[str, str]]]:
-        return [[(tr("✖️ Cancel"), f"cancel:{active.job.id}")]]
 
 
 async def _settle(recording: asyncio.Future[int]) -> int:
