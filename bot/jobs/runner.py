@@ -276,8 +276,12 @@ class JobRunner:
         while True:
             await asyncio.sleep(PROGRESS_TICK_S)
             snapshot = active.tracker.snapshot
-            if snapshot is not None and active.choice is None:
+            if snapshot is None or active.choice is not None:
+                continue
+            try:
                 await active.status.show(progress_text(tr, snapshot), buttons)
+            except Exception:  # task boundary: a progress edit must never end the job
+                log.exception("progress_edit_failed id=%d", active.id)
 
     async def _stopped(
         self, active: ActiveJob, tr: Translator, reason: StopReason
