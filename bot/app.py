@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
@@ -28,15 +28,13 @@ from bot.handlers import (
     moderation,
     start,
 )
-from bot.i18n import I18n
 from bot.ops.lock import AlreadyRunningError
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations, watch_polling
-from bot.telegram_io.menu import set_admin_commands
+from bot.telegram_io.menu import set_admin_commands, set_user_commands
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
-from bot.texts import USER_COMMANDS
 from bot.wiring import build_services, open_runtime
 
 log = logging.getLogger(__name__)
@@ -109,16 +107,6 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
         module.register(app)
 
 
-async def set_commands(app: TgApp, i18n: I18n) -> None:
-    for code in i18n.languages:
-        tr = i18n.get(code)
-        commands = [BotCommand(name, tr(desc)) for name, desc in USER_COMMANDS]
-        try:
-            await app.bot.set_my_commands(commands, language_code=None if code == "en" else code)
-        except TelegramError as exc:
-            log.warning("set_commands_failed language=%s error=%r", code, exc)
-
-
 async def run(settings: Settings) -> int:
     """The daemon: returns the process exit code."""
     started = time.monotonic()
@@ -184,7 +172,7 @@ async def _serve(settings: Settings, ops: Operations, monitor: PollMonitor, star
             ops.ready()
             await services.jobs.resume()
             schedule_daily(app, settings.daily_job_time, settings.zone)
-            await set_commands(app, services.i18n)
+            await set_user_commands(app.bot, services.i18n)
             await set_admin_commands(app.bot, settings.admin_ids, services.translator_of)
             watcher = asyncio.create_task(watch_polling(monitor, stop, dead))
             await stop.wait()
