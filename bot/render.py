@@ -11,8 +11,6 @@ from babel.numbers import format_decimal
 
 from bot.errors import FailureReason, JobError
 from bot.i18n import N_, Translator
-from bot.i18n.bidi import LRI as LRI  # re-exported: callers isolate LTR runs with these
-from bot.i18n.bidi import PDI as PDI
 from bot.jobs.models import Progress
 
 BAR_WIDTH = 12
