@@ -80,12 +80,6 @@ def human_duration(tr: Translator, seconds: float) -> str:
     return tr.ltr(tr.digits(text))
 
 
-def human_date(tr: Translator, when: dt.date) -> str:
-    """A date in the user's language: "Mar 21, 2025", "۲۱ مارس ۲۰۲۵" (Gregorian in every
-    language: Babel has no Solar Hijri calendar)."""
-    return tr.digits(format_date(when, format="medium", locale=tr.locale))
-
-
 def human_datetime(tr: Translator, moment: dt.datetime, zone: dt.tzinfo) -> str:
     """Date and time in `zone`, in the user's language: "Mar 21, 2025, 2:05 PM",
     "۲۱ مارس ۲۰۲۵، ۱۴:۰۵"."""

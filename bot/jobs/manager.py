@@ -85,9 +85,6 @@ class JobManager:
     def queued(self) -> int:
         return len(self._waiting)
 
-    def active_for(self, user_id: int) -> int:
-        return self._per_user[user_id]
-
     async def submit(
         self, *, user_id: int, chat_id: int, url: str, language: str, reply_to: int | None
     ) -> SubmitResult:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import mimetypes
 from pathlib import Path
 from typing import Any
 
@@ -159,15 +158,3 @@ async def probe(path: Path, *, timeout: float = 20) -> MediaInfo:  # noqa: ASYNC
         info = MediaInfo(info.kind, info.duration, info.width, info.height, thumbnail=thumbnail)
     log.info("media_probed kind=%s duration=%s", info.kind, info.duration)
     return info
-
-
-def mime_kind(filename: str) -> MediaKind:
-    """A guess from the file name alone, for when probing is not worth it."""
-    mime = mimetypes.guess_type(filename)[0] or ""
-    if mime == "image/gif":
-        return MediaKind.ANIMATION
-    if mime.startswith("video/"):
-        return MediaKind.VIDEO
-    if mime.startswith("audio/"):
-        return MediaKind.AUDIO
-    return MediaKind.DOCUMENT

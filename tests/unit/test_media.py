@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.upload.media import THUMB_MAX_BYTES, THUMB_SIDE, classify, mime_kind, probe
+from bot.upload.media import THUMB_MAX_BYTES, THUMB_SIDE, classify, probe
 from bot.upload.types import MediaInfo, MediaKind
 from tests.fakes.media_files import make_audio, make_gif_like, make_video
 
@@ -148,10 +148,3 @@ def test_classify_from_ffprobe_json() -> None:
     zero = {"format": {"duration": "0"}, "streams": [{"codec_type": "audio"}]}
     assert classify(zero, Path("z.m4a")) == MediaInfo()
     assert classify({}, Path("empty")) == MediaInfo()
-
-
-def test_mime_kind_hints() -> None:
-    assert mime_kind("a.mp4") is MediaKind.VIDEO
-    assert mime_kind("a.mp3") is MediaKind.AUDIO
-    assert mime_kind("a.gif") is MediaKind.ANIMATION
-    assert mime_kind("a.zip") is MediaKind.DOCUMENT
