@@ -15,17 +15,20 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.fakes.errors import BAD_GATEWAY_HTML, ApiError
-from tests.fakes.faults import Faults
+from tests.fakes.faults import Faults, Loss
 from tests.fakes.form import ParsedRequest, decode_params, parse_request
 from tests.fakes.methods import BotMethods
 from tests.fakes.records import UPLOAD_METHODS, Call, ChatMessage, UploadedFile
 from tests.fakes.waiters import Waiters
 
-__all__ = ["Call", "ChatMessage", "FakeBotApi", "UploadedFile"]
+__all__ = ["SENDS", "Call", "ChatMessage", "FakeBotApi", "Loss", "UploadedFile"]
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 LOCAL_UPLOAD_LIMIT = 2000 * 1024 * 1024
 MAX_BODY = 3 * 1024 * 1024 * 1024
+STALL_LIMIT = 600.0  # a stalled answer waits at most this long for the client to give up
+# The methods that put something new into a chat: sending one twice makes a second copy.
+SENDS = frozenset({"sendMessage", *UPLOAD_METHODS})
 
 
 class FakeBotApi:
@@ -308,8 +311,32 @@ class FakeBotApi:
         """Delay the answers to `method` by `seconds` (0 to stop)."""
         self._faults.set_slow(method, seconds)
 
+    def lose_next(self, method: str, count: int = 1, how: Loss = Loss.DROP) -> None:
+        """Perform the next `count` calls of `method`, then lose their answers."""
+        self._faults.lose_next(method, count, how)
+
+    def lose_answers(
+        self,
+        ratio: float,
+        *,
+        methods: Iterable[str] | None = SENDS,
+        seed: int = 0,
+        modes: Iterable[Loss] = (Loss.DROP,),
+    ) -> None:
+        """Perform a seeded-random fraction of calls, then lose their answers.
+
+        As Telegram does on a slow upload: the message is in the chat, the bot never hears so.
+        `methods` None means every method but getUpdates. Lost calls are recorded with status
+        200 and `answer_lost`.
+        """
+        self._faults.lose_ratio(ratio, seed=seed, methods=methods, modes=modes)
+
+    def answer_with(self, method: str, result: Any) -> None:
+        """Answer every call of `method` with this `result`, whatever its shape."""
+        self._faults.answer_with(method, result)
+
     def clear_faults(self) -> None:
-        """Undo every fail_next, fail_ratio, set_slow, stall and reject."""
+        """Undo every fail_next, fail_ratio, set_slow, lost answer, stall and reject."""
         self._faults = Faults()
         self._rejected = None
         self.stall_get_updates(False)
@@ -328,6 +355,7 @@ class FakeBotApi:
             if parsed is None:  # the client hung up mid-request (a cancelled upload, say)
                 self._record(Call(method, decode_params(raw), {}, at, 499))
         status = 499
+        lost: Loss | None = None
         try:
             result = await self._dispatch(method, request.match_info["token"], parsed)
         except ApiError as err:
@@ -337,9 +365,22 @@ class FakeBotApi:
             return web.json_response(err.payload(), status=status)
         else:
             status = 200
-            return web.json_response({"ok": True, "result": result})
+            lost = self._faults.loss(method)
+            if lost is None:
+                return web.json_response({"ok": True, "result": result})
         finally:
-            self._record(Call(method, parsed.params, parsed.files, at, status))
+            call = Call(method, parsed.params, parsed.files, at, status, lost is not None)
+            self._record(call)
+        return await self._lose_answer(request, lost)
+
+    async def _lose_answer(self, request: web.Request, how: Loss) -> web.StreamResponse:
+        """Hang up without answering: at once, or once the client has given up waiting."""
+        if how is Loss.STALL:
+            # aiohttp cancels this handler when the client hangs up (handler_cancellation).
+            await self._waiters.wait(lambda: True if self._bot.closing else None, STALL_LIMIT)
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=200)  # never written: the connection is closed
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -365,4 +406,7 @@ class FakeBotApi:
             raise fault
         if delay := self._faults.delay(method):
             await asyncio.sleep(delay)
+        answered, result = self._faults.answer_of(method)
+        if answered:
+            return result
         return await handler(parsed.params, parsed.files)

@@ -1,16 +1,26 @@
-"""Fault injection for the fake Bot API: queued failures, random failures, slow methods."""
+"""Fault injection for the fake Bot API: queued failures, random failures, slow methods,
+lost answers (the method performed, its answer never sent) and answers of the wrong shape."""
 
 from __future__ import annotations
 
 import random
 from collections import deque
 from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
 
 from tests.fakes.errors import ApiError
 
 
+class Loss(StrEnum):
+    """How an answer is lost after the method was performed."""
+
+    DROP = "drop"  # the connection is closed without an answer
+    STALL = "stall"  # no answer until the client gives up (its read timeout), then closed
+
+
 class Faults:
-    """Decides which calls fail and how; consulted once per call, before the method runs."""
+    """Decides which calls fail and how: `take` before the method runs, `loss` after it."""
 
     def __init__(self) -> None:
         self._queued: dict[str, deque[ApiError]] = {}
@@ -20,6 +30,12 @@ class Faults:
         self._retry_after = 1
         self._rng = random.Random(0)
         self._slow: dict[str, float] = {}
+        self._lost_queued: dict[str, deque[Loss]] = {}
+        self._loss_ratio = 0.0
+        self._loss_methods: frozenset[str] | None = None
+        self._loss_modes: tuple[Loss, ...] = (Loss.DROP,)
+        self._loss_rng = random.Random(0)
+        self._answers: dict[str, Any] = {}
 
     def fail_next(
         self,
@@ -77,3 +93,41 @@ class Faults:
     def delay(self, method: str) -> float:
         """How long to hold the answer to `method`."""
         return self._slow.get(method.lower(), 0.0)
+
+    def lose_next(self, method: str, count: int = 1, how: Loss = Loss.DROP) -> None:
+        """Lose the answers of the next `count` calls of `method` (performed all the same)."""
+        queue = self._lost_queued.setdefault(method.lower(), deque())
+        queue.extend([how] * count)
+
+    def lose_ratio(
+        self, ratio: float, *, seed: int, methods: Iterable[str] | None, modes: Iterable[Loss]
+    ) -> None:
+        """Lose a seeded-random fraction of answers (getUpdates only when named in `methods`)."""
+        self._loss_ratio = ratio
+        self._loss_methods = None if methods is None else frozenset(m.lower() for m in methods)
+        self._loss_modes = tuple(modes) or (Loss.DROP,)
+        self._loss_rng = random.Random(seed)
+
+    def loss(self, method: str) -> Loss | None:
+        """Whether this call's answer, the method already performed, is lost, and how."""
+        queue = self._lost_queued.get(method.lower())
+        if queue:
+            return queue.popleft()
+        if self._loss_ratio <= 0:
+            return None
+        if self._loss_methods is None:
+            eligible = method.lower() != "getupdates"
+        else:
+            eligible = method.lower() in self._loss_methods
+        if not eligible or self._loss_rng.random() >= self._loss_ratio:
+            return None
+        return self._loss_rng.choice(self._loss_modes)
+
+    def answer_with(self, method: str, result: Any) -> None:
+        """Answer `method` with `{"ok": true, "result": result}` instead of performing it."""
+        self._answers[method.lower()] = result
+
+    def answer_of(self, method: str) -> tuple[bool, Any]:
+        """(True, the set result) when `method` is answered with a set result."""
+        key = method.lower()
+        return (key in self._answers, self._answers.get(key))

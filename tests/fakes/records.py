@@ -37,7 +37,8 @@ class Call:
 
     `method` is spelled as Telegram documents it ("sendMessage"); `params` has JSON-encoded
     fields decoded; `files` maps the parameter name ("document", "thumbnail") to the upload.
-    A status of 499 means the client went away before an answer was sent.
+    A status of 499 means the client went away before an answer was sent. `answer_lost`
+    marks a call the fake performed (status 200) and then did not answer, on purpose.
     """
 
     method: str
@@ -45,10 +46,11 @@ class Call:
     files: dict[str, UploadedFile]
     at: float
     status: int
+    answer_lost: bool = False
 
     @property
     def ok(self) -> bool:
-        """Whether the call was answered with HTTP 200."""
+        """Whether the call was performed: answered with HTTP 200, or its answer lost."""
         return self.status == 200
 
     @property
@@ -64,7 +66,8 @@ class Call:
         if len(text) > 160:
             text = text[:157] + "..."
         files = f" files={sorted(self.files)}" if self.files else ""
-        return f"{self.method} -> {self.status} {text}{files}"
+        lost = " (answer lost)" if self.answer_lost else ""
+        return f"{self.method} -> {self.status}{lost} {text}{files}"
 
 
 @dataclass(frozen=True, slots=True)
