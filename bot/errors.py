@@ -45,3 +45,13 @@ class DeliveryError(JobError):
 
 class StaleFileIdError(Exception):
     """Telegram rejected a cached file_id; the caller drops it and runs the job normally."""
+
+
+class UnconfirmedDeliveryError(Exception):
+    """A file was sent but the answer was lost: it is most likely in the chat, and is not sent
+    again (a second copy is worse than asking the user to check)."""
+
+    def __init__(self, route: str, detail: str) -> None:
+        super().__init__(f"{route}: {detail}")
+        self.route = route
+        self.detail = detail

@@ -1,4 +1,4 @@
-"""PTB request classes: one that retries transient failures, one that watches getUpdates."""
+"""PTB request classes: one that retries what is safe to retry, one that watches getUpdates."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest, RequestData
 
+from bot.telegram_io.failures import sent_of_error
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
 
@@ -22,7 +23,9 @@ def _method_of(url: str) -> str:
 
 
 class RetryingRequest(HTTPXRequest):
-    """Every Bot API call through this class survives floods, 5xx and network errors."""
+    """Every Bot API call through this class survives floods, 5xx and network errors; a call
+    whose answer was lost is repeated only when that cannot do anything twice (AnswerLostError
+    otherwise, a NetworkError its caller can tell apart)."""
 
     def __init__(
         self,
@@ -47,6 +50,8 @@ class RetryingRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         name = _method_of(url)
 
+        # A retry sends a streamed file part whole: httpx seeks each file back to 0 when it
+        # renders the multipart body (tests/unit/test_request.py checks it stays so).
         async def once() -> tuple[int, bytes]:
             try:
                 status, body = await HTTPXRequest.do_request(
@@ -62,7 +67,7 @@ class RetryingRequest(HTTPXRequest):
             except NetworkError as exc:  # includes TimedOut
                 if self._on_status is not None:
                     self._on_status(name, 0)
-                raise TransientError(str(exc)) from exc
+                raise TransientError(str(exc), sent_of_error(exc)) from exc
             if self._on_status is not None:
                 self._on_status(name, status)
             return status, body

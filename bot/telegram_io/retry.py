@@ -1,4 +1,5 @@
-"""When and how long to retry a Bot API call: 429 waits as told, 5xx and network errors wait."""
+"""When and how long to retry a Bot API call: 429 waits as told, 5xx and network errors wait,
+and a call whose answer was lost is repeated only if repeating it cannot do anything twice."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.telegram_io.failures import AnswerLostError, Sent, idempotent, sent_of_status
+
 log = logging.getLogger(__name__)
 
 
 class TransientError(Exception):
-    """A network failure worth retrying (the wrapped request never got an answer)."""
+    """A request that got no answer; `sent` says whether Telegram may have performed it."""
+
+    def __init__(self, message: str, sent: Sent = Sent.UNKNOWN) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,37 +50,54 @@ def retry_after_of(payload: bytes) -> float | None:
 async def with_retries(
     call: Callable[[], Awaitable[tuple[int, bytes]]],
     policy: RetryPolicy,
-    what: str,
+    method: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[int, bytes]:
-    """Run `call` until it answers something final; returns the last (status, body).
+    """Run `call` (one request of the Bot API `method`) until it answers something final.
 
-    `call` raises TransientError for network failures; after the last attempt that error
-    propagates. A 429 or 5xx answer after the last attempt is returned as it is, so the
-    caller reports Telegram's own error.
+    `call` raises TransientError when no answer came. A not-sent failure is retried; an
+    unknown one (the answer lost after the request went out) is retried only for idempotent
+    methods, otherwise AnswerLostError is raised at once, never a second request. After the
+    last attempt a TransientError propagates, and a 429 or 5xx answer is returned as it is,
+    so the caller reports Telegram's own error.
     """
+    repeatable = idempotent(method)
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
         try:
             status, body = await call()
         except TransientError as exc:
+            if exc.sent is Sent.UNKNOWN:
+                _log_unknown(method, str(exc), repeatable and not last)
+                if not repeatable:
+                    raise AnswerLostError(method, str(exc)) from exc
             if last:
                 raise
             delay = policy.backoff(attempt)
-            log.warning("bot_api_retry method=%s error=%r wait=%.1f", what, exc, delay)
+            log.warning("bot_api_retry method=%s error=%s wait=%.1f", method, exc, delay)
             await sleep(delay)
             continue
         if status == 429:
             wait = retry_after_of(body)
             if last or wait is None or wait > policy.max_retry_after:
                 return status, body
-            log.warning("bot_api_flood method=%s retry_after=%.0f", what, wait)
+            log.warning("bot_api_flood method=%s retry_after=%.0f", method, wait)
             await sleep(wait + 0.1)
             continue
-        if status >= 500 and not last:
-            delay = policy.backoff(attempt)
-            log.warning("bot_api_retry method=%s status=%d wait=%.1f", what, status, delay)
-            await sleep(delay)
-            continue
+        if status >= 500:
+            if sent_of_status(status, body) is Sent.UNKNOWN:
+                _log_unknown(method, f"HTTP {status}", repeatable and not last)
+                if not repeatable:
+                    raise AnswerLostError(method, f"HTTP {status}")
+            if not last:
+                delay = policy.backoff(attempt)
+                log.warning("bot_api_retry method=%s status=%d wait=%.1f", method, status, delay)
+                await sleep(delay)
+                continue
         return status, body
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _log_unknown(method: str, error: str, retry: bool) -> None:
+    choice = "retry" if retry else "not_retried"
+    log.warning("bot_api_answer_unknown method=%s choice=%s error=%s", method, choice, error)

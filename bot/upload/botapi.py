@@ -13,16 +13,18 @@ from typing import Any
 import httpx
 
 from bot.config import BOT_API_UPLOAD_LIMIT, LOCAL_BOT_API_UPLOAD_LIMIT
-from bot.errors import DeliveryError, FailureReason, StaleFileIdError
+from bot.errors import DeliveryError, FailureReason, StaleFileIdError, UnconfirmedDeliveryError
+from bot.telegram_io.failures import AnswerLostError, sent_of_error
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
+from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
 
 log = logging.getLogger(__name__)
 
 ROUTE = "botapi"
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports while a file streams out
-# Connect and pool waits are short; the read waits for Telegram to process a large video.
-UPLOAD_TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=60.0, pool=60.0)
+# Connect and pool waits are short; the read (the answer) grows with the file: see timeouts.py.
+CONNECT_TIMEOUT_S, WRITE_TIMEOUT_S, POOL_TIMEOUT_S = 15.0, 60.0, 60.0
 
 _METHODS = {
     MediaKind.DOCUMENT: "sendDocument",
@@ -95,7 +97,8 @@ class BotApiUploader:
     """Sends files through the Bot API, streaming multipart bodies straight from disk.
 
     With `local_mode` (a local telegram-bot-api server) only the file's path is sent and the
-    server reads the file itself.
+    server reads the file itself. A send whose answer was lost is not repeated: it raises
+    UnconfirmedDeliveryError (see telegram_io/failures.py).
     """
 
     def __init__(
@@ -106,14 +109,14 @@ class BotApiUploader:
         policy: RetryPolicy,
         *,
         local_mode: bool = False,
-        timeout: httpx.Timeout = UPLOAD_TIMEOUT,
+        answer_timeout: float = DEFAULT_ANSWER_TIMEOUT_S,
     ) -> None:
         self._base = f"{api_root.rstrip('/')}/bot{token}"
         self._token = token
         self._client = client
         self._policy = policy
         self._local_mode = local_mode
-        self._timeout = timeout
+        self._answer_timeout = answer_timeout
         self._limit = LOCAL_BOT_API_UPLOAD_LIMIT if local_mode else BOT_API_UPLOAD_LIMIT
 
     async def send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
@@ -146,8 +149,10 @@ class BotApiUploader:
             "parse_mode": "HTML",
         }
 
+        waits = self._waits(0)  # Telegram has the file: nothing to store
+
         async def once() -> tuple[int, bytes]:
-            return await self._post(method, json=payload)
+            return await self._post(method, waits, json=payload)
 
         status, body = await self._retrying(once, method)
         answer = _answer(body)
@@ -168,6 +173,8 @@ class BotApiUploader:
         thumb = delivery.info.thumbnail if kind is not MediaKind.DOCUMENT else None
         if self._local_mode:
             data[kind.value] = f"file://{path}"
+        # Local mode too: the server answers once it has read and stored the whole file.
+        waits = self._waits(delivery.size)
 
         async def once() -> tuple[int, bytes]:
             # A fresh file object per attempt: each retry streams the body from the start.
@@ -179,7 +186,7 @@ class BotApiUploader:
                 if thumb is not None and thumb.is_file():
                     image = stack.enter_context(io.FileIO(thumb, "rb"))
                     files["thumbnail"] = ("thumb.jpg", image, "image/jpeg")
-                return await self._post(method, data=data, files=files or None)
+                return await self._post(method, waits, data=data, files=files or None)
 
         status, body = await self._retrying(once, method)
         if self._local_mode and status == 200:
@@ -204,14 +211,20 @@ class BotApiUploader:
         data.update({name: str(value) for name, value in extra.items() if value is not None})
         return data
 
-    async def _post(self, method: str, **kwargs: Any) -> tuple[int, bytes]:
+    def _waits(self, size: int) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=CONNECT_TIMEOUT_S,
+            read=upload_read_timeout(size, self._answer_timeout),
+            write=WRITE_TIMEOUT_S,
+            pool=POOL_TIMEOUT_S,
+        )
+
+    async def _post(self, method: str, waits: httpx.Timeout, **kwargs: Any) -> tuple[int, bytes]:
         try:
-            response = await self._client.post(
-                f"{self._base}/{method}", timeout=self._timeout, **kwargs
-            )
+            response = await self._client.post(f"{self._base}/{method}", timeout=waits, **kwargs)
         except httpx.TransportError as exc:  # connect, read, write and protocol failures
             message = str(exc).replace(self._token, "<redacted>")
-            raise TransientError(f"{type(exc).__name__}: {message}") from exc
+            raise TransientError(f"{type(exc).__name__}: {message}", sent_of_error(exc)) from exc
         return response.status_code, response.content
 
     async def _retrying(
@@ -219,6 +232,8 @@ class BotApiUploader:
     ) -> tuple[int, bytes]:
         try:
             return await with_retries(once, self._policy, method)
+        except AnswerLostError as exc:
+            raise UnconfirmedDeliveryError(ROUTE, str(exc)) from exc
         except TransientError as exc:
             log.warning("botapi_gave_up method=%s error=%s", method, exc)
             raise DeliveryError(FailureReason.UPLOAD_FAILED, "network error") from exc

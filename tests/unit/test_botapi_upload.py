@@ -12,11 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.errors import DeliveryError, FailureReason, StaleFileIdError
+from bot.errors import DeliveryError, FailureReason, StaleFileIdError, UnconfirmedDeliveryError
 from bot.telegram_io.retry import RetryPolicy
+from bot.telegram_io.timeouts import upload_read_timeout
 from bot.upload.botapi import BotApiUploader
 from bot.upload.types import Delivery, MediaInfo, MediaKind
-from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.bot_api import FakeBotApi, Loss
 
 CHAT = 4242
 MB = 1024 * 1024
@@ -143,6 +144,55 @@ async def test_server_errors_are_retried(
     calls = bot_api.calls_of("sendDocument")
     assert [c.status for c in calls] == [500, 500, 200]
     assert calls[-1].files["document"].sha256 == sha
+
+
+async def test_an_upload_whose_answer_was_lost_is_not_sent_again(
+    bot_api: FakeBotApi, uploader: BotApiUploader, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, sha = make_file(tmp_path / "a.bin", 200_000)
+    bot_api.lose_next("sendDocument")
+
+    with caplog.at_level(logging.WARNING), pytest.raises(UnconfirmedDeliveryError):
+        await uploader.send(delivery(path), Progress())
+
+    [call] = bot_api.calls_of("sendDocument")
+    assert call.answer_lost
+    assert [f.sha256 for f in bot_api.sent_files(CHAT)] == [sha]  # in the chat, once
+    assert "bot_api_answer_unknown method=sendDocument choice=not_retried" in caplog.text
+
+
+async def test_a_stalled_upload_answer_is_waited_for_then_not_sent_again(
+    bot_api: FakeBotApi, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    path, _ = make_file(tmp_path / "a.bin", 50_000)
+    uploader = BotApiUploader(bot_api.url, bot_api.token, http, FAST, answer_timeout=0.1)
+    bot_api.lose_next("sendDocument", how=Loss.STALL)
+
+    with pytest.raises(UnconfirmedDeliveryError):
+        await uploader.send(delivery(path), Progress())
+
+    assert len(bot_api.calls_of("sendDocument")) == 1
+    assert len(bot_api.sent_files(CHAT)) == 1
+
+
+async def test_a_resend_whose_answer_was_lost_is_not_sent_again(
+    bot_api: FakeBotApi, uploader: BotApiUploader, tmp_path: Path
+) -> None:
+    path, _ = make_file(tmp_path / "a.bin", 1000)
+    first = await uploader.send(delivery(path), Progress())
+    bot_api.lose_next("sendDocument")
+
+    with pytest.raises(UnconfirmedDeliveryError):
+        await uploader.resend(CHAT + 1, MediaKind.DOCUMENT, first.file_id, "again")
+
+    assert len(bot_api.calls_of("sendDocument", CHAT + 1)) == 1
+
+
+def test_the_wait_for_an_answer_grows_with_the_file() -> None:
+    small, large = upload_read_timeout(100_000), upload_read_timeout(50 * MB)
+    assert 60 <= small < 61  # three ordinary answer timeouts of 20 s
+    assert large == pytest.approx(260)  # plus 50 MB stored at 256 KB/s
+    assert upload_read_timeout(50 * MB, answer_timeout=1) == pytest.approx(203)
 
 
 async def test_too_large_says_so(http: httpx.AsyncClient, tmp_path: Path) -> None:
