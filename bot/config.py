@@ -76,9 +76,11 @@ class Settings(BaseSettings):
     daily_job_time: dt.time = dt.time(9, 0)
     tz: str = "UTC"
     rate_limit_per_minute: int = Field(default=10, ge=0)
-    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=0, le=65535)  # 0: any free port
     health_host: str = "127.0.0.1"
     poll_stall_seconds: float = Field(default=60, gt=0)
+    # How long to wait for Telegram's answer to a call; uploads wait longer, by file size.
+    bot_api_timeout_seconds: float = Field(default=20, gt=0, le=600)
     proxy_url: str | None = None
     download_proxy_url: str | None = None
     ytdlp_cookies: Path | None = None

@@ -22,6 +22,7 @@ TITLE_WIDTH = 80
 ICONS: dict[LinkOutcome, str] = {
     LinkOutcome.PENDING: "⏳",
     LinkOutcome.DELIVERED: "✅",
+    LinkOutcome.UNCONFIRMED: "📨",
     LinkOutcome.FAILED: "❌",
     LinkOutcome.CANCELLED: "✖️",
 }
@@ -88,10 +89,12 @@ def _clip(text: str, width: int) -> str:
 
 def history_entry(tr: Translator, zone: ZoneInfo, link: LinkRecord) -> str:
     head = f"{ICONS[link.outcome]} {when(tr, zone, link.created_at)} · {url_text(tr, link.url)}"
-    if link.outcome is LinkOutcome.DELIVERED:
+    if link.outcome in (LinkOutcome.DELIVERED, LinkOutcome.UNCONFIRMED):
         details = [tr.isolate(html.escape(_clip(link.title, TITLE_WIDTH)))] if link.title else []
         if link.size:
             details.append(human_size(tr, link.size))
+        if link.outcome is LinkOutcome.UNCONFIRMED:
+            details.append(tr("sent, not confirmed by Telegram"))
         detail = " · ".join(details)
     elif link.outcome is LinkOutcome.FAILED:
         detail = reason_label(tr, link.reason)

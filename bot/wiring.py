@@ -33,6 +33,7 @@ from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
 from bot.store.meta import MetaRepo
+from bot.store.outcomes import OutcomeRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.retry import RetryPolicy
@@ -106,6 +107,7 @@ def build_services(
         rt.upload_client,
         policy,
         local_mode=settings.bot_api_local_mode,
+        answer_timeout=settings.bot_api_timeout_seconds,
     )
     mtproto = None
     if settings.mtproto_enabled:
@@ -128,7 +130,7 @@ def build_services(
         deliverer=deliverer,
         probe=probe,
         jobs=jobs_repo,
-        links=links_repo,
+        outcomes=OutcomeRepo(rt.db, utc_now),
         cache=cache,
         translator=i18n.get,
         on_outcome=lambda report: record_job(metrics, report),

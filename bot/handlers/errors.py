@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from bot.context import BotContext
 from bot.handlers.common import answer
 from bot.i18n import Translator
+from bot.telegram_io.failures import AnswerLostError
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, ctx: BotContext) -> None:
     """Logs the traceback with the update id and tells the user, once, that something failed."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(ctx.error, AnswerLostError):
+        # The reply went out and only its answer was lost: the user most likely has it, and
+        # an apology for a failure they did not see would be a second, wrong message.
+        log.warning("reply_unconfirmed update=%s method=%s", update_id, ctx.error.method)
+        return
     log.error("handler_error update=%s", update_id, exc_info=ctx.error)
     if not isinstance(update, Update) or isinstance(ctx.error, Forbidden):
         return

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.download.cancel import CancelToken
+from bot.jobs.conclusion import Conclusion
 from bot.jobs.models import FormatChoice, Job
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.status import StatusMessage
@@ -22,8 +23,9 @@ class ActiveJob:
     tracker: ProgressTracker = field(default_factory=ProgressTracker)
     choice: asyncio.Future[FormatChoice] | None = None
     task: asyncio.Task[None] | None = None
-    # Set the moment Telegram has the file: from then on a stop must not undo the delivery.
-    delivered: asyncio.Future[int] | None = None
+    # Set the moment Telegram has the file (or may have it): from then on a stop must not undo
+    # the delivery; it resolves once the delivery is recorded.
+    delivered: asyncio.Future[Conclusion] | None = None
     route: str = ""  # how the file reached the chat: "botapi", "mtproto" or "cache"
 
     @property

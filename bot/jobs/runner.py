@@ -1,4 +1,9 @@
-"""Runs one job from link to delivered file: cache, fetch, probe, deliver, record, clean up."""
+"""Runs one job from link to delivered file: cache, fetch, probe, deliver, record, clean up.
+
+Each ending is written to the database (job state, link outcome, file_id) in the step that
+learns it; only then is the chat told, and a message that does not go out is retried on its
+own. A restart never reruns a job that ended, whatever happened to its last message.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +22,33 @@ from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
-from bot.errors import DeliveryError, FailureReason, FetchError, JobError, StaleFileIdError
+from bot.errors import (
+    DeliveryError,
+    FailureReason,
+    FetchError,
+    JobError,
+    StaleFileIdError,
+    UnconfirmedDeliveryError,
+)
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
+from bot.jobs.conclusion import Conclusion
 from bot.jobs.models import FormatChoice, JobState
-from bot.jobs.texts import cancel_buttons, caption, choice_prompt
+from bot.jobs.texts import cancel_buttons, caption, choice_prompt, unconfirmed_text
 from bot.render import failure_text, progress_text
 from bot.store.cache import CachedFile, CacheRepo
 from bot.store.jobs import JobRepo
-from bot.store.links import LinkOutcome, LinkRepo
+from bot.store.links import LinkOutcome
+from bot.store.outcomes import Cached, Ending, OutcomeRepo
 from bot.upload.types import Delivered, Delivery, MediaInfo, MediaKind, ProgressFn
 
 log = logging.getLogger(__name__)
 
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
 PROGRESS_TICK_S = 1.0
+# A last message that did not go out (the request layer's own retries spent) is tried again
+# after these pauses; the job's outcome is recorded whatever becomes of it.
+FINAL_RETRY_DELAYS_S = (5.0, 30.0)
 
 
 class Deliverer(Protocol):
@@ -52,7 +69,7 @@ Probe = Callable[[Path], Awaitable[MediaInfo]]
 class JobReport:
     """How a job ended, for metrics."""
 
-    outcome: str  # delivered, failed, cancelled, interrupted
+    outcome: str  # delivered, unconfirmed, failed, cancelled, interrupted
     seconds: float
     size: int
     route: str
@@ -66,6 +83,7 @@ class RunnerConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
+    final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S
 
 
 class JobRunner:
@@ -80,7 +98,7 @@ class JobRunner:
         deliverer: Deliverer,
         probe: Probe,
         jobs: JobRepo,
-        links: LinkRepo,
+        outcomes: OutcomeRepo,
         cache: CacheRepo,
         translator: Callable[[str], Translator],
         on_outcome: OutcomeHook | None = None,
@@ -91,7 +109,7 @@ class JobRunner:
         self._deliverer = deliverer
         self._probe = probe
         self._jobs = jobs
-        self._links = links
+        self._outcomes = outcomes
         self._cache = cache
         self._translator = translator
         self._on_outcome = on_outcome
@@ -100,57 +118,61 @@ class JobRunner:
         return self._cfg.data_dir / "jobs" / str(job_id)
 
     async def run(self, active: ActiveJob) -> None:
-        """The task boundary of a job: every ending is reported, recorded and cleaned up."""
+        """The task boundary of a job: every ending is recorded, reported and cleaned up."""
         job = active.job
         tr = self._translator(job.language)
         started = time.monotonic()
         folder = self.folder_of(job.id)
         ticker = asyncio.create_task(self._tick(active, tr))
         try:
-            outcome, size, state = await self._attempt(active, tr, folder)
+            end = await self._attempt(active, tr, folder)
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             shutil.rmtree(folder, ignore_errors=True)
-        # A restart is not the job's fault: it keeps its attempts for the next start.
-        keep = job.attempts if state is JobState.QUEUED else None
-        await self._jobs.update(job.id, state=state, attempts=keep)
-        seconds = time.monotonic() - started
-        if self._on_outcome is not None:  # counted before the log line that says it is over
-            self._on_outcome(JobReport(outcome, seconds, size, active.route))
-        log.info("job_end id=%d outcome=%s seconds=%.2f bytes=%d", job.id, outcome, seconds, size)
+        try:
+            await self._tell(active, end)
+        finally:
+            seconds = time.monotonic() - started
+            if self._on_outcome is not None:  # counted before the log line that says it is over
+                self._on_outcome(JobReport(end.outcome, seconds, end.size, active.route))
+            log.info(
+                "job_end id=%d outcome=%s seconds=%.2f bytes=%d",
+                job.id,
+                end.outcome,
+                seconds,
+                end.size,
+            )
 
-    async def _attempt(
-        self, active: ActiveJob, tr: Translator, folder: Path
-    ) -> tuple[str, int, JobState]:
-        """Runs the pipeline once; returns (outcome, bytes delivered, the job's next state)."""
+    async def _attempt(self, active: ActiveJob, tr: Translator, folder: Path) -> Conclusion:
+        """Runs the pipeline once; returns how it ended, already recorded."""
         job = active.job
         try:
             await self._jobs.update(job.id, state=JobState.RUNNING, bump_attempts=True)
             async with asyncio.timeout(self._cfg.job_timeout):
-                size = await self._pipeline(active, tr, folder)
+                return await self._pipeline(active, tr, folder)
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if active.delivered is not None:  # stopped after Telegram took the file
-                return "delivered", await _settle(active.delivered), JobState.DONE
+                return await _settle(active.delivered)
             reason = active.cancel.reason
             if isinstance(exc, StoppedError):
                 reason = exc.reason
             if isinstance(exc, TimeoutError):
                 reason = StopReason.TIMEOUT
-            outcome, state = await self._stopped(active, tr, reason or StopReason.CANCELLED)
-            return outcome, 0, state
+            return await self._stopped(active, tr, reason or StopReason.CANCELLED)
         except JobError as exc:
             log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
-            await self._fail(active, tr, exc)
+            return await self._failed(active, tr, exc)
         except Exception as exc:
+            if active.delivered is not None:  # the file went out; only its bookkeeping failed
+                return await _settle(active.delivered)
             log.exception("job_crashed id=%d", job.id)
-            await self._fail(active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__))
-        else:
-            return "delivered", size, JobState.DONE
-        return "failed", 0, JobState.FAILED
+            return await self._failed(
+                active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__)
+            )
 
-    async def _pipeline(self, active: ActiveJob, tr: Translator, folder: Path) -> int:
+    async def _pipeline(self, active: ActiveJob, tr: Translator, folder: Path) -> Conclusion:
         job = active.job
         key = normalize_url(job.url)
         await active.status.show(
@@ -163,44 +185,72 @@ class JobRunner:
             await self._jobs.update(job.id, status_message_id=active.status.message_id)
         choices = [job.choice] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
         for choice in choices:
-            if await self._from_cache(active, tr, key, str(choice)):
-                return 0
+            if (cached := await self._from_cache(active, tr, key, str(choice))) is not None:
+                return cached
         # A resumed job starts over: whatever a crash left in its folder goes first.
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one local mkdir
         try:
-            fetched, used = await self._fetch(active, tr, key, folder)
+            fetched = await self._fetch(active, tr, key, folder)
         except FetchError as exc:
             if exc.reason is FailureReason.TOO_LARGE:
                 raise self._too_large(exc.params.get("size")) from exc
             raise
-        if fetched is None:
-            return 0  # answered from the cache after the format choice
-        title = fetched.title or fetched.path.name
-        info = await self._probe(fetched.path)
-        text = caption(tr, title, fetched.size, job.url)
+        if isinstance(fetched, Conclusion):
+            return fetched  # answered from the cache after the format choice
+        file, used = fetched
+        title = file.title or file.path.name
+        info = await self._probe(file.path)
+        text = caption(tr, title, file.size, job.url)
         active.tracker.phase("upload")
-        delivered = await self._deliverer.deliver(
-            Delivery(job.chat_id, fetched.path, fetched.path.name, text, fetched.size, info),
-            active.tracker.update,
-        )
+        try:
+            delivered = await self._deliverer.deliver(
+                Delivery(job.chat_id, file.path, file.path.name, text, file.size, info),
+                active.tracker.update,
+            )
+        except UnconfirmedDeliveryError as exc:
+            active.route = exc.route
+            return await self._unconfirmed(active, tr, exc, file.size, title)
         active.route = delivered.route
-        entry = CachedFile(delivered.file_id, delivered.kind, title, fetched.size)
+        entry = CachedFile(delivered.file_id, delivered.kind, title, file.size)
+        ending = Ending(
+            JobState.DONE,
+            LinkOutcome.DELIVERED,
+            size=file.size,
+            title=title,
+            cached=Cached(key, used, entry),
+        )
+        return await self._keep(active, ending, Conclusion("delivered", file.size))
+
+    async def _keep(self, active: ActiveJob, ending: Ending, end: Conclusion) -> Conclusion:
+        """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
+
+        async def write() -> Conclusion:
+            await self._outcomes.record(active.id, active.job.link_id, ending)
+            return end
+
         # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
-        active.delivered = asyncio.ensure_future(self._record(active, key, used, entry))
+        active.delivered = asyncio.ensure_future(write())
         return await asyncio.shield(active.delivered)
 
-    async def _record(self, active: ActiveJob, key: str, choice: str, entry: CachedFile) -> int:
-        await self._jobs.update(active.id, state=JobState.DONE)
-        await self._cache.put(key, choice, entry)
-        await self._finish_link(active, LinkOutcome.DELIVERED, size=entry.size, title=entry.title)
-        await active.status.remove()
-        return entry.size or 0
+    async def _unconfirmed(
+        self,
+        active: ActiveJob,
+        tr: Translator,
+        error: UnconfirmedDeliveryError,
+        size: int | None,
+        title: str | None,
+    ) -> Conclusion:
+        """The file went out and its answer was lost: done, and the user is asked to check."""
+        log.warning("job_delivery_unconfirmed id=%d route=%s", active.id, error.route)
+        ending = Ending(JobState.DONE, LinkOutcome.UNCONFIRMED, size=size, title=title)
+        return await self._keep(active, ending, Conclusion("unconfirmed", 0, unconfirmed_text(tr)))
 
     async def _fetch(
         self, active: ActiveJob, tr: Translator, key: str, folder: Path
-    ) -> tuple[FetchedFile | None, str]:
-        """Download by the route the URL's answer calls for; returns the file and cache choice."""
+    ) -> tuple[FetchedFile, str] | Conclusion:
+        """Download by the route the URL's answer calls for; returns the file and cache choice,
+        or how the job ended when the chosen format was in the cache."""
         job, cap = active.job, self._cap
         async with self._http.open(job.url) as response:
             if not is_page(response):
@@ -210,8 +260,8 @@ class JobRunner:
                 return saved, FILE_CHOICE
         page = await self._ytdlp.extract(job.url, active.cancel)
         choice = await self._choose(active, tr, page)
-        if await self._from_cache(active, tr, key, str(choice)):
-            return None, str(choice)
+        if (cached := await self._from_cache(active, tr, key, str(choice))) is not None:
+            return cached
         fetched = await self._ytdlp.download(
             page, choice, folder, active.tracker.update, active.cancel, cap
         )
@@ -231,10 +281,13 @@ class JobRunner:
             return DeliveryError(FailureReason.TOO_LARGE_FOR_TELEGRAM, "", **params)
         return FetchError(FailureReason.TOO_LARGE, "", **params)
 
-    async def _from_cache(self, active: ActiveJob, tr: Translator, key: str, choice: str) -> bool:
+    async def _from_cache(
+        self, active: ActiveJob, tr: Translator, key: str, choice: str
+    ) -> Conclusion | None:
+        """Resend a file Telegram already has; None when it is not cached (or no longer valid)."""
         hit = await self._cache.get(key, choice)
         if hit is None:
-            return False
+            return None
         job = active.job
         text = caption(tr, hit.title or "", hit.size, job.url)
         try:
@@ -242,12 +295,14 @@ class JobRunner:
         except StaleFileIdError:
             log.info("cache_stale id=%d", job.id)
             await self._cache.drop(key, choice)
-            return False
+            return None
+        except UnconfirmedDeliveryError as exc:
+            active.route = "cache"
+            return await self._unconfirmed(active, tr, exc, hit.size, hit.title)
         log.info("cache_hit id=%d choice=%s", job.id, choice)
         active.route = "cache"
-        await self._finish_link(active, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
-        await active.status.remove()
-        return True
+        ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
+        return await self._keep(active, ending, Conclusion("delivered"))
 
     async def _choose(self, active: ActiveJob, tr: Translator, page: PageInfo) -> FormatChoice:
         job = active.job
@@ -283,49 +338,69 @@ class JobRunner:
             except Exception:  # task boundary: a progress edit must never end the job
                 log.exception("progress_edit_failed id=%d", active.id)
 
-    async def _stopped(
-        self, active: ActiveJob, tr: Translator, reason: StopReason
-    ) -> tuple[str, JobState]:
+    async def _stopped(self, active: ActiveJob, tr: Translator, reason: StopReason) -> Conclusion:
         job = active.job
         log.info("job_stopped id=%d reason=%s", job.id, reason)
         if reason is StopReason.SHUTDOWN:
-            await active.status.final(
-                tr("⏸ The bot is restarting. Your download will continue when it is back.")
+            # A restart is not the job's fault: it keeps its attempts for the next start.
+            await self._record(active, Ending(JobState.QUEUED, attempts=job.attempts))
+            return Conclusion(
+                "interrupted",
+                text=tr("⏸ The bot is restarting. Your download will continue when it is back."),
             )
-            return "interrupted", JobState.QUEUED
         if reason is StopReason.TIMEOUT:
-            await self._fail(active, tr, FetchError(FailureReason.TIMEOUT))
-            return "failed", JobState.FAILED
+            return await self._failed(active, tr, FetchError(FailureReason.TIMEOUT))
         if reason is StopReason.TOO_LARGE:
-            await self._fail(active, tr, self._too_large(None))
-            return "failed", JobState.FAILED
-        await active.status.final(tr("✖️ Cancelled."))
-        await self._finish_link(active, LinkOutcome.CANCELLED)
-        return "cancelled", JobState.CANCELLED
+            return await self._failed(active, tr, self._too_large(None))
+        await self._record(active, Ending(JobState.CANCELLED, LinkOutcome.CANCELLED))
+        return Conclusion("cancelled", text=tr("✖️ Cancelled."))
 
-    async def _fail(self, active: ActiveJob, tr: Translator, error: JobError) -> None:
-        await active.status.final(failure_text(tr, error))
-        await self._finish_link(active, LinkOutcome.FAILED, reason=error.reason.value)
+    async def _failed(self, active: ActiveJob, tr: Translator, error: JobError) -> Conclusion:
+        ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=error.reason.value)
+        await self._record(active, ending)
+        return Conclusion("failed", text=failure_text(tr, error))
 
-    async def _finish_link(
-        self,
-        active: ActiveJob,
-        outcome: LinkOutcome,
-        *,
-        reason: str | None = None,
-        size: int | None = None,
-        title: str | None = None,
-    ) -> None:
-        if active.job.link_id is not None:
-            await self._links.finish(
-                active.job.link_id, outcome, reason=reason, size=size, title=title
+    async def _record(self, active: ActiveJob, ending: Ending) -> None:
+        """Write an ending; a database failure is logged and the user is still told."""
+        try:
+            await self._outcomes.record(active.id, active.job.link_id, ending)
+        except Exception:  # the chat must still hear how the job ended
+            log.exception("job_record_failed id=%d state=%s", active.id, ending.state)
+
+    async def _tell(self, active: ActiveJob, end: Conclusion) -> None:
+        """The job's last word in the chat, tried on its own: a failure here never reruns the
+        job, whose outcome is already recorded."""
+        if end.text is None:  # the file is the answer: the status message goes
+            try:
+                await active.status.remove()
+            except Exception:  # the outcome is recorded; a stray status message is all we risk
+                log.exception("status_remove_failed id=%d", active.id)
+            return
+        stopping = active.cancel.reason is StopReason.SHUTDOWN
+        delays = () if stopping else self._cfg.final_retry_delays
+        for attempt in range(len(delays) + 1):
+            try:
+                if await active.status.final(end.text):
+                    return
+            except Exception:  # the outcome is recorded; log the bug, do not undo the job
+                log.exception("final_message_failed id=%d", active.id)
+                return
+            if attempt == len(delays):
+                break
+            log.warning(
+                "final_message_not_sent id=%d attempt=%d retry_in=%.0f",
+                active.id,
+                attempt + 1,
+                delays[attempt],
             )
+            await asyncio.sleep(delays[attempt])
+        log.error("final_message_gave_up id=%d attempts=%d", active.id, len(delays) + 1)
 
 
-async def _settle(recording: asyncio.Future[int]) -> int:
+async def _settle(recording: asyncio.Future[Conclusion]) -> Conclusion:
     """Waits for the bookkeeping of a delivered file; its failure is logged, not raised."""
     try:
         return await recording
     except Exception:
         log.exception("delivery_record_failed")
-        return 0
+        return Conclusion("delivered")

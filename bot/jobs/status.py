@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.jobs.ui import Buttons, ChatUI
+from bot.jobs.ui import Buttons, ChatUI, NotSentError
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,30 @@ class StatusMessage:
         *,
         force: bool = False,
         still_wanted: Callable[[], bool] | None = None,
-    ) -> None:
+    ) -> bool:
         """Show `text` unless it is what the message already says or an edit was too recent.
 
         `still_wanted` is asked once this edit has the message to itself: an update that went
-        stale while it waited (a queue position, after the job started) is dropped.
+        stale while it waited (a queue position, after the job started) is dropped. Returns
+        False only when the text did not go out and trying again later may work.
         """
         async with self._lock:
             if still_wanted is not None and not still_wanted():
-                return
+                return True
             wanted = (text, buttons)
             if wanted == self._shown:
-                return
+                return True
             if not force and self._clock() - self._last_edit < self._interval:
-                return
-            await self._put(text, buttons)
+                return True
+            try:
+                await self._put(text, buttons)
+            except NotSentError:
+                return False
+            return True
 
-    async def final(self, text: str) -> None:
-        await self.show(text, None, force=True)
+    async def final(self, text: str) -> bool:
+        """Show the job's last word at once; False when it did not go out (try again later)."""
+        return await self.show(text, None, force=True)
 
     async def remove(self) -> None:
         async with self._lock:

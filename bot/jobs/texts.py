@@ -50,3 +50,11 @@ def caption(tr: Translator, title: str, size: int | None, url: str) -> str:
     clipped = title if len(title) <= budget else title[: max(0, budget - 1)] + "…"
     head = tr.line(tr.isolate(html.escape(clipped)))
     return f"<b>{head}</b>\n{tail}" if clipped else tail
+
+
+def unconfirmed_text(tr: Translator) -> str:
+    """After a send whose answer was lost: the file is most likely there; it is not sent twice."""
+    return tr(
+        "📨 The file was sent, but Telegram did not confirm it. It should be in this chat;"
+        " if it is not, send the link again."
+    )

@@ -8,6 +8,14 @@ from typing import Protocol
 Buttons = list[list[tuple[str, str]]]
 
 
+class NotSentError(Exception):
+    """The message did not reach the chat this time (network, flood); a later try may work.
+
+    Not raised for a chat that is gone (nothing will work), nor for a send whose answer was
+    lost (it is most likely in the chat, and sending it again would show it twice).
+    """
+
+
 class ChatUI(Protocol):
     async def send(
         self,
@@ -17,13 +25,15 @@ class ChatUI(Protocol):
         buttons: Buttons | None = None,
         reply_to: int | None = None,
     ) -> int | None:
-        """Send an HTML message; returns its id, or None when the chat cannot be reached."""
+        """Send an HTML message; returns its id, or None when the chat cannot be reached or
+        the id is unknown (the answer was lost). Raises NotSentError."""
         ...
 
     async def edit(
         self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
     ) -> bool:
-        """Edit a message; False when it no longer exists (the caller may send a new one)."""
+        """Edit a message; False when it no longer exists (the caller may send a new one).
+        Raises NotSentError."""
         ...
 
     async def delete(self, chat_id: int, message_id: int) -> None: ...

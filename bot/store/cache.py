@@ -19,6 +19,17 @@ class CachedFile:
     size: int | None
 
 
+def put_file(
+    conn: sqlite3.Connection, url_key: str, choice: str, entry: CachedFile, *, at: float
+) -> None:
+    """Remember a delivered file's file_id, inside the caller's transaction."""
+    conn.execute(
+        "INSERT OR REPLACE INTO file_cache (url_key, choice, file_id, kind, title, size,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (url_key, choice, entry.file_id, entry.kind.value, entry.title, entry.size, at),
+    )
+
+
 class CacheRepo:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self._db = db
@@ -37,13 +48,7 @@ class CacheRepo:
 
     async def put(self, url_key: str, choice: str, entry: CachedFile) -> None:
         now = self._clock().timestamp()
-        await self._db.run(
-            lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO file_cache (url_key, choice, file_id, kind, title, size,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (url_key, choice, entry.file_id, entry.kind.value, entry.title, entry.size, now),
-            )
-        )
+        await self._db.run(lambda conn: put_file(conn, url_key, choice, entry, at=now))
 
     async def drop(self, url_key: str, choice: str) -> None:
         await self._db.run(

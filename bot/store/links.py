@@ -18,6 +18,8 @@ PURGED_BYTES = "links_purged_bytes"
 class LinkOutcome(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
+    # Sent, but Telegram's answer was lost: most likely in the chat; not sent a second time.
+    UNCONFIRMED = "unconfirmed"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -44,6 +46,24 @@ def _record(row: sqlite3.Row) -> LinkRecord:
         reason=row["reason"],
         size=row["size"],
         title=row["title"],
+    )
+
+
+def finish_link(
+    conn: sqlite3.Connection,
+    link_id: int,
+    outcome: LinkOutcome,
+    *,
+    at: float,
+    reason: str | None = None,
+    size: int | None = None,
+    title: str | None = None,
+) -> None:
+    """Record how a link ended, inside the caller's transaction."""
+    conn.execute(
+        "UPDATE links SET outcome = ?, reason = ?, size = ?, title = ?, finished_at = ?"
+        " WHERE id = ?",
+        (outcome.value, reason, size, title, at, link_id),
     )
 
 
@@ -75,10 +95,8 @@ class LinkRepo:
     ) -> None:
         now = self._clock().timestamp()
         await self._db.run(
-            lambda conn: conn.execute(
-                "UPDATE links SET outcome = ?, reason = ?, size = ?, title = ?, finished_at = ?"
-                " WHERE id = ?",
-                (outcome.value, reason, size, title, now, link_id),
+            lambda conn: finish_link(
+                conn, link_id, outcome, at=now, reason=reason, size=size, title=title
             )
         )
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.expiry import SendError
+from bot.telegram_io.failures import AnswerLostError
 from bot.telegram_io.ui import NO_PREVIEW
+
+log = logging.getLogger(__name__)
 
 
 class TelegramSender:
@@ -19,5 +24,8 @@ class TelegramSender:
             await self._bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
             )
+        except AnswerLostError:
+            # Most likely delivered: counted as sent, so the notice is not repeated tomorrow.
+            log.warning("notice_unconfirmed chat=%d", chat_id)
         except TelegramError as exc:  # 403 blocked, 400 chat not found, or retries ran out
             raise SendError(exc.message) from exc

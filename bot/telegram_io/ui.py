@@ -1,4 +1,9 @@
-"""ChatUI over PTB's Bot: HTML messages with inline buttons; Telegram's refusals handled here."""
+"""ChatUI over PTB's Bot: HTML messages with inline buttons; Telegram's refusals handled here.
+
+A failure that a later try may mend (the network, a long flood wait, retries ran out) raises
+NotSentError; a chat that is gone is logged; a send whose answer was lost is logged and
+treated as sent, because it most likely is.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.jobs.ui import Buttons
+from bot.jobs.ui import Buttons, NotSentError
+from bot.telegram_io.failures import AnswerLostError
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +59,12 @@ class TelegramChatUI:
         except (Forbidden, BadRequest) as exc:
             log.warning("send_refused chat=%d error=%s", chat_id, exc.message)
             return None
+        except AnswerLostError:
+            log.warning("send_unconfirmed chat=%d (most likely shown; its id is unknown)", chat_id)
+            return None
         except TelegramError as exc:
             log.warning("send_failed chat=%d error=%r", chat_id, exc)
-            return None
+            raise NotSentError(str(exc)) from exc
         return message.message_id
 
     async def edit(
@@ -80,7 +89,7 @@ class TelegramChatUI:
             return True  # the chat is gone: sending a new message would fail the same way
         except TelegramError as exc:
             log.warning("edit_failed chat=%d error=%r", chat_id, exc)
-            return True
+            raise NotSentError(str(exc)) from exc
         return True
 
     async def delete(self, chat_id: int, message_id: int) -> None:

@@ -12,9 +12,11 @@ import pytest
 from telegram import Bot, InputFile
 from telegram.error import BadRequest
 
+from bot.jobs.ui import NotSentError
 from bot.telegram_io.failures import AnswerLostError
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
+from bot.telegram_io.ui import TelegramChatUI
 from tests.fakes.bot_api import FakeBotApi, Loss
 
 CHAT = 77
@@ -90,3 +92,20 @@ async def test_a_streamed_upload_whose_answer_was_lost_is_in_the_chat_once(
         await bot.send_document(CHAT, InputFile(handle, read_file_handle=False))
     assert len(bot_api.sent_files(CHAT)) == 1
     assert len(bot_api.calls_of("sendDocument")) == 1
+
+
+async def test_chat_ui_tells_a_lost_answer_from_a_refusal_and_a_failure(
+    bot: Bot, bot_api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    ui = TelegramChatUI(bot)
+    bot_api.lose_next("sendMessage")
+    assert await ui.send(CHAT, "maybe") is None  # most likely shown: not an error, not resent
+    assert "send_unconfirmed" in caplog.text
+
+    bot_api.blocked_chats.add(CHAT + 1)
+    assert await ui.send(CHAT + 1, "never") is None  # the chat is gone: nothing to retry
+
+    bot_api.fail_next("sendMessage", 500, count=FAST.attempts)
+    with pytest.raises(NotSentError):
+        await ui.send(CHAT, "later")  # the network failed: worth another try later
+    assert [m.text for m in bot_api.chat(CHAT)] == ["maybe"]

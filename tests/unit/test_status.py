@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs.status import StatusMessage
-from bot.jobs.ui import Buttons
+from bot.jobs.ui import Buttons, NotSentError
 
 
 class FakeUI:
@@ -12,6 +12,7 @@ class FakeUI:
         self.edits: list[str] = []
         self.deleted: list[int] = []
         self.lost = False
+        self.down = False
 
     async def send(
         self,
@@ -21,6 +22,8 @@ class FakeUI:
         buttons: Buttons | None = None,
         reply_to: int | None = None,
     ) -> int | None:
+        if self.down:
+            raise NotSentError("network down")
         self.sent.append(text)
         return len(self.sent)
 
@@ -67,3 +70,15 @@ async def test_vanished_message_is_sent_again() -> None:
     assert status.message_id == 1
     await status.remove()
     assert ui.deleted == [1]
+
+
+async def test_a_message_that_did_not_go_out_says_so_and_goes_out_next_time() -> None:
+    ui, clock = FakeUI(), Clock()
+    status = StatusMessage(ui, 1, None, clock=clock)
+    ui.down = True
+    assert await status.final("failed") is False  # worth trying again
+    clock.now += 3
+    assert await status.show("progress") is False
+    ui.down = False
+    assert await status.final("failed") is True
+    assert ui.sent == ["failed"]

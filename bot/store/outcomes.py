@@ -1,0 +1,77 @@
+"""How a job ended, written in one transaction: its state, its link's outcome, the file_id.
+
+The runner writes this the moment it learns the outcome, before any chat message: a message
+that fails, or a crash right after, cannot leave a finished job `running` (to be run again
+after a restart) or its link `pending` in /history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.jobs.models import JobState
+from bot.store.cache import CachedFile, put_file
+from bot.store.db import Database
+from bot.store.links import LinkOutcome, finish_link
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A delivered file to remember under its normalized URL and format choice."""
+
+    url_key: str
+    choice: str
+    file: CachedFile
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """What a job's run decided. `link` None leaves the link as it is (a job that will run
+    again); `attempts` set restores the count (a restart is not the job's fault)."""
+
+    state: JobState
+    link: LinkOutcome | None = None
+    reason: str | None = None
+    size: int | None = None
+    title: str | None = None
+    cached: Cached | None = None
+    attempts: int | None = None
+
+
+class OutcomeRepo:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def record(self, job_id: int, link_id: int | None, ending: Ending) -> None:
+        now = self._clock().timestamp()
+
+        def write(conn: sqlite3.Connection) -> None:
+            if ending.attempts is None:
+                conn.execute(
+                    "UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?",
+                    (ending.state.value, now, job_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE jobs SET state = ?, attempts = ?, updated_at = ? WHERE id = ?",
+                    (ending.state.value, ending.attempts, now, job_id),
+                )
+            if link_id is not None and ending.link is not None:
+                finish_link(
+                    conn,
+                    link_id,
+                    ending.link,
+                    at=now,
+                    reason=ending.reason,
+                    size=ending.size,
+                    title=ending.title,
+                )
+            if ending.cached is not None:
+                cached = ending.cached
+                put_file(conn, cached.url_key, cached.choice, cached.file, at=now)
+
+        await self._db.run(write)
