@@ -1,4 +1,5 @@
-"""Builds the PTB Application and runs the daemon's lifecycle: start, poll, stop in order."""
+"""Builds the PTB Application and its services, and runs the daemon (lifecycle.py: start,
+poll, stop in order)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ import signal
 import time
 
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot import __version__
 from bot.config import Settings
 from bot.context import BotContext, BotData, TgApp
-from bot.daily import schedule_daily
 from bot.handlers import (
     admin,
     errors,
@@ -28,24 +26,17 @@ from bot.handlers import (
     moderation,
     start,
 )
+from bot.lifecycle import Lifecycle, fail_start, poll_timeout
 from bot.ops.lock import AlreadyRunningError
 from bot.ops.metrics import Metrics
-from bot.ops.operations import Load, Operations, watch_polling
-from bot.telegram_io.menu import set_admin_commands, set_user_commands
+from bot.ops.operations import Load, Operations
+from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.wiring import build_services, open_runtime
 
 log = logging.getLogger(__name__)
-
-SHUTDOWN_GRACE_S = 6.0
-UPDATER_STOP_S = 2.0
-
-
-def poll_timeout(settings: Settings) -> int:
-    """The long-poll length: well inside the stall limit, so a healthy poll is never 'stalled'."""
-    return int(max(1, min(30, settings.poll_stall_seconds / 3)))
 
 
 def build_application(
@@ -61,7 +52,7 @@ def build_application(
         policy=policy,
         on_status=on_status,
         connection_pool_size=32,
-        read_timeout=20,
+        read_timeout=settings.bot_api_timeout_seconds,
         write_timeout=20,
         connect_timeout=10,
         pool_timeout=10,
@@ -108,91 +99,59 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
 
 
 async def run(settings: Settings) -> int:
-    """The daemon: returns the process exit code."""
+    """The daemon: returns the process exit code. The last line it logs is always `stopped`."""
     started = time.monotonic()
     monitor = PollMonitor(settings.poll_stall_seconds)
     ops = Operations(settings, monitor, Metrics())
+    ending = Exit(ExitReason.STARTUP_FAILED, 1)
     try:
         ops.lock()  # before anything talks to Telegram: a second instance must not poll
     except AlreadyRunningError as exc:
         log.error("startup_failed %s", exc)  # noqa: TRY400 - one clear line
-        return 1
+        log.info("stopped reason=%s code=%d", ending.reason, ending.code)
+        return ending.code
     try:
-        return await _serve(settings, ops, monitor, started)
+        ending = await _serve(settings, ops, monitor, started)
+    except asyncio.CancelledError:  # asyncio.run ends us so after a signal came very early
+        ending = Exit(ExitReason.SIGNAL, 0)
+        raise
     finally:
         await ops.close()
+        log.info("stopped reason=%s code=%d", ending.reason, ending.code)
+    return ending.code
 
 
-async def _serve(settings: Settings, ops: Operations, monitor: PollMonitor, started: float) -> int:
+async def _serve(
+    settings: Settings, ops: Operations, monitor: PollMonitor, started: float
+) -> Exit:
     loop = asyncio.get_running_loop()
-    stop, dead = asyncio.Event(), asyncio.Event()
+    stop = StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    policy = RetryPolicy()
-    app = build_application(settings, monitor, policy, ops.metrics)
-    async with open_runtime(settings) as rt:
-        services = build_services(settings, app, rt, policy, ops.metrics)
-        app.bot_data.services = services
-        register_handlers(app, ops.metrics)
-        ops.attach(
-            Load(
-                running=lambda: services.jobs.running,
-                queued=lambda: services.jobs.queued,
-                mtproto=lambda: services.mtproto.state if services.mtproto else "disabled",
+        loop.add_signal_handler(sig, stop.request, ExitReason.SIGNAL, 0)
+    async with contextlib.AsyncExitStack() as resources:
+        try:
+            policy = RetryPolicy()
+            app = build_application(settings, monitor, policy, ops.metrics)
+            rt = await resources.enter_async_context(open_runtime(settings))
+            services = build_services(settings, app, rt, policy, ops.metrics)
+            app.bot_data.services = services
+            register_handlers(app, ops.metrics)
+            ops.attach(
+                Load(
+                    running=lambda: services.jobs.running,
+                    queued=lambda: services.jobs.queued,
+                    mtproto=lambda: services.mtproto.state if services.mtproto else "disabled",
+                )
             )
+        except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
+            return fail_start(exc)
+        lifecycle = Lifecycle(
+            app=app,
+            services=services,
+            ops=ops,
+            settings=settings,
+            monitor=monitor,
+            stop=stop,
+            started=started,
         )
-        try:
-            await ops.start_health()
-        except OSError as exc:
-            log.error("startup_failed HEALTH_PORT %s: %s", settings.health_port, exc)  # noqa: TRY400
-            return 1
-        try:
-            await app.initialize()
-        except InvalidToken:
-            log.error(  # noqa: TRY400 - one clear line, the traceback says nothing more
-                "startup_failed BOT_TOKEN was rejected by the Bot API (401)"
-            )
-            return 1
-        except TelegramError as exc:
-            log.error("startup_failed cannot reach the Bot API: %s", exc)  # noqa: TRY400
-            return 1
-        try:
-            await app.start()
-            assert app.updater is not None  # noqa: S101 - built with an updater
-            await app.updater.start_polling(
-                timeout=poll_timeout(settings),
-                allowed_updates=Update.ALL_TYPES,
-            )
-            log.info(
-                "started version=%s bot=@%s seconds=%.2f",
-                __version__,
-                app.bot.username,
-                time.monotonic() - started,
-            )
-            ops.ready()
-            await services.jobs.resume()
-            schedule_daily(app, settings.daily_job_time, settings.zone)
-            await set_user_commands(app.bot, services.i18n)
-            await set_admin_commands(app.bot, settings.admin_ids, services.translator_of)
-            watcher = asyncio.create_task(watch_polling(monitor, stop, dead))
-            await stop.wait()
-            log.info("stopping reason=%s", "polling_dead" if dead.is_set() else "signal")
-            await ops.stopping()
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            await services.jobs.shutdown(SHUTDOWN_GRACE_S)
-            if services.mtproto is not None:
-                await services.mtproto.close()
-            if app.updater.running:
-                # Stopping confirms the last offset with one more getUpdates, which hangs when
-                # Telegram does not answer (the very case of a stalled poller): bound it.
-                try:
-                    await asyncio.wait_for(app.updater.stop(), UPDATER_STOP_S)
-                except TimeoutError:
-                    log.warning("updater_stop_timeout seconds=%.0f", UPDATER_STOP_S)
-            await app.stop()
-        finally:
-            await app.shutdown()
-    log.info("stopped")
-    return 1 if dead.is_set() else 0
+        return await lifecycle.run()

@@ -55,3 +55,7 @@ class UnconfirmedDeliveryError(Exception):
         super().__init__(f"{route}: {detail}")
         self.route = route
         self.detail = detail
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is the one line that says why."""

@@ -5,36 +5,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import threading
 import time
+from types import FrameType
 
 from bot.config import ConfigError, load_settings
 from bot.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
-THREAD_EXIT_GRACE_S = 2.0
+# Idle pool workers leave within milliseconds of their pool's shutdown; a worker still busy
+# after the jobs' grace is not waited for long (its job resumes on the next start).
+THREAD_EXIT_GRACE_S = 0.3
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> int:
+    # Until the event loop takes them over, SIGTERM stops the process like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = load_settings()
+        configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+        # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
+        from bot.app import run
     except ConfigError as exc:
         print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
         return 2
-    configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
-    # Opt into PTB's future behaviour (retry_after as a timedelta) instead of a warning per 429.
-    os.environ.setdefault("PTB_TIMEDELTA", "1")
-    from bot.app import run
-
+    except KeyboardInterrupt:  # stopped before anything started: nothing to undo
+        return 0
     try:
         code = asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        code = 0
-    except ConfigError as exc:  # a setting that only proves bad while wiring (a factory path)
-        print(exc, file=sys.stderr)  # noqa: T201 - the one clear line
-        return 2
+    except KeyboardInterrupt:  # a signal before the event loop took signals over; run()
+        code = 0  # has logged `stopped`
     deadline = time.monotonic() + THREAD_EXIT_GRACE_S
     for thread in threading.enumerate():
         if thread is not threading.main_thread():  # idle pool workers leave within moments

@@ -23,11 +23,36 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class OneLineFilter(logging.Filter):
+    """Turns a library's record with a traceback into one line that names the exception.
+
+    python-telegram-bot logs network trouble it retries or ends on (an invalid token, a
+    failed last getUpdates) with a full traceback; what an operator needs is the error. The
+    traceback stays available at DEBUG, where this filter is not installed.
+    """
+
+    def __init__(self, loggers: tuple[str, ...]) -> None:
+        super().__init__()
+        self._prefixes = tuple(f"{name}." for name in loggers)
+        self._names = loggers
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and (
+            record.name in self._names or record.name.startswith(self._prefixes)
+        ):
+            error = record.exc_info[1]
+            record.msg, record.args = f"{record.getMessage()} error={error!r}", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
     )
+    if logging.getLevelName(level) > logging.DEBUG:
+        handler.addFilter(OneLineFilter(("telegram",)))
     handler.addFilter(RedactFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -226,7 +226,7 @@ class JobRunner:
         """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
 
         async def write() -> Conclusion:
-            await self._outcomes.record(active.id, active.job.link_id, ending)
+            await self._write(active, ending)
             return end
 
         # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
@@ -363,9 +363,14 @@ class JobRunner:
     async def _record(self, active: ActiveJob, ending: Ending) -> None:
         """Write an ending; a database failure is logged and the user is still told."""
         try:
-            await self._outcomes.record(active.id, active.job.link_id, ending)
+            await self._write(active, ending)
         except Exception:  # the chat must still hear how the job ended
             log.exception("job_record_failed id=%d state=%s", active.id, ending.state)
+
+    async def _write(self, active: ActiveJob, ending: Ending) -> None:
+        await self._outcomes.record(active.id, active.job.link_id, ending)
+        link = ending.link.value if ending.link is not None else "unchanged"
+        log.info("job_recorded id=%d state=%s link=%s", active.id, ending.state, link)
 
     async def _tell(self, active: ActiveJob, end: Conclusion) -> None:
         """The job's last word in the chat, tried on its own: a failure here never reruns the

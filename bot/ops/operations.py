@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from bot import __version__
 from bot.config import Settings
+from bot.errors import StartupError
 from bot.ops.health import HealthServer, HealthSnapshot
 from bot.ops.lock import InstanceLock
 from bot.ops.metrics import Metrics
 from bot.ops.notify import Notifier, WatchdogPinger
+from bot.ops.stop import ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
 
 log = logging.getLogger(__name__)
@@ -82,28 +84,27 @@ class Operations:
         return f"polling ok; jobs running {self._load.running()}, queued {self._load.queued()}"
 
     async def start_health(self) -> None:
-        """Binds the health server (if HEALTH_PORT is set); an unusable port stops start-up."""
-        if self._settings.health_port is None:
+        """Binds the health server (if HEALTH_PORT is set; 0 picks a free port, and the log
+        line `health_listening` names it); an unusable port stops start-up."""
+        port = self._settings.health_port
+        if port is None:
             return
-        server = HealthServer(
-            self._settings.health_host, self._settings.health_port, self.snapshot, self.metrics
-        )
-        await server.start()
+        server = HealthServer(self._settings.health_host, port, self.snapshot, self.metrics)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartupError(f"HEALTH_PORT {port}: {exc}") from exc
         self._health = server
-        log.info(
-            "health_listening host=%s port=%d",
-            self._settings.health_host,
-            self._settings.health_port,
-        )
 
     def ready(self) -> None:
         """Polling is running: tell systemd, and start feeding the watchdog while it stays so."""
         self._notifier.ready(self.status_line())
         self._pinger.start()
 
-    async def stopping(self) -> None:
-        self._notifier.stopping()
+    async def stopping(self, why: str) -> None:
+        """No more watchdog pings; systemd is told that we stop, and why."""
         await self._pinger.stop()
+        self._notifier.send(STOPPING=1, STATUS=f"stopping: {why}")
 
     async def close(self) -> None:
         if self._health is not None:
@@ -112,14 +113,14 @@ class Operations:
         self._lock.release()
 
 
-async def watch_polling(monitor: PollMonitor, stop: asyncio.Event, dead: asyncio.Event) -> None:
+async def watch_polling(monitor: PollMonitor, stop: StopSignal) -> None:
     """Ends the daemon (non-zero exit, systemd restarts it) when polling has died."""
     interval = max(0.2, min(1.0, monitor.stall_seconds / 4))
-    while not stop.is_set():
+    while stop.requested is None:
         await asyncio.sleep(interval)
         problem = monitor.problem()
         if problem is not None:
             log.error("polling_dead %s; exiting so the supervisor restarts the bot", problem)
-            dead.set()
-            stop.set()
+            reason = ExitReason.TOKEN_REJECTED if monitor.fatal else ExitReason.POLLING_STALLED
+            stop.request(reason, 1)
             return
