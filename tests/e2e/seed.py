@@ -23,6 +23,7 @@ class OldLink:
     age: dt.timedelta  # how long before now the user sent it
     outcome: LinkOutcome = LinkOutcome.DELIVERED
     reason: str | None = None
+    at: dt.datetime | None = None  # when the user sent it, if that moment matters (not age)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ async def seed(
         for user in users:
             await user_repo.touch(user.user_id, user.first_name, user.username, "en")
         for link in links:
-            moment = dt.datetime.now(dt.UTC) - link.age
+            moment = link.at or dt.datetime.now(dt.UTC) - link.age
             link_id = await link_repo.add(link.user_id, link.url)
             await link_repo.finish(
                 link_id, link.outcome, reason=link.reason, size=2048, title="clip.mp4"

@@ -4,7 +4,6 @@ and Telegram's failures survived."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from tests.e2e.conftest import StartDaemon
@@ -90,10 +89,8 @@ async def test_same_link_again_is_answered_from_the_cache(
     first = await bot_api.wait_for_file(USER)
     fetches = len(media.requests)
     mark = bot_api.mark()
-    began = time.monotonic()
     bot_api.push_message(USER + 1, url)
     again = await bot_api.wait_for_file(USER + 1, after=mark)
-    assert time.monotonic() - began < 1.0
     assert not again.files  # sent by file_id, nothing uploaded
     assert again.params["document"] == first_file_id(bot_api, USER)
     assert len(media.requests) == fetches  # nothing downloaded

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -93,17 +92,19 @@ async def test_six_downloads_in_parallel_and_start_still_answers(
 ) -> None:
     await start_daemon(DOWNLOAD_WORKERS="6")
     users = [USER + 10 + i for i in range(6)]
+    size = 1_200_000  # 8 s each at 150 kB/s
     for n, user in enumerate(users):
-        bot_api.push_message(user, media.url(f"/file/f{n}.bin?size=600000&rate=150000"))
+        bot_api.push_message(user, media.url(f"/file/f{n}.bin?size={size}&rate=150000"))
     for user in users:
         await bot_api.wait_for_text(user, "Downloading", timeout=15)
-    started = time.monotonic()
     bot_api.push_message(9999, "/start")
     await bot_api.wait_for_text(9999, "Hi")
-    assert time.monotonic() - started < 1.5
+    # Answered while all six still stream: /start never waits for a download.
+    assert media.active_streams == 6
+    assert not any(bot_api.sent_files(user) for user in users)
     for n, user in enumerate(users):
         call = await bot_api.wait_for_file(user, timeout=30)
-        assert call.files["document"].sha256 == MediaServer.expected_sha256(f"f{n}.bin", 600000)
+        assert call.files["document"].sha256 == MediaServer.expected_sha256(f"f{n}.bin", size)
 
 
 async def test_per_user_limit_and_cancel_command(
@@ -129,11 +130,9 @@ async def test_restart_mid_download_still_delivers(
     size = 1_500_000
     bot_api.push_message(USER, media.url(f"/file/movie.bin?size={size}&rate=300000"))
     await bot_api.wait_for_text(USER, "Downloading", timeout=15)
-    began = time.monotonic()
     if how == "sigterm":
         daemon.signal()
-        assert await daemon.wait_exit(10) == 0
-        assert time.monotonic() - began < 10
+        assert await daemon.wait_exit(15) == 0
         await bot_api.wait_for_text(USER, "restarting")
     else:
         daemon.kill()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import StartDaemon
+from tests.e2e.seed import DAY, OldLink, now, seed
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.media_server import MediaServer
 
@@ -57,17 +60,40 @@ async def test_persian_user_sees_the_whole_flow_in_persian(
     assert "HTTP" in failure.content
     assert PERSIAN.search(failure.content)
 
-    # The history lists both, with Persian dates ("۲۱ مارس ۲۰۲۵، ۱۴:۰۵").
+    # The history lists both, with Persian dates ("۲۱ مارس ۲۰۲۵، ۱۴:۰۵", "... ۱:۰۵" before
+    # ten: Persian hours have no leading zero; test_history_times_at_one_and_thirteen).
     bot_api.push_message(USER, "/history", language_code=FA)
     history = await bot_api.wait_for_text(USER, "لینک‌های شما")
     shown = plain(history.content)
     assert "x.bin" in shown
     assert "gone.bin" in shown
-    assert re.search(r"[۰-۹]{1,2} [\u0600-\u06ff]+ [۰-۹]{4}، [۰-۹]{2}:[۰-۹]{2}", shown), shown
+    assert re.search(r"[۰-۹]{1,2} [\u0600-\u06ff]+ [۰-۹]{4}، [۰-۹]{1,2}:[۰-۹]{2}", shown), shown
 
     # Text that is not a link is explained in Persian too.
     bot_api.push_message(USER, "سلام", language_code=FA)
     await bot_api.wait_for_text(USER, "شروع شود")
+
+
+async def test_history_times_at_one_and_thirteen_in_tehran(
+    bot_api: FakeBotApi, start_daemon: StartDaemon, data_dir: Path
+) -> None:
+    # Two links sent yesterday at 01:05 and 13:05 Tehran time (UTC+03:30), whatever the hour
+    # and the time zone the tests run in.
+    tehran = ZoneInfo("Asia/Tehran")
+    yesterday = (now() - DAY).astimezone(tehran)
+    moments = [yesterday.replace(hour=h, minute=5, second=0, microsecond=0) for h in (1, 13)]
+    links = [OldLink(USER, f"https://t.example/at{m.hour}h", DAY, at=m) for m in moments]
+    await seed(data_dir, links=links, last_run=now())
+    await start_daemon(TZ="Asia/Tehran")
+    bot_api.push_message(USER, "/history", language_code=FA)
+    history = await bot_api.wait_for_text(USER, "لینک‌های شما")
+    lines = plain(history.content).splitlines()
+    shown = {
+        hour: next(line for line in lines if f"t.example/at{hour}h" in line) for hour in (1, 13)
+    }
+    day = "".join("۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in str(yesterday.day))
+    assert f"{day} " in shown[1] and "، ۱:۰۵ " in shown[1], shown[1]
+    assert f"{day} " in shown[13] and "، ۱۳:۰۵ " in shown[13], shown[13]
 
 
 async def test_language_command_switches_and_the_choice_is_kept(

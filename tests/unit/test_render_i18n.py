@@ -121,6 +121,22 @@ def test_dates(en: Translator, fa: Translator) -> None:
     assert plain(human_datetime(fa, moment, tehran)) == "۲۱ مارس ۲۰۲۵، ۱۴:۰۵"
 
 
+@pytest.mark.parametrize(
+    ("hour", "english", "persian"),
+    [(1, "1:05\u202fAM", "۱:۰۵"), (13, "1:05\u202fPM", "۱۳:۰۵")],
+)
+def test_times_before_and_after_ten(
+    hour: int, english: str, persian: str, en: Translator, fa: Translator
+) -> None:
+    # Persian hours have no leading zero: a test expecting two digits fails from 00:00 to 09:59.
+    moment = dt.datetime(2025, 3, 21, hour, 5, tzinfo=dt.UTC)
+    assert human_datetime(en, moment, dt.UTC) == f"Mar 21, 2025, {english}"
+    assert plain(human_datetime(fa, moment, dt.UTC)) == f"۲۱ مارس ۲۰۲۵، {persian}"
+    tehran = ZoneInfo("Asia/Tehran")  # UTC+03:30 all year since 2022
+    in_tehran = moment.astimezone(tehran).replace(hour=hour, minute=5)
+    assert plain(human_datetime(fa, in_tehran, tehran)).endswith(f"، {persian}")
+
+
 def test_persian_help_lists_commands_left_to_right(fa: Translator) -> None:
     text = help_text(fa, "۵۰ مگابایت")
     for name, _ in USER_COMMANDS:
