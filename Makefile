@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench soak clean i18n i18n-new
+.PHONY: install install-dev system-deps run test lint bench bench-stop soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -46,9 +46,13 @@ test: lint
 	$(VENV)/bin/pytest -q
 
 # Benchmarks and the soak test (docs/BENCHMARKS.md), all on 127.0.0.1: `make bench` takes
-# about half a minute; `make soak DURATION=60` is the quick check, the default is 600 s.
+# about a minute; `make bench-stop` only times stops at awkward moments (goal: < 3 s);
+# `make soak DURATION=60` is the quick check, the default is 600 s.
 bench: install-dev
 	$(PY) -m bench.run
+
+bench-stop: install-dev
+	$(PY) -m bench.stop_latency
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import measures
+from bench import measures, stop_latency
 from bench.report import Figure, machine, machine_line, now, progress, say, table, write
 from bench.stack import Stack
 
@@ -30,6 +30,13 @@ FIGURES = (
     ),
     Figure("cache_hit_ms", "ms", "the same link again from another user: push to resend"),
     Figure("updates_per_s", "/s", "/start updates answered per second, 500 pushed at once"),
+    Figure(
+        "stop_max_s",
+        "s",
+        "the slowest exit of six stop cases x 3 (SIGTERM mid start-up, mid job, a 401, ...)",
+        goal="< 3",
+        digits=2,
+    ),
 )
 DAEMON_SETTINGS = {"DOWNLOAD_WORKERS": "6"}
 
@@ -58,6 +65,10 @@ async def suite() -> dict[str, object]:
             errors = [line for line in daemon.lines if " ERROR " in line or "Traceback" in line]
             found.details["daemon_exit_code"] = code
             found.details["daemon_error_lines"] = errors[:20]
+    progress("stop latency…")
+    stops = await stop_latency.measure()
+    found.metrics["stop_max_s"] = float(str(stops["stop_max_s"]))
+    found.details["stop_latency"] = stops
     found.details["bench_seconds"] = round(time.monotonic() - began, 1)
     return {
         "measured_at": now(),
@@ -103,6 +114,10 @@ def render(result: dict[str, object]) -> str:
         f"{details.get('daemon_exit_code')}; ERROR lines: {details.get('daemon_error_lines')}",
     ]
     lines += ["", *_overhead_runs(overhead)]
+    stops = details.get("stop_latency")
+    if isinstance(stops, dict):
+        lines += ["", "Stop latency (SIGTERM or the first 401 to the exit):", ""]
+        lines.append(stop_latency.render(stops))
     return "\n".join(lines)
 
 

@@ -1,9 +1,10 @@
 """`make soak DURATION=600`: simulated users against the real daemon, with faults and a restart.
 
 Run from the project root: `.venv/bin/python -m bench.soak --duration 600`. Traffic goes only
-to the fakes on 127.0.0.1. Writes bench/results/soak-latest.json and .md; exits 1 when a link
-was lost (never answered, or its answer gone by the end), a file was left under DATA_DIR/jobs/,
-or a delivered file was corrupt.
+to the fakes on 127.0.0.1, which fail a tenth of the calls before doing them and lose the
+answer of a twentieth after doing them (sends and edits). Writes bench/results/soak-latest.json
+and .md; exits 1 when a link was lost (never answered, or its answer gone by the end), a file
+was delivered twice, a file was left under DATA_DIR/jobs/, or a delivered file was corrupt.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import html
 import signal
 import sqlite3
 import tempfile
@@ -27,16 +29,23 @@ from bench.soak_traffic import Traffic
 from bench.soak_users import Budget, User
 from bench.stack import Stack
 from tests.e2e.daemon import Daemon
+from tests.fakes.bot_api import SENDS, Loss
 from tests.fakes.media_files import make_video
+from tests.fakes.records import UPLOAD_METHODS
 
 FAILING = (500, 429, 502)
 FAIL_RATIO = 0.1
+# Performed, then the answer lost: sends (never to be repeated) and idempotent calls (to be).
+LOSS_RATIO = 0.05
+LOSING = frozenset({*SENDS, "editMessageText", "deleteMessage", "answerCallbackQuery"})
+LOSS_MODES = (Loss.DROP, Loss.DROP, Loss.DROP, Loss.STALL)  # a stall lasts the read timeout
 SAMPLE_EVERY_S = 1.0
 IDLE_WITHIN_S = 20.0
 IDLE_POLL_S = 0.5
 STOP_TIMEOUT = 30.0
 FIRST_USER = 800_001
-SETTINGS = {"DOWNLOAD_WORKERS": "4", "MAX_JOBS_PER_USER": "2"}
+# A 5 s answer timeout keeps stalled answers short: a send waits 5 s, an upload 15 s + size.
+SETTINGS = {"DOWNLOAD_WORKERS": "4", "MAX_JOBS_PER_USER": "2", "BOT_API_TIMEOUT_SECONDS": "5"}
 
 
 def arguments() -> argparse.Namespace:
@@ -69,6 +78,7 @@ async def _run(
 ) -> dict[str, object]:
     daemon = await stack.start_daemon(data, SETTINGS)
     stack.api.fail_ratio(FAIL_RATIO, FAILING, seed=args.seed, retry_after=1)
+    stack.api.lose_answers(LOSS_RATIO, methods=LOSING, seed=args.seed, modes=LOSS_MODES)
     began = time.monotonic()
     until, deadline = began + args.duration, began + args.duration + args.drain
     users = [User(stack, traffic, FIRST_USER + n, args.seed) for n in range(args.users)]
@@ -94,6 +104,7 @@ async def _run(
     second.last = sample(again.pid)
     orphans = sorted(str(p.relative_to(data)) for p in (data / "jobs").rglob("*"))
     stale = _stale_buttons(stack, users)
+    duplicates = _duplicates(stack, users)
     for user in users:
         user.check_finals()
     jobs_by_state = await asyncio.to_thread(_jobs_by_state, data)
@@ -103,6 +114,8 @@ async def _run(
     await asyncio.to_thread(_save_log, [daemon, again])
     extra = _extra(args, stack, [daemon, again], orphans, jobs_by_state)
     extra.update(
+        duplicate_deliveries=len(duplicates),
+        duplicate_examples=duplicates[:10],
         stale_cancel_buttons=len(stale),
         stale_cancel_examples=stale[:10],
         restart_s=round(restart_s, 2),
@@ -111,7 +124,12 @@ async def _run(
         exit_codes=[first.exit_code, second.exit_code],
     )
     result = summarize(requests, [first, second], extra)
-    failed = result["lost"] or result["orphans"] or result["corrupt_deliveries"]
+    failed = (
+        result["lost"]
+        or result["orphans"]
+        or result["corrupt_deliveries"]
+        or result["duplicate_deliveries"]
+    )
     result["verdict"] = "FAIL" if failed else "pass"
     return result
 
@@ -157,6 +175,7 @@ def _extra(
                 message = line.split(": ", 1)[-1]
                 events[f"{level.strip()} {message.split(' ', 1)[0]}"] += 1
     injected = sum(c.status in FAILING and c.method != "getUpdates" for c in stack.api.calls)
+    lost = [c for c in stack.api.calls if c.answer_lost]
     return {
         "measured_at": now(),
         "machine": machine(),
@@ -167,6 +186,9 @@ def _extra(
         "settings": SETTINGS,
         "bot_api_calls": len(stack.api.calls),
         "injected_failures": injected,
+        "answers_lost": len(lost),
+        "answers_lost_of_uploads": sum(c.method in UPLOAD_METHODS for c in lost),
+        "answers_lost_of_sends": sum(c.method in SENDS for c in lost),
         "orphans": len(orphans),
         "orphan_paths": orphans[:20],
         "jobs_by_state": jobs_by_state,
@@ -185,6 +207,31 @@ def _stale_buttons(stack: Stack, users: list[User]) -> list[str]:
             if any(str(d).startswith("cancel:") for d in data):
                 stale.append(f"chat={user.id} message={message.message_id} {message.content!r}")
     return stale
+
+
+def _duplicates(stack: Stack, users: list[User]) -> list[str]:
+    """Files a chat got more often than its user sent their link: each one a second copy.
+
+    Every performed upload counts, fresh or by file_id, its answer lost or not; a user who
+    sent the same link twice may get it twice.
+    """
+    found = []
+    for user in users:
+        asked: dict[str, int] = {}
+        for request in user.requests:
+            if request.action.kind.is_link:
+                asked[request.action.text] = asked.get(request.action.text, 0) + 1
+        uploads = [
+            c
+            for c in stack.api.calls
+            if c.chat_id == user.id and c.method in UPLOAD_METHODS and c.ok
+        ]
+        for url, times in asked.items():
+            mark = html.escape(url, quote=True)
+            got = sum(mark in str(c.params.get("caption", "")) for c in uploads)
+            if got > times:
+                found.append(f"chat={user.id} url={url} asked={times} delivered={got}")
+    return found
 
 
 def _save_log(daemons: list[Daemon]) -> None:

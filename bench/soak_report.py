@@ -174,11 +174,18 @@ def render(result: dict[str, object]) -> str:
             f"**{result['lost']}** ({result['lost_never_answered']}"
             f" + {result['lost_answer_overwritten']})",
         ),
+        ("**unanswered links** (never answered)", f"**{result['lost_never_answered']}**"),
+        ("**duplicate deliveries** (a file sent twice)", f"**{result['duplicate_deliveries']}**"),
         ("corrupt deliveries", str(result["corrupt_deliveries"])),
         ("stray final messages", str(result["stray_finals"])),
         ("Cancel buttons left on ended jobs", str(result["stale_cancel_buttons"])),
         ("delivered p50 / p95", f"{result['delivered_p50_s']} s / {result['delivered_p95_s']} s"),
         ("Bot API calls failed on purpose", f"{result['injected_failures']}"),
+        (
+            "answers lost on purpose (of sends; of uploads)",
+            f"{result['answers_lost']} ({result['answers_lost_of_sends']};"
+            f" {result['answers_lost_of_uploads']})",
+        ),
         (
             "max RSS: daemon + children (daemon alone)",
             f"{result['max_rss_mb']} MB ({result['max_daemon_rss_mb']} MB)",
@@ -224,6 +231,7 @@ def render(result: dict[str, object]) -> str:
     lines += [f"| {kind} | {counts} |" for kind, counts in by_kind.items()]
     for title, key in (
         ("Lost links (first 20)", "lost_requests"),
+        ("Files delivered twice (first 10)", "duplicate_examples"),
         ("Commands or text never answered (first 20)", "unanswered_requests"),
         ("Cancel buttons left on ended jobs (first 10)", "stale_cancel_examples"),
         ("Orphaned paths under DATA_DIR (first 20)", "orphan_paths"),

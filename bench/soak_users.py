@@ -43,8 +43,9 @@ FINAL_TEXTS: tuple[tuple[str, Outcome], ...] = (
     ("🔄 The bot is restarting. Please", Outcome.REFUSED),
     ("🐢", Outcome.REFUSED),
 )
-# Messages about a job on its way: never an answer to a command.
-JOB_TEXTS = ("⏳", "🕒", "⏸", "🔄", "<b>Downloading", "<b>Uploading", "🎞", "✖️", "❌")
+# Messages about a job on its way or its end: never an answer to a command. ("📨": a file
+# sent whose answer was lost; the upload itself already ended its link's request.)
+JOB_TEXTS = ("⏳", "🕒", "⏸", "🔄", "<b>Downloading", "<b>Uploading", "🎞", "✖️", "❌", "📨")
 
 
 @dataclass

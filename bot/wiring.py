@@ -99,7 +99,7 @@ def build_services(
     i18n = I18n()
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
-    cache = CacheRepo(rt.db, utc_now)
+    cache = CacheRepo(rt.db)
     guard = build_guard(settings)
     botapi = BotApiUploader(
         settings.telegram_api_url,

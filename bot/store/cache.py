@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.store.db import Database
@@ -22,7 +20,8 @@ class CachedFile:
 def put_file(
     conn: sqlite3.Connection, url_key: str, choice: str, entry: CachedFile, *, at: float
 ) -> None:
-    """Remember a delivered file's file_id, inside the caller's transaction."""
+    """Remember a delivered file's file_id, inside the caller's transaction (the job's
+    outcome is written with it: store/outcomes.py)."""
     conn.execute(
         "INSERT OR REPLACE INTO file_cache (url_key, choice, file_id, kind, title, size,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -31,9 +30,10 @@ def put_file(
 
 
 class CacheRepo:
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+    """Looks files up and drops stale ones; files are added with a job's outcome."""
+
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._clock = clock
 
     async def get(self, url_key: str, choice: str) -> CachedFile | None:
         def query(conn: sqlite3.Connection) -> CachedFile | None:
@@ -45,10 +45,6 @@ class CacheRepo:
             return CachedFile(row["file_id"], MediaKind(row["kind"]), row["title"], row["size"])
 
         return await self._db.run(query)
-
-    async def put(self, url_key: str, choice: str, entry: CachedFile) -> None:
-        now = self._clock().timestamp()
-        await self._db.run(lambda conn: put_file(conn, url_key, choice, entry, at=now))
 
     async def drop(self, url_key: str, choice: str) -> None:
         await self._db.run(

@@ -1,1 +1,1 @@
-"""Talking to the Bot API: requests that retry what Telegram asks to retry, polling health."""
+"""Talking to the Bot API: what is safe to retry and for how long, polling health, the chat."""

@@ -11,6 +11,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "main.py"
+# The daemon sees only what a test sets, plus these: under `faketime` (LD_PRELOAD and the
+# FAKETIME* variables) it shares the tests' clock. TZ is not passed on: a test that needs a
+# zone sets the daemon's TZ itself.
+PASSED_ON = frozenset({"PATH", "HOME", "LANG", "TMPDIR", "LD_PRELOAD", "DONT_FAKE_MONOTONIC"})
 
 
 class Daemon:
@@ -34,7 +38,7 @@ class Daemon:
         return "\n".join(self.lines)
 
     async def start(self) -> None:
-        base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        base = {k: v for k, v in os.environ.items() if k in PASSED_ON or k.startswith("FAKETIME")}
         base["PYTHONUNBUFFERED"] = "1"
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -26,7 +26,7 @@ from bot.jobs.models import Job, JobState
 from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
 from bot.jobs.status import StatusMessage
 from bot.jobs.ui import Buttons, NotSentError
-from bot.store.cache import CachedFile, CacheRepo
+from bot.store.cache import CachedFile, CacheRepo, put_file
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
@@ -157,9 +157,9 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     db = Database(tmp_path / "db.sqlite3")
     await db.open()
-    cache = CacheRepo(db, now)
-    await cache.put(normalize_url(URL), "file", CachedFile("FILE-ID", MediaKind.VIDEO, "clip", 10))
-    yield World(db, JobRepo(db, now), LinkRepo(db, now), cache, [])
+    entry = CachedFile("FILE-ID", MediaKind.VIDEO, "clip", 10)
+    await db.run(lambda conn: put_file(conn, normalize_url(URL), "file", entry, at=0.0))
+    yield World(db, JobRepo(db, now), LinkRepo(db, now), CacheRepo(db), [])
     await db.close()
 
 
