@@ -211,6 +211,14 @@ class JobRunner:
         except UnconfirmedDeliveryError as exc:
             active.route = exc.route
             return await self._unconfirmed(active, tr, exc, file.size, title)
+        except asyncio.CancelledError:
+            if not _handed_over(active):
+                raise  # Telegram cannot have the file: the stop goes on as usual
+            # Stopped (a restart, Cancel, the job timeout) while Telegram held the answer: the
+            # file may be in the chat, so the job must not run again after a restart.
+            reason = active.cancel.reason or StopReason.TIMEOUT
+            lost = UnconfirmedDeliveryError(active.route or "upload", f"stopped: {reason}")
+            return await self._unconfirmed(active, tr, lost, file.size, title)
         active.route = delivered.route
         entry = CachedFile(delivered.file_id, delivered.kind, title, file.size)
         ending = Ending(
@@ -299,6 +307,12 @@ class JobRunner:
         except UnconfirmedDeliveryError as exc:
             active.route = "cache"
             return await self._unconfirmed(active, tr, exc, hit.size, hit.title)
+        except asyncio.CancelledError:
+            # Stopped while the (small) request was out: it may have landed; never repeated.
+            active.route = "cache"
+            reason = active.cancel.reason or StopReason.TIMEOUT
+            lost = UnconfirmedDeliveryError("cache", f"stopped: {reason}")
+            return await self._unconfirmed(active, tr, lost, hit.size, hit.title)
         log.info("cache_hit id=%d choice=%s", job.id, choice)
         active.route = "cache"
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
@@ -400,6 +414,17 @@ class JobRunner:
             )
             await asyncio.sleep(delays[attempt])
         log.error("final_message_gave_up id=%d attempts=%d", active.id, len(delays) + 1)
+
+
+def _handed_over(active: ActiveJob) -> bool:
+    """Whether the whole file went to the connection: from then on Telegram may have it."""
+    progress = active.tracker.snapshot
+    return (
+        progress is not None
+        and progress.phase == "upload"
+        and bool(progress.total)
+        and progress.done >= (progress.total or 0)
+    )
 
 
 async def _settle(recording: asyncio.Future[Conclusion]) -> Conclusion:

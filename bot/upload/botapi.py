@@ -177,6 +177,8 @@ class BotApiUploader:
         waits = self._waits(delivery.size)
 
         async def once() -> tuple[int, bytes]:
+            if self._local_mode:  # the server reads the file itself: it is handed over now
+                progress(delivery.size, delivery.size)
             # A fresh file object per attempt: each retry streams the body from the start.
             with contextlib.ExitStack() as stack:
                 files: dict[str, tuple[str, io.FileIO, str | None]] = {}
@@ -189,8 +191,6 @@ class BotApiUploader:
                 return await self._post(method, waits, data=data, files=files or None)
 
         status, body = await self._retrying(once, method)
-        if self._local_mode and status == 200:
-            progress(delivery.size, delivery.size)
         return status, _answer(body)
 
     def _params(self, delivery: Delivery, kind: MediaKind) -> dict[str, str]:

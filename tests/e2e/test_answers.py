@@ -93,3 +93,22 @@ async def test_a_failed_last_message_leaves_the_job_failed_and_a_restart_does_no
     assert len(media.requests) == fetched  # the job did not run again
     assert "job_end id=1" not in again.output
     assert not any((data_dir / "jobs").glob("*/*"))
+
+
+async def test_a_restart_while_an_upload_waits_for_its_answer_does_not_send_it_again(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
+) -> None:
+    daemon = await start_daemon()
+    bot_api.lose_next("sendDocument", how=Loss.STALL)  # performed; the answer held
+    bot_api.push_message(USER, media.url("/file/held.bin?size=100000"))
+    await bot_api.wait_for(lambda c: c.method == "sendDocument" and c.answer_lost, timeout=30)
+    daemon.signal()
+    assert await daemon.wait_exit(15) == 0
+    await bot_api.wait_for_text(USER, UNCONFIRMED)  # told at once, not after the restart
+
+    again = await start_daemon()
+    await again.wait_log("jobs_resumed count=0")
+    bot_api.push_message(USER, "/start")
+    await bot_api.wait_for_text(USER, "Hi")
+    assert len(uploads_to(bot_api, USER)) == 1
+    assert len(bot_api.sent_files(USER)) == 1

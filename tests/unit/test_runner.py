@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pytest
 
+from bot.download.cancel import StopReason
 from bot.download.http import HttpFetcher
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import YtdlpFetcher
@@ -249,3 +250,28 @@ async def test_a_resend_records_the_delivery_and_removes_the_status_message(
 
     assert await world.state(active.job) == (JobState.DONE, LinkOutcome.DELIVERED)
     assert chat.texts == {}  # "Working…" went; the file is the answer
+
+
+async def test_a_stop_during_a_resend_does_not_let_a_restart_send_it_again(world: World) -> None:
+    class Hanging(Deliverer):
+        async def resend(
+            self, chat_id: int, kind: MediaKind, file_id: str, caption: str
+        ) -> Delivered:
+            self.resends += 1
+            started.set()
+            await asyncio.Event().wait()  # Telegram holds the answer
+            raise AssertionError("unreachable")
+
+    started = asyncio.Event()
+    chat = Chat()
+    active = await world.job(chat)
+    deliverer = Hanging()
+    task = asyncio.create_task(world.runner(deliverer).run(active))
+    await started.wait()
+    active.cancel.cancel(StopReason.SHUTDOWN)  # what the manager does on SIGTERM
+    task.cancel()
+    await task  # the job ends: recorded, and the user told
+
+    assert await world.state(active.job) == (JobState.DONE, LinkOutcome.UNCONFIRMED)
+    assert await world.jobs.unfinished() == []
+    assert any("It should be in this chat" in text for text in chat.texts.values())
