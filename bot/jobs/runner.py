@@ -1,8 +1,6 @@
 """Runs one job from link to delivered file: cache, fetch, probe, deliver, record, clean up.
 
-Each ending is written to the database (job state, link outcome, file_id) in the step that
-learns it; only then is the chat told, and a message that does not go out is retried on its
-own. A restart never reruns a job that ended, whatever happened to its last message.
+How each run ends (recorded first, then told) is endings.py's business.
 """
 
 from __future__ import annotations
@@ -33,9 +31,10 @@ from bot.errors import (
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.conclusion import Conclusion
+from bot.jobs.endings import FINAL_RETRY_DELAYS_S, JobEndings, settle
 from bot.jobs.models import FormatChoice, JobState
-from bot.jobs.texts import cancel_buttons, caption, choice_prompt, unconfirmed_text
-from bot.render import failure_text, progress_text
+from bot.jobs.texts import cancel_buttons, caption, choice_prompt
+from bot.render import progress_text
 from bot.store.cache import CachedFile, CacheRepo
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome
@@ -46,9 +45,6 @@ log = logging.getLogger(__name__)
 
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
 PROGRESS_TICK_S = 1.0
-# A last message that did not go out (the request layer's own retries spent) is tried again
-# after these pauses; the job's outcome is recorded whatever becomes of it.
-FINAL_RETRY_DELAYS_S = (5.0, 30.0)
 
 
 class Deliverer(Protocol):
@@ -83,7 +79,7 @@ class RunnerConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
-    final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S
+    final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S  # see endings.py
 
 
 class JobRunner:
@@ -109,7 +105,7 @@ class JobRunner:
         self._deliverer = deliverer
         self._probe = probe
         self._jobs = jobs
-        self._outcomes = outcomes
+        self._end = JobEndings(outcomes, config.final_retry_delays)
         self._cache = cache
         self._translator = translator
         self._on_outcome = on_outcome
@@ -132,7 +128,7 @@ class JobRunner:
                 await ticker
             shutil.rmtree(folder, ignore_errors=True)
         try:
-            await self._tell(active, end)
+            await self._end.tell(active, end)
         finally:
             seconds = time.monotonic() - started
             if self._on_outcome is not None:  # counted before the log line that says it is over
@@ -154,7 +150,7 @@ class JobRunner:
                 return await self._pipeline(active, tr, folder)
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if active.delivered is not None:  # stopped after Telegram took the file
-                return await _settle(active.delivered)
+                return await settle(active.delivered)
             reason = active.cancel.reason
             if isinstance(exc, StoppedError):
                 reason = exc.reason
@@ -163,12 +159,12 @@ class JobRunner:
             return await self._stopped(active, tr, reason or StopReason.CANCELLED)
         except JobError as exc:
             log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
-            return await self._failed(active, tr, exc)
+            return await self._end.failed(active, tr, exc)
         except Exception as exc:
             if active.delivered is not None:  # the file went out; only its bookkeeping failed
-                return await _settle(active.delivered)
+                return await settle(active.delivered)
             log.exception("job_crashed id=%d", job.id)
-            return await self._failed(
+            return await self._end.failed(
                 active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__)
             )
 
@@ -210,7 +206,7 @@ class JobRunner:
             )
         except UnconfirmedDeliveryError as exc:
             active.route = exc.route
-            return await self._unconfirmed(active, tr, exc, file.size, title)
+            return await self._end.unconfirmed(active, tr, exc, file.size, title)
         except asyncio.CancelledError:
             if not _handed_over(active):
                 raise  # Telegram cannot have the file: the stop goes on as usual
@@ -218,7 +214,7 @@ class JobRunner:
             # file may be in the chat, so the job must not run again after a restart.
             reason = active.cancel.reason or StopReason.TIMEOUT
             lost = UnconfirmedDeliveryError(active.route or "upload", f"stopped: {reason}")
-            return await self._unconfirmed(active, tr, lost, file.size, title)
+            return await self._end.unconfirmed(active, tr, lost, file.size, title)
         active.route = delivered.route
         entry = CachedFile(delivered.file_id, delivered.kind, title, file.size)
         ending = Ending(
@@ -228,31 +224,7 @@ class JobRunner:
             title=title,
             cached=Cached(key, used, entry),
         )
-        return await self._keep(active, ending, Conclusion("delivered", file.size))
-
-    async def _keep(self, active: ActiveJob, ending: Ending, end: Conclusion) -> Conclusion:
-        """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
-
-        async def write() -> Conclusion:
-            await self._write(active, ending)
-            return end
-
-        # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
-        active.delivered = asyncio.ensure_future(write())
-        return await asyncio.shield(active.delivered)
-
-    async def _unconfirmed(
-        self,
-        active: ActiveJob,
-        tr: Translator,
-        error: UnconfirmedDeliveryError,
-        size: int | None,
-        title: str | None,
-    ) -> Conclusion:
-        """The file went out and its answer was lost: done, and the user is asked to check."""
-        log.warning("job_delivery_unconfirmed id=%d route=%s", active.id, error.route)
-        ending = Ending(JobState.DONE, LinkOutcome.UNCONFIRMED, size=size, title=title)
-        return await self._keep(active, ending, Conclusion("unconfirmed", 0, unconfirmed_text(tr)))
+        return await self._end.delivered(active, ending, Conclusion("delivered", file.size))
 
     async def _fetch(
         self, active: ActiveJob, tr: Translator, key: str, folder: Path
@@ -306,17 +278,17 @@ class JobRunner:
             return None
         except UnconfirmedDeliveryError as exc:
             active.route = "cache"
-            return await self._unconfirmed(active, tr, exc, hit.size, hit.title)
+            return await self._end.unconfirmed(active, tr, exc, hit.size, hit.title)
         except asyncio.CancelledError:
             # Stopped while the (small) request was out: it may have landed; never repeated.
             active.route = "cache"
             reason = active.cancel.reason or StopReason.TIMEOUT
             lost = UnconfirmedDeliveryError("cache", f"stopped: {reason}")
-            return await self._unconfirmed(active, tr, lost, hit.size, hit.title)
+            return await self._end.unconfirmed(active, tr, lost, hit.size, hit.title)
         log.info("cache_hit id=%d choice=%s", job.id, choice)
         active.route = "cache"
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
-        return await self._keep(active, ending, Conclusion("delivered"))
+        return await self._end.delivered(active, ending, Conclusion("delivered"))
 
     async def _choose(self, active: ActiveJob, tr: Translator, page: PageInfo) -> FormatChoice:
         job = active.job
@@ -353,67 +325,12 @@ class JobRunner:
                 log.exception("progress_edit_failed id=%d", active.id)
 
     async def _stopped(self, active: ActiveJob, tr: Translator, reason: StopReason) -> Conclusion:
-        job = active.job
-        log.info("job_stopped id=%d reason=%s", job.id, reason)
-        if reason is StopReason.SHUTDOWN:
-            # A restart is not the job's fault: it keeps its attempts for the next start.
-            await self._record(active, Ending(JobState.QUEUED, attempts=job.attempts))
-            return Conclusion(
-                "interrupted",
-                text=tr("⏸ The bot is restarting. Your download will continue when it is back."),
-            )
+        log.info("job_stopped id=%d reason=%s", active.id, reason)
         if reason is StopReason.TIMEOUT:
-            return await self._failed(active, tr, FetchError(FailureReason.TIMEOUT))
+            return await self._end.failed(active, tr, FetchError(FailureReason.TIMEOUT))
         if reason is StopReason.TOO_LARGE:
-            return await self._failed(active, tr, self._too_large(None))
-        await self._record(active, Ending(JobState.CANCELLED, LinkOutcome.CANCELLED))
-        return Conclusion("cancelled", text=tr("✖️ Cancelled."))
-
-    async def _failed(self, active: ActiveJob, tr: Translator, error: JobError) -> Conclusion:
-        ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=error.reason.value)
-        await self._record(active, ending)
-        return Conclusion("failed", text=failure_text(tr, error))
-
-    async def _record(self, active: ActiveJob, ending: Ending) -> None:
-        """Write an ending; a database failure is logged and the user is still told."""
-        try:
-            await self._write(active, ending)
-        except Exception:  # the chat must still hear how the job ended
-            log.exception("job_record_failed id=%d state=%s", active.id, ending.state)
-
-    async def _write(self, active: ActiveJob, ending: Ending) -> None:
-        await self._outcomes.record(active.id, active.job.link_id, ending)
-        link = ending.link.value if ending.link is not None else "unchanged"
-        log.info("job_recorded id=%d state=%s link=%s", active.id, ending.state, link)
-
-    async def _tell(self, active: ActiveJob, end: Conclusion) -> None:
-        """The job's last word in the chat, tried on its own: a failure here never reruns the
-        job, whose outcome is already recorded."""
-        if end.text is None:  # the file is the answer: the status message goes
-            try:
-                await active.status.remove()
-            except Exception:  # the outcome is recorded; a stray status message is all we risk
-                log.exception("status_remove_failed id=%d", active.id)
-            return
-        stopping = active.cancel.reason is StopReason.SHUTDOWN
-        delays = () if stopping else self._cfg.final_retry_delays
-        for attempt in range(len(delays) + 1):
-            try:
-                if await active.status.final(end.text):
-                    return
-            except Exception:  # the outcome is recorded; log the bug, do not undo the job
-                log.exception("final_message_failed id=%d", active.id)
-                return
-            if attempt == len(delays):
-                break
-            log.warning(
-                "final_message_not_sent id=%d attempt=%d retry_in=%.0f",
-                active.id,
-                attempt + 1,
-                delays[attempt],
-            )
-            await asyncio.sleep(delays[attempt])
-        log.error("final_message_gave_up id=%d attempts=%d", active.id, len(delays) + 1)
+            return await self._end.failed(active, tr, self._too_large(None))
+        return await self._end.stopped(active, tr, reason)
 
 
 def _handed_over(active: ActiveJob) -> bool:
@@ -425,12 +342,3 @@ def _handed_over(active: ActiveJob) -> bool:
         and bool(progress.total)
         and progress.done >= (progress.total or 0)
     )
-
-
-async def _settle(recording: asyncio.Future[Conclusion]) -> Conclusion:
-    """Waits for the bookkeeping of a delivered file; its failure is logged, not raised."""
-    try:
-        return await recording
-    except Exception:
-        log.exception("delivery_record_failed")
-        return Conclusion("delivered")
