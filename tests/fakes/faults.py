@@ -72,13 +72,7 @@ class Faults:
         queue = self._queued.get(method.lower())
         if queue:
             return queue.popleft()
-        if self._ratio <= 0 or not self._statuses:
-            return None
-        if self._methods is None:
-            eligible = method.lower() != "getupdates"
-        else:
-            eligible = method.lower() in self._methods
-        if not eligible or self._rng.random() >= self._ratio:
+        if not self._statuses or not _drawn(method, self._ratio, self._methods, self._rng):
             return None
         status = self._rng.choice(self._statuses)
         return ApiError(status, retry_after=self._retry_after if status == 429 else None)
@@ -113,13 +107,7 @@ class Faults:
         queue = self._lost_queued.get(method.lower())
         if queue:
             return queue.popleft()
-        if self._loss_ratio <= 0:
-            return None
-        if self._loss_methods is None:
-            eligible = method.lower() != "getupdates"
-        else:
-            eligible = method.lower() in self._loss_methods
-        if not eligible or self._loss_rng.random() >= self._loss_ratio:
+        if not _drawn(method, self._loss_ratio, self._loss_methods, self._loss_rng):
             return None
         return self._loss_rng.choice(self._loss_modes)
 
@@ -131,3 +119,12 @@ class Faults:
         """(True, the set result) when `method` is answered with a set result."""
         key = method.lower()
         return (key in self._answers, self._answers.get(key))
+
+
+def _drawn(method: str, ratio: float, methods: frozenset[str] | None, rng: random.Random) -> bool:
+    """Whether a random fault hits this call: the method is eligible (any but getUpdates when
+    `methods` is None) and the seeded draw falls under `ratio`."""
+    if ratio <= 0:
+        return False
+    eligible = method.lower() != "getupdates" if methods is None else method.lower() in methods
+    return eligible and rng.random() < ratio
