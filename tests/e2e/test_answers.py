@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.conftest import StartDaemon
-from tests.fakes.bot_api import SENDS, FakeBotApi, Loss
+from tests.fakes.bot_api import SENDS, Call, FakeBotApi, Loss
 from tests.fakes.media_server import MediaServer
 from tests.fakes.records import UPLOAD_METHODS
 
@@ -14,11 +14,14 @@ USER = 6001
 UNCONFIRMED = "It should be in this chat"
 
 
-def uploads_to(bot_api: FakeBotApi, chat_id: int) -> list[str]:
-    """Every upload call into the chat, answered or not, fresh or by file_id."""
-    return [
-        c.summary() for c in bot_api.calls if c.method in UPLOAD_METHODS and c.chat_id == chat_id
-    ]
+def uploads_to(bot_api: FakeBotApi, chat_id: int) -> list[Call]:
+    """Every upload call into the chat, in order: fresh or by file_id, done or refused."""
+    return [c for c in bot_api.calls if c.method in UPLOAD_METHODS and c.chat_id == chat_id]
+
+
+def performed(calls: list[Call]) -> list[str]:
+    """The calls that put a file into the chat (their answer lost or not)."""
+    return [c.summary() for c in calls if c.ok]
 
 
 async def test_a_fifth_of_sends_losing_their_answer_delivers_each_file_once(
@@ -38,7 +41,11 @@ async def test_a_fifth_of_sends_losing_their_answer_delivers_each_file_once(
         assert [f.sha256 for f in files] == [
             MediaServer.expected_sha256(f"f{n}.bin", 50_000 + n)
         ], bot_api.chat(user)
-        assert len(uploads_to(bot_api, user)) == 1, uploads_to(bot_api, user)  # never twice
+        uploads = uploads_to(bot_api, user)
+        assert len(performed(uploads)) == 1, [c.summary() for c in uploads]  # never twice
+        lost_at = next((i for i, c in enumerate(uploads) if c.answer_lost), None)
+        if lost_at is not None:  # nothing at all was tried after a lost answer
+            assert lost_at == len(uploads) - 1, [c.summary() for c in uploads]
         assert any("Hi" in m.content for m in bot_api.chat(user))  # /start was answered
     lost = [c for c in bot_api.calls if c.method == "sendDocument" and c.answer_lost]
     assert len(lost) >= 2
@@ -59,7 +66,8 @@ async def test_an_upload_answer_that_never_comes_is_waited_for_then_reported(
     note = await bot_api.wait_for_text(USER, UNCONFIRMED, timeout=30)
     assert "send the link again" in note.content
     assert len(bot_api.sent_files(USER)) == 1
-    assert len(uploads_to(bot_api, USER)) == 1
+    [upload] = uploads_to(bot_api, USER)
+    assert upload.answer_lost
     await daemon.wait_log("job_end id=1 outcome=unconfirmed")
 
     bot_api.push_message(USER, "/history")
@@ -110,5 +118,6 @@ async def test_a_restart_while_an_upload_waits_for_its_answer_does_not_send_it_a
     await again.wait_log("jobs_resumed count=0")
     bot_api.push_message(USER, "/start")
     await bot_api.wait_for_text(USER, "Hi")
-    assert len(uploads_to(bot_api, USER)) == 1
+    [upload] = uploads_to(bot_api, USER)
+    assert upload.answer_lost
     assert len(bot_api.sent_files(USER)) == 1
