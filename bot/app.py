@@ -27,7 +27,6 @@ from bot.handlers import (
     start,
 )
 from bot.lifecycle import Lifecycle, fail_start, poll_timeout
-from bot.ops.lock import AlreadyRunningError
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations
 from bot.ops.stop import Exit, ExitReason, StopSignal
@@ -103,11 +102,11 @@ async def run(settings: Settings) -> int:
     started = time.monotonic()
     monitor = PollMonitor(settings.poll_stall_seconds)
     ops = Operations(settings, monitor, Metrics())
-    ending = Exit(ExitReason.STARTUP_FAILED, 1)
+    ending = Exit(ExitReason.FAILED_START, 1)
     try:
         ops.lock()  # before anything talks to Telegram: a second instance must not poll
-    except AlreadyRunningError as exc:
-        log.error("startup_failed %s", exc)  # noqa: TRY400 - one clear line
+    except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
+        ending = fail_start(exc)
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)
         return ending.code
     try:

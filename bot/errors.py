@@ -58,4 +58,10 @@ class UnconfirmedDeliveryError(Exception):
 
 
 class StartupError(Exception):
-    """Start-up cannot go on; the message is the one line that says why."""
+    """Start-up cannot go on; the message is the one line that says why. `exit_code` 2 means
+    the operator must fix something first (a setting, DATA_DIR, the database); 1 a failure
+    that a restart may get past."""
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -22,6 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.context import TgApp
 from bot.daily import schedule_daily
 from bot.errors import StartupError
+from bot.ops.lock import AlreadyRunningError
 from bot.ops.operations import Operations, watch_polling
 from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.services import Services
@@ -51,6 +52,8 @@ def startup_failure(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, InvalidToken):
         return "BOT_TOKEN was rejected by the Bot API (401)", 1
     if isinstance(exc, StartupError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, AlreadyRunningError):
         return str(exc), 1
     if isinstance(exc, TelegramError):
         return f"cannot reach the Bot API: {exc.message}", 1
@@ -62,7 +65,7 @@ def fail_start(exc: BaseException) -> Exit:
     message, code = startup_failure(exc)
     log.error("startup_failed %s", message)
     log.debug("startup_failed traceback", exc_info=exc)
-    return Exit(ExitReason.STARTUP_FAILED, code)
+    return Exit(ExitReason.FAILED_START, code)
 
 
 def on_poll_error(exc: TelegramError) -> None:
@@ -123,12 +126,11 @@ class Lifecycle:
         except TelegramError:
             raise
         except Exception as exc:  # PTB could not read the answer
-            raise StartupError(
-                f"the Bot API's answer to getMe was not understood: {exc!r}"
-            ) from exc
+            answer = f"the Bot API's answer to getMe was not understood: {exc!r}"
+            raise StartupError(answer, exit_code=1) from exc
         await app.start()
         if app.updater is None:
-            raise StartupError("the application was built without an updater")
+            raise StartupError("the application was built without an updater", exit_code=1)
         await app.updater.start_polling(
             timeout=poll_timeout(self._settings),
             allowed_updates=Update.ALL_TYPES,

@@ -93,7 +93,7 @@ class Operations:
         try:
             await server.start()
         except OSError as exc:
-            raise StartupError(f"HEALTH_PORT {port}: {exc}") from exc
+            raise StartupError(f"HEALTH_PORT {port}: {exc}", exit_code=1) from exc
         self._health = server
 
     def ready(self) -> None:

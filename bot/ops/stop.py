@@ -11,7 +11,8 @@ class ExitReason(StrEnum):
     SIGNAL = "signal"  # SIGTERM or SIGINT: a planned stop
     TOKEN_REJECTED = "token_rejected"  # noqa: S105 - getUpdates answered 401/404
     POLLING_STALLED = "polling_stalled"  # no getUpdates round trip for POLL_STALL_SECONDS
-    STARTUP_FAILED = "startup_failed"
+    # Not "startup_failed": that word marks the one line saying why, logged before the stop.
+    FAILED_START = "failed_start"
 
 
 @dataclass(frozen=True, slots=True)
