@@ -8,7 +8,6 @@ it fits in STOP_BUDGET_S, and the last line is always `stopped reason=... code=.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Coroutine
@@ -109,8 +108,9 @@ class Lifecycle:
             stopped.cancel()
         if not starting.done():  # a stop came first: start-up ends where it is
             starting.cancel()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait({starting}, timeout=STEP_MIN_S * 5)
+            await asyncio.wait({starting}, timeout=STEP_MIN_S * 5)
+            if starting.done() and not starting.cancelled() and starting.exception():
+                log.debug("startup_interrupted", exc_info=starting.exception())
         elif (exc := starting.exception()) is not None:
             failed = fail_start(exc)
             self._stop.request(failed.reason, failed.code)
