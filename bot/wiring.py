@@ -20,7 +20,7 @@ from bot.download.http import HttpFetcher
 from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
-from bot.download.ytdlp_guard import guarded_youtube_dl
+from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
 from bot.expiry import ExpiryConfig, ExpiryService
 from bot.history import History
 from bot.i18n import I18n
@@ -126,7 +126,9 @@ def build_services(
             max_size=settings.max_file_size,
             proxy=settings.download_proxy_url,
             cookies=settings.ytdlp_cookies,
-            factory=lambda params: guarded_youtube_dl(params, guard),
+            factory=lambda params, stop: guarded_youtube_dl(
+                params, guard, JobNet(stop, settings.max_page_size, rt.io)
+            ),
         ),
         deliverer=deliverer,
         probe=probe,

@@ -17,7 +17,14 @@ from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
-from bot.errors import DeliveryError, FailureReason, FetchError, JobError, StaleFileIdError
+from bot.errors import (
+    DeliveryError,
+    FailureReason,
+    FetchError,
+    JobError,
+    StaleFileIdError,
+    is_disk_full,
+)
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.models import FormatChoice, JobState
@@ -128,6 +135,7 @@ class JobRunner:
         job = active.job
         try:
             await self._jobs.update(job.id, state=JobState.RUNNING, bump_attempts=True)
+            active.cancel.expire_in(self._cfg.job_timeout)  # the worker thread's own clock
             async with asyncio.timeout(self._cfg.job_timeout):
                 size = await self._pipeline(active, tr, folder)
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
@@ -144,8 +152,11 @@ class JobRunner:
             log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
             await self._fail(active, tr, exc)
         except Exception as exc:
-            log.exception("job_crashed id=%d", job.id)
-            await self._fail(active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__))
+            if is_disk_full(exc):  # a write anywhere: the job's folder, a probe's thumbnail
+                await self._fail(active, tr, JobError(FailureReason.DISK_FULL, str(exc)))
+            else:
+                log.exception("job_crashed id=%d", job.id)
+                await self._fail(active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__))
         else:
             return "delivered", size, JobState.DONE
         return "failed", 0, JobState.FAILED
@@ -304,6 +315,15 @@ class JobRunner:
         return "cancelled", JobState.CANCELLED
 
     async def _fail(self, active: ActiveJob, tr: Translator, error: JobError) -> None:
+        if error.reason is FailureReason.DISK_FULL:  # the operator's problem, not the user's
+            free = shutil.disk_usage(self._cfg.data_dir).free // (1024 * 1024)
+            log.error(
+                "disk_full id=%d data_dir=%s free_mb=%d detail=%s",
+                active.id,
+                self._cfg.data_dir,
+                free,
+                error.detail,
+            )
         await active.status.final(failure_text(tr, error))
         await self._finish_link(active, LinkOutcome.FAILED, reason=error.reason.value)
 
