@@ -53,6 +53,10 @@ class StaleFileIdError(Exception):
     """Telegram rejected a cached file_id; the caller drops it and runs the job normally."""
 
 
+class StartupError(Exception):
+    """Start-up cannot go on (an unusable DATA_DIR or database): one line, path and cause."""
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """Whether `exc`, or anything it was raised from, is "no space left" (or a full quota)."""
     seen: set[int] = set()

@@ -10,6 +10,7 @@ import threading
 import time
 
 from bot.config import ConfigError, load_settings
+from bot.errors import StartupError
 from bot.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ def main() -> int:
         code = 0
     except ConfigError as exc:  # a setting that only proves bad while wiring (a factory path)
         print(exc, file=sys.stderr)  # noqa: T201 - the one clear line
+        return 2
+    except StartupError as exc:  # DATA_DIR or the database cannot be used
+        log.error("startup_failed %s", exc)  # noqa: TRY400 - one clear line, no traceback
         return 2
     deadline = time.monotonic() + THREAD_EXIT_GRACE_S
     for thread in threading.enumerate():
