@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.handlers.common import answer
-from bot.handlers.guards import admitted
+from bot.handlers.guards import visit
 from bot.jobs.models import FormatChoice
 from bot.render import number
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 async def cancel_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    if (tr := await admitted(update, ctx, "cancel")) is None:
+    if (tr := await visit(update, ctx)) is None:
         return
     count = await ctx.services.jobs.cancel_user(update.effective_user.id)
     text = (
@@ -54,5 +54,9 @@ async def format_button(update: Update, ctx: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("cancel", cancel_command))
-    app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^cancel:\d+$"))
-    app.add_handler(CallbackQueryHandler(format_button, pattern=r"^fmt:\d+:(best|small|audio)$"))
+    # ASCII digits, at most 18 (a job id fits SQLite's integer): anything else is "no longer
+    # active" from the catch-all, never a traceback.
+    app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^cancel:[0-9]{1,18}$"))
+    app.add_handler(
+        CallbackQueryHandler(format_button, pattern=r"^fmt:[0-9]{1,18}:(best|small|audio)$")
+    )

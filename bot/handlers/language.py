@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.handlers import errors
 from bot.handlers.common import answer
 from bot.i18n import I18n, Translator
 
@@ -61,6 +62,9 @@ async def language_button(update: Update, ctx: BotContext) -> None:
     i18n = ctx.services.i18n
     choice = query.data.split(":", 1)[1]
     override = None if choice == AUTO else i18n.normalize(choice)
+    if choice != AUTO and override is None:  # a language this bot does not (or no longer) speak
+        await errors.unknown_callback(update, ctx)
+        return
     await ctx.services.seen(user)  # the user's row must exist for the choice to be kept
     await ctx.services.users.set_language(user.id, override)
     log.info("language_set user=%d language=%s", user.id, override or AUTO)
@@ -86,6 +90,4 @@ async def _replace(query: CallbackQuery, text: str) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("language", language_command))
-    app.add_handler(
-        CallbackQueryHandler(language_button, pattern=r"^lang:[a-z]{2,3}$|^lang:auto$")
-    )
+    app.add_handler(CallbackQueryHandler(language_button, pattern=r"^lang:([a-z]{2,3}|auto)$"))
