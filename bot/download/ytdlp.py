@@ -268,6 +268,8 @@ async def _until_done(future: asyncio.Future[Any]) -> None:
             await asyncio.wait([future])
         except asyncio.CancelledError:
             continue
+    if not future.cancelled():
+        future.exception()  # retrieved: how the stopped thread ended is no news
 
 
 def _guarded(

@@ -30,6 +30,10 @@ class Daemon:
         return self._proc.pid
 
     @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    @property
     def output(self) -> str:
         return "\n".join(self.lines)
 
