@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.conftest import StartDaemon
 from tests.e2e.daemon import Daemon
+from tests.e2e.mounts import tmpfs
 
 
 @contextlib.contextmanager
@@ -26,13 +24,8 @@ def read_only(folder: Path) -> Iterator[None]:
             folder.chmod(0o755)
         return
     # Root writes through permissions: a read-only mount is the read-only it respects.
-    mount = ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tgfetch-ro", str(folder)]
-    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
-        pytest.skip("root without the right to mount a read-only folder here")
-    try:
+    with tmpfs(folder, "ro,size=64k"):
         yield
-    finally:
-        subprocess.run(["umount", str(folder)], capture_output=True, check=False)
 
 
 async def refused(daemon: Daemon, *expected: str) -> None:
