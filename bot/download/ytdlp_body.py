@@ -85,6 +85,13 @@ class BoundedBody(io.RawIOBase):
             self._raw.close()
         super().close()
 
+    def _stop_check(self) -> None:
+        try:
+            self._check_stop()
+        except BaseException:
+            self.close()
+            raise
+
     def _next_piece(self) -> bytes:
         """The next decoded piece; b"" at the end of the body, which also closes it."""
         while True:
@@ -93,12 +100,9 @@ class BoundedBody(io.RawIOBase):
             if self._raw_done or self.closed:
                 self.close()
                 return b""
-            try:
-                self._check_stop()
-            except BaseException:
-                self.close()
-                raise
+            self._stop_check()
             chunk = self._raw.read1(RAW_CHUNK)
+            self._stop_check()  # a stop ends a blocked read as if the body had ended: it has not
             if chunk:
                 self._pieces = self._decoder.feed(chunk)
             else:

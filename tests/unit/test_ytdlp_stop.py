@@ -7,6 +7,7 @@ Its socket timeout is a minute, so only the stop can end these calls within the 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import socket
 import threading
 import tracemalloc
@@ -17,8 +18,10 @@ from typing import Any
 
 import pytest
 
-from bot.download.cancel import CancelToken, StopReason
+from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.decoding import BodyDecoder
 from bot.download.safety import UrlGuard
+from bot.download.ytdlp_body import BoundedBody
 from bot.download.ytdlp_guard import JobNet, find_fetch_error, guarded_youtube_dl
 from bot.errors import FailureReason
 from tests.fakes.hostile import HostileServer
@@ -138,3 +141,34 @@ async def test_a_stalled_dns_lookup_does_not_hold_the_worker(
     await asyncio.to_thread(asked.wait)
     await stop_and_wait(token, thread)
     release.set()  # the lookup itself ends in its own pool, bounded by the resolver
+
+
+async def test_a_stopped_read_is_a_stop_not_a_short_page(hostile: HostileServer) -> None:
+    # Shutting the socket down ends a blocked read with what looks like the end of the body;
+    # taken for it, yt-dlp would go on with half a page. It must raise instead.
+    port = int(hostile.url("/").split(":")[2].split("/")[0])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/endless.html?rate=20000")
+    sock = conn.sock  # as ytdlp_net keeps it: http.client lets go of it once the head is in
+    assert sock is not None
+    response = await asyncio.to_thread(conn.getresponse)
+    token = CancelToken()
+    checks, reading_on = 0, threading.Event()
+
+    def check() -> None:
+        nonlocal checks
+        checks += 1
+        if checks == 3:  # two chunks in: the loop is waiting on the next one
+            reading_on.set()
+        token.check()
+
+    body = BoundedBody(response, BodyDecoder([]), check, 64 * MB)
+    token.on_stop(lambda: sock.shutdown(socket.SHUT_RDWR))
+    reading = asyncio.ensure_future(asyncio.to_thread(body.read))
+    await asyncio.to_thread(reading_on.wait)
+    token.cancel(StopReason.CANCELLED)
+    with pytest.raises(StoppedError):
+        await asyncio.wait_for(reading, STOPPED_WITHIN_S)
+    assert body.closed
+    conn.close()
+    await hostile.wait_all_closed(timeout=5)
