@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench soak clean i18n i18n-new
+.PHONY: install install-dev system-deps run test lint bench attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -49,6 +49,11 @@ test: lint
 # about half a minute; `make soak DURATION=60` is the quick check, the default is 600 s.
 bench: install-dev
 	$(PY) -m bench.run
+
+# Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
+# worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).
+attack: install-dev
+	$(PY) -m bench.attack
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)

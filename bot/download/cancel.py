@@ -42,7 +42,10 @@ class CancelToken:
             if self._reason is not None:
                 return
             self._reason = reason
-            self._stopped_at = self._clock()
+            now, deadline = self._clock(), self._deadline
+            # A job that ran out of time stopped at its deadline, however late that is noticed.
+            timed_out = reason is StopReason.TIMEOUT and deadline is not None and now >= deadline
+            self._stopped_at = deadline if timed_out else now
             self._event.set()
             callbacks = list(self._callbacks.values())
             self._callbacks.clear()

@@ -141,6 +141,8 @@ class JobRunner:
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if active.delivered is not None:  # stopped after Telegram took the file
                 return "delivered", await _settle(active.delivered), JobState.DONE
+            if isinstance(exc, TimeoutError):
+                active.cancel.cancel(StopReason.TIMEOUT)  # stops what still runs, and says when
             reason = active.cancel.reason
             if isinstance(exc, StoppedError):
                 reason = exc.reason

@@ -63,7 +63,7 @@ async def answer(bot_api: FakeBotApi, text: str) -> ChatMessage:
     ("path", "expected"),
     [
         # 4 GiB of zeros in two layers of gzip, a few kilobytes on the wire
-        (f"/gzip2.bin?size={4 * GiB}", "❌ The file is too large: more than the limit of 10"),
+        (f"/gzip.bin?size={4 * GiB}", "❌ The file is too large: more than the limit of 10"),
         # yt-dlp's routes: a page that is a gzip bomb, and one that never ends
         (f"/bomb.html?size={GiB}", "❌ The page is too large to look for media in"),
         ("/endless.html", "❌ The page is too large to look for media in"),

@@ -52,9 +52,12 @@ def gzip_fill(size: int, fill: bytes = b"\0", prefix: bytes = b"") -> bytes:
 
 
 @functools.cache
-def gzip_twice(size: int) -> bytes:
-    """`size` zero bytes in two layers of gzip (`Content-Encoding: gzip, gzip`)."""
-    return gzip.compress(gzip_fill(size), mtime=0)
+def gzip_layers(size: int, layers: int) -> bytes:
+    """`size` zero bytes in `layers` layers of gzip (`Content-Encoding: gzip, gzip` for 2)."""
+    body = gzip_fill(size)
+    for _ in range(layers - 1):
+        body = gzip.compress(body, mtime=0)
+    return body
 
 
 def gzip_zeros(size: int) -> bytes:

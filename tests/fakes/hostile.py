@@ -3,8 +3,8 @@
 Every connection is recorded with when it opened and when the client closed it, so a test can
 assert that the bot let go of an attacker. Routes (127.0.0.1, random port), each answering GET:
 
-- `/gzip2.bin?size=N`: a file served `Content-Encoding: gzip, gzip`, N zero bytes inside
-  (default 4 GiB) in a few kilobytes on the wire.
+- `/gzip.bin?size=N&layers=K`: a file served `Content-Encoding: gzip, gzip` (K layers, default
+  2), N zero bytes inside (default 4 GiB), in a few kilobytes on the wire.
 - `/bomb.html?size=N`: a `text/html` page that is a gzip bomb (N spaces inside).
 - `/endless.html?rate=BPS`: a `text/html` page that never ends (at BPS bytes a second, or as
   fast as the client reads).
@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.bombs import gzip_fill, gzip_twice
+from tests.fakes.bombs import gzip_fill, gzip_layers
 from tests.fakes.waiters import Waiters
 
 __all__ = ["Connection", "HostileServer"]
@@ -57,7 +57,7 @@ class HostileServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._port: int | None = None
         self._routes: dict[str, Route] = {
-            "/gzip2.bin": self._gzip2,
+            "/gzip.bin": self._gzip,
             "/bomb.html": self._bomb_page,
             "/endless.html": self._endless,
             "/slowloris": self._slowloris,
@@ -184,11 +184,13 @@ class HostileServer:
         writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
-    async def _gzip2(self, query: dict[str, str], writer: asyncio.StreamWriter) -> None:
-        body = gzip_twice(int(query.get("size", 4 * GiB)))
+    async def _gzip(self, query: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        layers = int(query.get("layers", "2"))
+        body = gzip_layers(int(query.get("size", 4 * GiB)), layers)
         head = (
             "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-            f"Content-Encoding: gzip, gzip\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Content-Encoding: {', '.join(['gzip'] * layers)}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
         )
         writer.write(head.encode() + body)
         await writer.drain()

@@ -17,7 +17,7 @@ from bot.download.http import HttpFetcher
 from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard, check_address
 from bot.errors import FailureReason, FetchError
-from tests.fakes.bombs import gzip_twice
+from tests.fakes.bombs import gzip_layers
 from tests.fakes.hostile import GiB, HostileServer
 
 MB = 1024 * 1024
@@ -73,7 +73,7 @@ async def test_a_file_in_two_layers_of_gzip_arrives_decoded(
     hostile: HostileServer, tmp_path: Path
 ) -> None:
     http = fetcher()
-    path = await fetch(http, hostile.url("/gzip2.bin?size=3000000"), tmp_path)
+    path = await fetch(http, hostile.url("/gzip.bin?size=3000000"), tmp_path)
     assert path.stat().st_size == 3_000_000
     assert path.read_bytes() == bytes(3_000_000)
     assert b"accept-encoding: identity" in hostile.connections[0].head.lower()
@@ -83,11 +83,11 @@ async def test_a_gzip_bomb_stops_at_the_limit_in_bounded_memory(
     hostile: HostileServer, tmp_path: Path
 ) -> None:
     http = fetcher(max_size=10 * MB)
-    gzip_twice(4 * GiB)  # built (and cached) before counting: it is the server's, not ours
+    gzip_layers(4 * GiB, 2)  # built (and cached) before counting: it is the server's, not ours
     tracemalloc.start()
     try:
         with pytest.raises(FetchError) as caught:
-            await fetch(http, hostile.url(f"/gzip2.bin?size={4 * GiB}"), tmp_path)
+            await fetch(http, hostile.url(f"/gzip.bin?size={4 * GiB}"), tmp_path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -110,7 +110,7 @@ async def test_a_full_disk_is_its_own_reason(hostile: HostileServer, tmp_path: P
     # /dev/full: every write fails with ENOSPC, as on a disk with no space left.
     http = fetcher(open_file=lambda path: Path("/dev/full").open("wb"))  # noqa: SIM115 - save() closes it
     with pytest.raises(FetchError) as caught:
-        await fetch(http, hostile.url("/gzip2.bin?size=3000000"), tmp_path)
+        await fetch(http, hostile.url("/gzip.bin?size=3000000"), tmp_path)
     assert caught.value.reason is FailureReason.DISK_FULL
 
 
@@ -128,7 +128,7 @@ async def test_the_connection_goes_to_the_vetted_address_after_one_lookup(
     # The name exists only in the guard's resolver: the socket used the address it vetted.
     resolver = Resolver(["127.0.0.1"], ["10.0.0.1"])
     http = fetcher(resolver)
-    path = await fetch(http, f"http://media.test:{port_of(hostile)}/gzip2.bin?size=10", tmp_path)
+    path = await fetch(http, f"http://media.test:{port_of(hostile)}/gzip.bin?size=10", tmp_path)
     assert path.read_bytes() == bytes(10)
     assert resolver.lookups == 1  # no second lookup a rebinding DNS could answer differently
     assert b"host: media.test:" in hostile.connections[0].head.lower()
@@ -139,7 +139,7 @@ async def test_a_name_that_resolves_privately_is_never_connected_to(
 ) -> None:
     resolver = Resolver(["127.0.0.1", "10.0.0.1"])
     with pytest.raises(FetchError) as caught:
-        await fetch(fetcher(resolver), f"http://media.test:{port_of(hostile)}/gzip2.bin", tmp_path)
+        await fetch(fetcher(resolver), f"http://media.test:{port_of(hostile)}/gzip.bin", tmp_path)
     assert caught.value.reason is FailureReason.BLOCKED_URL
     assert hostile.connections == []
 
