@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.cancel import CancelToken
 from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
 from bot.download.types import FetchedFile, Guard, TransferFn
@@ -209,8 +209,7 @@ class HttpFetcher:
 
         # Raw bytes, counted before anything is decoded: httpx's own decoding is unbounded.
         async for chunk in response.aiter_raw():
-            if cancel.cancelled:
-                raise StoppedError(cancel.reason or StopReason.CANCELLED)
+            cancel.check()
             received += len(chunk)
             if received > cap:  # even what decodes to nothing is not read for ever
                 raise FetchError(FailureReason.TOO_LARGE, limit=cap)

@@ -280,8 +280,7 @@ def _guarded(
     def run() -> dict[str, Any]:
         import yt_dlp.utils
 
-        if cancel.cancelled:
-            raise StoppedError(cancel.reason or StopReason.CANCELLED)
+        cancel.check()
         failure: FetchError | None = None
         try:
             return work()
