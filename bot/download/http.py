@@ -208,7 +208,7 @@ class HttpFetcher:
             progress(done, total)
 
         # Raw bytes, counted before anything is decoded: httpx's own decoding is unbounded.
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_raw(CHUNK):
             cancel.check()
             received += len(chunk)
             if received > cap:  # even what decodes to nothing is not read for ever

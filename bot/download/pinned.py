@@ -15,7 +15,9 @@ import httpx
 
 Vet = Callable[[str, int], Awaitable[list[str]]]
 
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+# No idle connection is kept: a job rarely fetches twice from one server, and a kept one is a
+# connection to an attacker that outlives the job.
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=0)
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -83,7 +85,9 @@ def download_client(
     trust_env=False: only DOWNLOAD_PROXY_URL decides, and the URL guard depends on it.
     """
     if proxy is not None:
-        return httpx.AsyncClient(proxy=proxy, trust_env=False, timeout=timeout, headers=headers)
+        return httpx.AsyncClient(
+            proxy=proxy, trust_env=False, timeout=timeout, headers=headers, limits=LIMITS
+        )
     transport = PinnedTransport(vet)
     return httpx.AsyncClient(
         transport=transport, trust_env=False, timeout=timeout, headers=headers
