@@ -25,14 +25,10 @@ class Access:
         return user_id in self.admin_ids
 
     def verdict(self, user: UserRecord) -> Verdict:
-        return self.verdict_for(user.user_id, user)
-
-    def verdict_for(self, user_id: int, record: UserRecord | None) -> Verdict:
-        """The verdict on `user_id`, whose record may not exist yet (a first visit)."""
-        if self.is_admin(user_id):
+        if self.is_admin(user.user_id):
             return Verdict.ALLOWED  # an admin cannot lock themselves out
-        if record is not None and record.banned:
+        if user.banned:
             return Verdict.BANNED
-        if self.allowed_users is not None and user_id not in self.allowed_users:
+        if self.allowed_users is not None and user.user_id not in self.allowed_users:
             return Verdict.NOT_ALLOWED
         return Verdict.ALLOWED

@@ -48,8 +48,8 @@ async def gate(update: Update, ctx: BotContext) -> None:
         raise ApplicationHandlerStop
     if user is None or (update.message is None and update.callback_query is None):
         return  # nothing a user asked for: no handler answers it anyway
-    services = ctx.services
-    verdict = services.access.verdict_for(user.id, await services.users.get(user.id))
+    record, tr = await ctx.visitor(user)
+    verdict = ctx.services.access.verdict(record)
     if verdict is Verdict.ALLOWED:
         query = update.callback_query
         if query is not None and not query.data and not query.game_short_name:
@@ -59,7 +59,6 @@ async def gate(update: Update, ctx: BotContext) -> None:
         return
     what = _what(update)
     log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, what)
-    tr = await services.translator_of(user.id, user.language_code)
     refusal = tr(RESTRICTED if what in _GENTLE else REFUSAL)
     if update.callback_query is not None:
         await answer(update.callback_query, refusal)

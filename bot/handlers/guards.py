@@ -27,7 +27,7 @@ async def visit(update: Update, ctx: BotContext) -> Translator | None:
     user = update.effective_user
     if user is None:
         return None
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     return tr
 
 
@@ -77,7 +77,7 @@ async def admin_target(update: Update, ctx: BotContext, command: str) -> Target 
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return None
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     target = user_id_arg(ctx.args)
     if target is None:
         await message.reply_text(tr(USAGE, command=command))

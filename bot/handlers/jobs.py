@@ -34,7 +34,7 @@ async def cancel_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     job_id = int(query.data.split(":")[1])
     admin = ctx.services.settings.is_admin(user.id)
     stopped = await ctx.services.jobs.cancel(job_id, user.id, admin=admin)
@@ -46,7 +46,7 @@ async def format_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     _, job_id, choice = query.data.split(":")
     taken = ctx.services.jobs.choose(int(job_id), user.id, FormatChoice(choice))
     await answer(query, tr("Got it.") if taken else tr("This choice has expired."))

@@ -41,7 +41,7 @@ def keyboard(i18n: I18n, tr: Translator, override: str | None) -> InlineKeyboard
 async def language_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    record, tr = await ctx.services.seen(update.effective_user)
+    record, tr = await ctx.visitor(update.effective_user)
     name = language_name(tr.language)
     if ctx.services.i18n.normalize(record.language_override):
         text = tr("🌐 Language: {language}.\nChoose a language:", language=name)
@@ -65,7 +65,7 @@ async def language_button(update: Update, ctx: BotContext) -> None:
     if choice != AUTO and override is None:  # a language this bot does not (or no longer) speak
         await errors.unknown_callback(update, ctx)
         return
-    await ctx.services.seen(user)  # the user's row must exist for the choice to be kept
+    await ctx.visitor(user)  # the user's row must exist for the choice to be kept
     await ctx.services.users.set_language(user.id, override)
     log.info("language_set user=%d language=%s", user.id, override or AUTO)
     tr = i18n.get(override or user.language_code)
