@@ -212,8 +212,9 @@ async def measure(stack: Stack, attack: Attack, root: Path, user: int) -> Outcom
             closed = [c.closed_at for c in hostile.connections if c.closed_at is not None]
             if closed:
                 out.closed_s = max(closed) - answered_at
-            if daemon.alive:
-                await daemon.wait_log("job_end id=1 ")
+            if daemon.alive:  # every job over, not just answered, before the daemon stops
+                submitted = sum("job_submitted" in line for line in daemon.lines)
+                await daemon.wait_lines("job_end", submitted, ANSWER_WITHIN)
         out.peak_rss_mb = sampler.peak_rss / MB
         if daemon.alive:
             await daemon.stop()
