@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench bench-stop soak clean i18n i18n-new
+.PHONY: install install-dev system-deps run test lint bench bench-stop attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -53,6 +53,11 @@ bench: install-dev
 
 bench-stop: install-dev
 	$(PY) -m bench.stop_latency
+
+# Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
+# worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).
+attack: install-dev
+	$(PY) -m bench.attack
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.baseline import download_then_upload, ytdlp_startup
-from bench.procfs import MB, cpu_seconds
-from bench.sampler import Sampler
 from bench.stack import Stack, is_text_to, is_upload_to, wait_log_count
 from bench.stats import median, percentile
 from tests.e2e.daemon import Daemon
+from tests.e2e.procfs import MB, cpu_seconds
+from tests.e2e.sampler import Sampler
 from tests.fakes.bot_api import Call
 from tests.fakes.media_server import MediaServer
 

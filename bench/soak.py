@@ -21,14 +21,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.procfs import sample
 from bench.report import RESULTS, machine, now, progress, say, write
-from bench.sampler import Sampler
 from bench.soak_report import Segment, render, summarize
 from bench.soak_traffic import Traffic
 from bench.soak_users import Budget, User
 from bench.stack import Stack
 from tests.e2e.daemon import Daemon
+from tests.e2e.procfs import sample
+from tests.e2e.sampler import Sampler
 from tests.fakes.bot_api import SENDS, Loss
 from tests.fakes.media_files import make_video
 from tests.fakes.records import UPLOAD_METHODS

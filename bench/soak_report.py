@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.procfs import MB, TreeSample
 from bench.report import machine_line
 from bench.soak_users import Outcome, Request
 from bench.stats import percentile, slope
+from tests.e2e.procfs import MB, TreeSample
 
 WARMUP_SHARE, WARMUP_MIN_S = 0.2, 10.0
 SERIES_EVERY_S = 10.0

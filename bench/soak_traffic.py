@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote
 
-from bench.procfs import MB
+from tests.e2e.procfs import MB
 from tests.fakes.media_server import MediaServer
 
 SHARED_LINKS = 3  # plain files many users ask for: the first fetch fills the cache

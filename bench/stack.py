@@ -114,12 +114,5 @@ def is_text_to(chat_id: int) -> Callable[[Call], bool]:
 
 
 async def wait_log_count(daemon: Daemon, needle: str, count: int, within: float) -> None:
-    """Return once `count` log lines contain `needle`.
-
-    Daemon.wait_log finds the first such line only; the lines themselves are public, so poll.
-    """
-    async with asyncio.timeout(within):
-        while True:
-            if sum(needle in line for line in daemon.lines) >= count:
-                return
-            await asyncio.sleep(LOG_POLL_S)
+    """Return once `count` log lines contain `needle`."""
+    await daemon.wait_lines(needle, count, within)

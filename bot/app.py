@@ -18,6 +18,7 @@ from bot.handlers import (
     admin,
     errors,
     forget,
+    gate,
     history,
     inspect,
     jobs,
@@ -81,8 +82,9 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
     async def count(_update: Update, _ctx: BotContext) -> None:
         metrics.inc("updates_total")
 
-    app.add_handler(TypeHandler(Update, count), group=-1)
+    app.add_handler(TypeHandler(Update, count), group=-2)  # every update, the refused too
     for module in (
+        gate,  # group -1: private chats, no edits, access; before every handler
         start,
         links,
         jobs,

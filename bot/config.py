@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     allowed_users: IdSet | None = None
     data_dir: Path = Path("./data")
     max_file_size_mb: int = Field(default=2000, gt=0, le=4000)
+    # The most of one page, manifest or API answer yt-dlp may hold while it looks for media.
+    max_page_mb: int = Field(default=5, ge=1, le=100)
     download_workers: int = Field(default=4, ge=1, le=64)
     max_jobs_per_user: int = Field(default=2, ge=1, le=100)
     max_queued_jobs: int = Field(default=100, ge=1)
@@ -155,6 +157,10 @@ class Settings(BaseSettings):
     @property
     def max_file_size(self) -> int:
         return self.max_file_size_mb * 1024 * 1024
+
+    @property
+    def max_page_size(self) -> int:
+        return self.max_page_mb * 1024 * 1024
 
     @property
     def bot_api_upload_limit(self) -> int:

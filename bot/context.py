@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 if TYPE_CHECKING:
+    from telegram import User
+
+    from bot.i18n import Translator
     from bot.services import Services
+    from bot.store.users import UserRecord
 
 
 @dataclass
@@ -19,7 +23,18 @@ class BotData:
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
-    """What every handler receives."""
+    """What every handler receives (one per update, shared by the handlers of every group)."""
+
+    _visitor: tuple[UserRecord, Translator] | None = None
+
+    async def visitor(self, user: User) -> tuple[UserRecord, Translator]:
+        """The user's record and translator; the visit is recorded once per update, by the
+        first to ask (the gate), and the handlers after it get the same."""
+        known = self._visitor
+        if known is None or known[0].user_id != user.id:
+            known = await self.services.seen(user)
+            self._visitor = known
+        return known
 
     @property
     def services(self) -> Services:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 from enum import StrEnum
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class FailureReason(StrEnum):
@@ -16,12 +19,15 @@ class FailureReason(StrEnum):
     TIMEOUT = "timeout"
     TOO_LARGE = "too_large"
     TOO_LARGE_FOR_TELEGRAM = "too_large_for_telegram"
+    PAGE_TOO_LARGE = "page_too_large"  # a page or manifest past MAX_PAGE_MB
     NO_MEDIA = "no_media"
     UNSUPPORTED = "unsupported"
     EMPTY = "empty"
     UPLOAD_FAILED = "upload_failed"
     CHAT_UNAVAILABLE = "chat_unavailable"
     INTERRUPTED = "interrupted"
+    CRASHED = "crashed"  # the bot died while the job ran; it is not run again
+    DISK_FULL = "disk_full"
     INTERNAL = "internal"
 
 
@@ -65,3 +71,15 @@ class StartupError(Exception):
     def __init__(self, message: str, *, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc`, or anything it was raised from, is "no space left" (or a full quota)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -31,12 +31,19 @@ _FAILURES: dict[FailureReason, str] = {
         "The file is {size}, more than Telegram lets this bot upload ({limit}). "
         "The operator can set API_ID and API_HASH to send files up to 2 GB."
     ),
+    FailureReason.PAGE_TOO_LARGE: N_(
+        "The page is too large to look for media in: more than {limit}."
+    ),
     FailureReason.NO_MEDIA: N_("No video or audio was found on that page."),
     FailureReason.UNSUPPORTED: N_("That link cannot be downloaded: {detail}."),
     FailureReason.EMPTY: N_("The server sent an empty file."),
     FailureReason.UPLOAD_FAILED: N_("Telegram did not accept the file: {detail}."),
     FailureReason.CHAT_UNAVAILABLE: N_("The chat is no longer available."),
     FailureReason.INTERRUPTED: N_("The download was interrupted too many times and was given up."),
+    FailureReason.CRASHED: N_(
+        "The bot stopped unexpectedly while working on this link, so it was not tried again."
+    ),
+    FailureReason.DISK_FULL: N_("The server is out of disk space. Please try again later."),
     FailureReason.INTERNAL: N_("Something went wrong on our side. Please try again later."),
 }
 

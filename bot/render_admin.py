@@ -108,6 +108,7 @@ def settings_text(
         ("ALLOWED_USERS", _ids(tr, settings.allowed_users)),
         ("RATE_LIMIT_PER_MINUTE", str(settings.rate_limit_per_minute)),
         ("MAX_FILE_SIZE_MB", str(settings.max_file_size_mb)),
+        ("MAX_PAGE_MB", str(settings.max_page_mb)),
         ("DOWNLOAD_WORKERS", str(settings.download_workers)),
         ("MAX_JOBS_PER_USER", str(settings.max_jobs_per_user)),
         ("MAX_QUEUED_JOBS", str(settings.max_queued_jobs)),

@@ -36,12 +36,15 @@ REASONS: dict[FailureReason, str] = {
     FailureReason.TIMEOUT: N_("took too long"),
     FailureReason.TOO_LARGE: N_("file too large"),
     FailureReason.TOO_LARGE_FOR_TELEGRAM: N_("too large for Telegram"),
+    FailureReason.PAGE_TOO_LARGE: N_("page too large"),
     FailureReason.NO_MEDIA: N_("no video or audio found"),
     FailureReason.UNSUPPORTED: N_("not supported"),
     FailureReason.EMPTY: N_("empty file"),
     FailureReason.UPLOAD_FAILED: N_("Telegram refused the file"),
     FailureReason.CHAT_UNAVAILABLE: N_("chat unavailable"),
     FailureReason.INTERRUPTED: N_("interrupted"),
+    FailureReason.CRASHED: N_("the bot stopped unexpectedly"),
+    FailureReason.DISK_FULL: N_("server disk full"),
     FailureReason.INTERNAL: N_("internal error"),
 }
 

@@ -17,9 +17,10 @@ from bot.access import Access
 from bot.config import Settings
 from bot.context import TgApp
 from bot.download.http import HttpFetcher
+from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
-from bot.download.ytdlp_guard import guarded_youtube_dl
+from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
 from bot.expiry import ExpiryConfig, ExpiryService
 from bot.history import History
 from bot.i18n import I18n
@@ -62,6 +63,7 @@ class Runtime:
     db: Database
     blocking: ThreadPoolExecutor
     io: ThreadPoolExecutor
+    guard: UrlGuard
     upload_client: httpx.AsyncClient
     download_client: httpx.AsyncClient
 
@@ -77,18 +79,19 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     upload_client = httpx.AsyncClient(
         proxy=settings.proxy_url, trust_env=False, timeout=httpx.Timeout(60, connect=15)
     )
-    download_client = httpx.AsyncClient(
-        proxy=settings.download_proxy_url,
-        trust_env=False,  # only DOWNLOAD_PROXY_URL decides; the URL guard depends on it
+    guard = build_guard(settings)
+    downloads = download_client(
+        guard.addresses,
+        settings.download_proxy_url,
         timeout=httpx.Timeout(30, connect=15),
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
     try:
         await db.open()
-        yield Runtime(db, blocking, io, upload_client, download_client)
+        yield Runtime(db, blocking, io, guard, upload_client, downloads)
     finally:
         await upload_client.aclose()
-        await download_client.aclose()
+        await downloads.aclose()
         await db.close()
         blocking.shutdown(wait=False, cancel_futures=True)
 
@@ -100,7 +103,7 @@ def build_services(
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
     cache = CacheRepo(rt.db)
-    guard = build_guard(settings)
+    guard = rt.guard
     botapi = BotApiUploader(
         settings.telegram_api_url,
         settings.bot_token.get_secret_value(),
@@ -125,7 +128,9 @@ def build_services(
             max_size=settings.max_file_size,
             proxy=settings.download_proxy_url,
             cookies=settings.ytdlp_cookies,
-            factory=lambda params: guarded_youtube_dl(params, guard),
+            factory=lambda params, stop: guarded_youtube_dl(
+                params, guard, JobNet(stop, settings.max_page_size, rt.io)
+            ),
         ),
         deliverer=deliverer,
         probe=probe,

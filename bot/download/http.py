@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urljoin
 
 import httpx
 
-from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.cancel import CancelToken
+from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
 from bot.download.types import FetchedFile, Guard, TransferFn
-from bot.errors import FailureReason, FetchError
+from bot.errors import FailureReason, FetchError, is_disk_full
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+# The whole response head (status line and headers), however slowly it trickles in: httpx's
+# read timeout is per read, so a server sending a byte every few seconds would never hit it.
+HEAD_TIMEOUT_S = 30.0
+OpenFile = Callable[[Path], BinaryIO]
 PAGE_TYPES = (
     "text/html",
     "application/xhtml+xml",
@@ -58,15 +65,30 @@ def is_page(response: httpx.Response) -> bool:
 
 
 class HttpFetcher:
-    """Streams a URL to a file without holding it in memory."""
+    """Streams a URL to a file, counting every byte (decoded or not) before it is held.
+
+    `client` must connect only to vetted addresses (`pinned.download_client`): names are
+    checked here for their form, and resolved once, by the connection itself. It asks for the
+    body as it is (`identity`); a server that compresses it anyway is decoded a bounded piece
+    at a time, and the size limit applies to the decoded bytes. `open_file` is a seam for tests
+    (a file that is always full).
+    """
 
     def __init__(
-        self, client: httpx.AsyncClient, guard: Guard, max_size: int, max_redirects: int = 10
+        self,
+        client: httpx.AsyncClient,
+        guard: Guard,
+        max_size: int,
+        max_redirects: int = 10,
+        head_timeout: float = HEAD_TIMEOUT_S,
+        open_file: OpenFile = lambda path: path.open("wb"),
     ) -> None:
         self._client = client
         self._guard = guard
         self._max_size = max_size
         self._max_redirects = max_redirects
+        self._head_timeout = head_timeout
+        self._open_file = open_file
 
     @property
     def max_size(self) -> int:
@@ -77,10 +99,19 @@ class HttpFetcher:
         """GET `url`, checking every redirect hop; yields the final response unread."""
         current = url
         for _hop in range(self._max_redirects + 1):
-            await self._guard.check(current)
+            await self._guard.check(current, resolve=False)
             try:
-                request = self._client.build_request("GET", current)
-                response = await self._client.send(request, stream=True, follow_redirects=False)
+                request = self._client.build_request(
+                    "GET", current, headers={"Accept-Encoding": "identity"}
+                )
+                async with asyncio.timeout(self._head_timeout):
+                    response = await self._client.send(
+                        request, stream=True, follow_redirects=False
+                    )
+            except TimeoutError:
+                raise FetchError(
+                    FailureReason.TIMEOUT, "the server is too slow to answer"
+                ) from None
             except httpx.HTTPError as exc:
                 raise fetch_error(exc) from exc
             try:
@@ -113,7 +144,11 @@ class HttpFetcher:
         `limit` lowers the size limit for this call (what Telegram can take, say).
         """
         cap = self._max_size if limit is None else min(limit, self._max_size)
-        total = _content_length(response)
+        try:
+            decoder = BodyDecoder.for_header(response.headers.get("content-encoding"))
+        except UnsupportedEncodingError as exc:
+            raise FetchError(FailureReason.UNSUPPORTED, str(exc)) from None
+        total = _content_length(response) if decoder.identity else None
         if total is not None and total > cap:
             raise FetchError(FailureReason.TOO_LARGE, size=total, limit=cap)
         name = filename_from_response(
@@ -124,11 +159,21 @@ class HttpFetcher:
         path = unique_path(folder, name)
         started = time.monotonic()
         try:
-            with path.open("wb") as out:
-                done = await self._copy(response, out, progress, total, cancel, cap)
+            with self._open_file(path) as out:
+                done = await self._copy(response, decoder, out, progress, total, cancel, cap)
         except httpx.HTTPError as exc:
             path.unlink(missing_ok=True)
             raise fetch_error(exc) from exc
+        except zlib.error:
+            path.unlink(missing_ok=True)
+            raise FetchError(
+                FailureReason.UNSUPPORTED, "the server sent a corrupt compressed file"
+            ) from None
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise FetchError(FailureReason.DISK_FULL, str(exc)) from exc
+            raise
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -144,22 +189,36 @@ class HttpFetcher:
     async def _copy(
         self,
         response: httpx.Response,
+        decoder: BodyDecoder,
         out: BinaryIO,
         progress: TransferFn,
         total: int | None,
         cancel: CancelToken,
         cap: int,
     ) -> int:
-        done = 0
-        async for chunk in response.aiter_bytes(CHUNK):
-            if cancel.cancelled:
-                raise StoppedError(cancel.reason or StopReason.CANCELLED)
-            done += len(chunk)
+        received = done = 0
+
+        def keep(piece: bytes) -> None:
+            nonlocal done
+            done += len(piece)
             if done > cap:  # the real size is unknown: only "more than the limit" is true
                 raise FetchError(FailureReason.TOO_LARGE, limit=cap)
-            # Blocking write of one chunk: page-cache speed, bounded by CHUNK.
-            out.write(chunk)
+            # Blocking write of one piece: page-cache speed, bounded by the decoder's piece.
+            out.write(piece)
             progress(done, total)
+
+        # Raw bytes, counted before anything is decoded: httpx's own decoding is unbounded.
+        async for chunk in response.aiter_raw(CHUNK):
+            cancel.check()
+            received += len(chunk)
+            if received > cap:  # even what decodes to nothing is not read for ever
+                raise FetchError(FailureReason.TOO_LARGE, limit=cap)
+            for n, piece in enumerate(decoder.feed(chunk)):
+                if n:
+                    await asyncio.sleep(0)  # one chunk may decode to many pieces: let others run
+                keep(piece)
+        for piece in decoder.finish():
+            keep(piece)
         return done
 
 

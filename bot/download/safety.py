@@ -163,9 +163,11 @@ def _getaddrinfo_sync(host: str, port: int) -> list[str]:
 class UrlGuard:
     """Refuses URLs that are not plain http(s) or that lead to a non-public address.
 
-    `check` (async) and `check_url_sync` vet a URL before a request; `check_peer` vets the
-    address an httpx response actually came from (DNS rebinding); `ytdlp_guard.guarded_youtube_dl`
-    vets every connection yt-dlp opens. With `allow_private` only the URL's form is checked.
+    `check` (async) and `check_url_sync` vet a URL before a request; `addresses` and
+    `addresses_sync` resolve a name once and return only vetted addresses, which is what
+    `pinned.PinnedTransport` (httpx) and `ytdlp_guard.guarded_youtube_dl` connect to, so DNS
+    rebinding cannot slip in between check and connect; `check_peer` vets the address an httpx
+    response came from, a last check. With `allow_private` only the URL's form is checked.
     `behind_proxy`: downloads leave through a proxy, so the proxy resolves names and is the
     peer; only literal addresses and localhost names can be judged (local DNS may even lie).
     `is_public` and the resolvers are seams for tests (make 127.0.0.2 "public", fake DNS).
@@ -195,19 +197,36 @@ class UrlGuard:
     def is_public(self, ip: str) -> bool:
         return self._allow_private or self._is_public(ip)
 
-    async def check(self, url: str) -> None:
-        """Raise FetchError (INVALID_URL, BLOCKED_URL or DNS) unless `url` may be fetched."""
+    async def check(self, url: str, *, resolve: bool = True) -> None:
+        """Raise FetchError (INVALID_URL, BLOCKED_URL or DNS) unless `url` may be fetched.
+
+        resolve=False checks only what needs no lookup: for a client that vets the addresses
+        it connects to (`pinned.PinnedTransport`), so a name is looked up once, not twice.
+        """
         target = self._check_form(url)
-        if target is None or self._behind_proxy:
+        if target is None or self._behind_proxy or not resolve:
             return
+        await self.addresses(target.host, target.port)
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """Resolve `host` once; its addresses if every one is public: what a socket may use.
+
+        Raises FetchError: DNS when the lookup fails or times out, BLOCKED_URL for a private one.
+        """
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return self._vet(host, [host])
         try:
             async with asyncio.timeout(self._resolve_timeout):
-                addresses = await self._resolve(target.host, target.port)
+                addresses = await self._resolve(host, port)
         except TimeoutError:
-            raise FetchError(FailureReason.DNS, f"looking up {target.host} timed out") from None
+            raise FetchError(FailureReason.DNS, f"looking up {host} timed out") from None
         except OSError as exc:
-            raise FetchError(FailureReason.DNS, f"{target.host}: {exc}") from exc
-        self._vet(target.host, addresses)
+            raise FetchError(FailureReason.DNS, f"{host}: {exc}") from exc
+        return self._vet(host, addresses)
 
     def check_url_sync(self, url: str, *, resolve: bool = True) -> None:
         """`check` for worker threads (blocks on DNS); resolve=False: only what needs no lookup."""

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import gc
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.files import clean_text, sanitize_filename
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
-from bot.errors import FailureReason, FetchError
+from bot.errors import FailureReason, FetchError, is_disk_full
 from bot.jobs.models import FormatChoice
 
 log = logging.getLogger(__name__)
 
-YdlFactory = Callable[[dict[str, Any]], Any]
+# Builds the YoutubeDL for one call of one job: its network must answer the job's stop signal.
+YdlFactory = Callable[[dict[str, Any], CancelToken], Any]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# How long a cancelled or timed-out job waits for its worker thread to notice and end.
-THREAD_GRACE_S = 15.0
+# What a stopped worker thread is allowed (ytdlp_net makes every blocking call stoppable);
+# past it the stop is logged as slow, and the bench reports it.
+STOP_GOAL_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,18 +84,14 @@ def classify_error(message: str) -> FetchError:
         return FetchError(FailureReason.TOO_LARGE, text)
     if "timed out" in lower:
         return FetchError(FailureReason.TIMEOUT, text)
+    if "no space left on device" in lower or "disk quota exceeded" in lower:
+        return FetchError(FailureReason.DISK_FULL, text)
     match = re.search(r"HTTP Error (\d{3})", text)
     if match:
         return FetchError(FailureReason.HTTP_STATUS, text, status=int(match.group(1)))
     if "name or service not known" in lower or "name resolution" in lower:
         return FetchError(FailureReason.DNS, text)
     return FetchError(FailureReason.UNSUPPORTED, text[:200])
-
-
-def _default_factory(params: dict[str, Any]) -> Any:
-    import yt_dlp
-
-    return yt_dlp.YoutubeDL(params)
 
 
 class YtdlpFetcher:
@@ -107,7 +106,7 @@ class YtdlpFetcher:
         cookies: Path | None = None,
         socket_timeout: float = 20,
         extract_timeout: float = 90,
-        factory: YdlFactory = _default_factory,
+        factory: YdlFactory,
     ) -> None:
         self._executor = executor
         self._max_size = max_size
@@ -141,7 +140,7 @@ class YtdlpFetcher:
         params = self._params()
 
         def work() -> dict[str, Any]:
-            with self._factory(params) as ydl:
+            with self._factory(params, cancel) as ydl:
                 info: dict[str, Any] = ydl.extract_info(url, download=False)
                 return ydl.sanitize_info(info)  # type: ignore[no-any-return]
 
@@ -159,9 +158,10 @@ class YtdlpFetcher:
         for fmt in info.get("requested_formats") or ():
             size = (size or 0) + (fmt.get("filesize") or fmt.get("filesize_approx") or 0)
         has_video = (info.get("vcodec") or "") != "none" or bool(info.get("width"))
+        title = clean_text(info.get("title") or "")
         return PageInfo(
             url=url,
-            title=info.get("title"),
+            title=title or None,
             duration=info.get("duration"),
             estimated_size=int(size) if size else None,
             has_video=has_video,
@@ -204,7 +204,7 @@ class YtdlpFetcher:
         info.pop("format_id", None)
 
         def work() -> dict[str, Any]:
-            with self._factory(params) as ydl:
+            with self._factory(params, cancel) as ydl:
                 result: dict[str, Any] = ydl.process_ie_result(info, download=True)
                 return result
 
@@ -213,6 +213,7 @@ class YtdlpFetcher:
         if path is None:
             # max_filesize makes yt-dlp skip the file with only a log line.
             raise FetchError(FailureReason.TOO_LARGE, size=page.estimated_size or 0, limit=limit)
+        path = _clean_name(path)
         size = path.stat().st_size
         if size == 0:
             raise FetchError(FailureReason.EMPTY)
@@ -238,17 +239,37 @@ class YtdlpFetcher:
     async def _run(
         self, work: Callable[[], dict[str, Any]], cancel: CancelToken
     ) -> dict[str, Any]:
-        """Run `work` in the pool; on cancellation, signal the thread and wait for it to end."""
+        """Run `work` in the pool; on cancellation, stop the thread and wait until it has ended.
+
+        The wait has no bound on purpose: the stop reaches every connect, read and DNS lookup
+        the thread makes (ytdlp_net), so it ends within moments. Giving up instead would leave
+        a pool worker busy behind the job's back, which is how a bot runs out of workers.
+        """
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, _guarded(work, cancel))
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             cancel.cancel(StopReason.CANCELLED)
-            # Free the worker for real: wait (bounded) until the hook has raised.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(future), THREAD_GRACE_S)
+            await _until_done(future)
+            stopped = cancel.stopped_at
+            seconds = time.monotonic() - stopped if stopped is not None else 0.0
+            if seconds > STOP_GOAL_S:
+                log.warning("ytdlp_slow_stop seconds=%.2f", seconds)
+            else:
+                log.info("ytdlp_stopped seconds=%.2f", seconds)
             raise
+
+
+async def _until_done(future: asyncio.Future[Any]) -> None:
+    """Wait for `future` even if this task is cancelled again meanwhile (a stop on a stop)."""
+    while not future.done():
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError:
+            continue
+    if not future.cancelled():
+        future.exception()  # retrieved: how the stopped thread ended is no news
 
 
 def _guarded(
@@ -259,24 +280,43 @@ def _guarded(
     def run() -> dict[str, Any]:
         import yt_dlp.utils
 
-        if cancel.cancelled:
-            raise StoppedError(cancel.reason or StopReason.CANCELLED)
+        cancel.check()
         failure: FetchError | None = None
         try:
             return work()
         except yt_dlp.utils.DownloadCancelled:
             pass
+        except FetchError as exc:  # ours, raised inside yt-dlp (a body past MAX_PAGE_MB)
+            if not cancel.cancelled:
+                failure = exc
         except yt_dlp.utils.YoutubeDLError as exc:
             if not cancel.cancelled:
-                failure = find_fetch_error(exc) or classify_error(str(exc))
-        # Raised outside the except blocks, so no traceback keeps yt-dlp's frames alive: the
-        # open HTTP response in them is closed now, not whenever the garbage collector runs.
+                failure = find_fetch_error(exc) or _classify(exc)
+        # Raised anew outside the except blocks, with no traceback or context, so nothing keeps
+        # yt-dlp's frames alive: the open HTTP response in them is closed now, not whenever the
+        # garbage collector runs.
+        if failure is not None:
+            failure = FetchError(failure.reason, failure.detail, **failure.params)
         gc.collect()
         if failure is not None:
             raise failure
         raise StoppedError(cancel.reason or StopReason.CANCELLED)
 
     return run
+
+
+def _classify(exc: BaseException) -> FetchError:
+    if is_disk_full(exc):
+        return FetchError(FailureReason.DISK_FULL, str(exc))
+    return classify_error(str(exc))
+
+
+def _clean_name(path: Path) -> Path:
+    """The file under a name without control or bidi characters (a title can carry them)."""
+    name = sanitize_filename(path.name)
+    if name == path.name:
+        return path
+    return path.rename(path.with_name(name))
 
 
 def _downloaded_path(result: dict[str, Any], folder: Path) -> Path | None:

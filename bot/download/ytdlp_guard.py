@@ -1,4 +1,5 @@
-"""yt-dlp behind the URL guard: every request, redirect hop and connection it makes is vetted."""
+"""yt-dlp behind the URL guard and the job's stop signal: every request, redirect hop,
+connection and read it makes is vetted, bounded and stoppable."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
+from bot.download.ytdlp_body import BoundedBody
+from bot.download.ytdlp_net import JobNet, JobSockets, connection_classes
 from bot.errors import FailureReason, FetchError
 
 if TYPE_CHECKING:
@@ -18,6 +22,9 @@ if TYPE_CHECKING:
 # ffmpeg may still be started by yt-dlp's HLS downloader for streams it cannot handle; limited to
 # these protocols it cannot fetch playlists or segments that this module has not checked.
 _FFMPEG_INPUT_ARGS = ["-protocol_whitelist", "file,crypto,data"]
+BODY_PIECE = 64 * 1024
+
+__all__ = ["JobNet", "find_fetch_error", "guarded_youtube_dl"]
 
 
 def find_fetch_error(exc: BaseException) -> FetchError | None:
@@ -42,37 +49,49 @@ def find_fetch_error(exc: BaseException) -> FetchError | None:
     return None
 
 
-def guarded_youtube_dl(params: Mapping[str, Any], guard: UrlGuard) -> yt_dlp.YoutubeDL:
-    """A YoutubeDL whose every request, redirect hop and connection passes `guard`.
+def guarded_youtube_dl(
+    params: Mapping[str, Any], guard: UrlGuard, net: JobNet
+) -> yt_dlp.YoutubeDL:
+    """A YoutubeDL whose every request, redirect hop, connection and read passes `guard` and
+    answers `net.stop`.
 
     Requests go only through a urllib handler that connects to addresses the guard resolved
     and vetted itself (so DNS rebinding cannot slip in between check and connect) and checks
-    each redirect target; through a proxy, URLs are checked instead. Downloads stay native:
-    external downloaders and rtmpdump are refused, and ffmpeg may read only local inputs
-    (unless the guard allows private addresses). Call it in the worker thread: it imports
-    yt-dlp, which start-up should not pay for.
+    each redirect target; through a proxy, URLs are checked instead. Every socket it opens is
+    shut down the moment the job stops, which ends a blocked connect, TLS handshake or read
+    at once; bodies are read through `BoundedBody`. Downloads stay native: external
+    downloaders and rtmpdump are refused, and ffmpeg may read only local inputs (unless the
+    guard allows private addresses). Call it in the worker thread: it imports yt-dlp, which
+    start-up should not pay for.
     """
     safe_params: dict[str, Any] = {**params, "enable_file_urls": False}
     if not guard.allow_private:
         safe_params["external_downloader"] = {"default": "native"}
         safe_params["external_downloader_args"] = {"ffmpeg_i": _FFMPEG_INPUT_ARGS}
-    return _guarded_class(guard)(safe_params)
+    return _guarded_class(guard, net)(safe_params)
 
 
-def _guarded_class(guard: UrlGuard) -> Any:
+def _guarded_class(guard: UrlGuard, net: JobNet) -> Any:
     # yt-dlp has no public hook for this, so these are its internals (pinned in
     # requirements.txt); tests/unit/test_safety.py fails if an upgrade moves them.
-    import http.client
     import urllib.request
+    import urllib.response
 
     import yt_dlp
     from yt_dlp.downloader import get_suitable_downloader
     from yt_dlp.downloader.external import ExternalFD
     from yt_dlp.downloader.rtmp import RtmpFD
     from yt_dlp.networking import _urllib
-    from yt_dlp.networking._helper import create_connection
     from yt_dlp.networking.exceptions import RequestError
+    from yt_dlp.utils import DownloadCancelled
     from yt_dlp.utils.networking import select_proxy
+
+    sockets = JobSockets(guard, net)
+    stop = net.stop
+
+    def check_stop() -> None:
+        if stop.cancelled:
+            raise DownloadCancelled(str(stop.reason or "cancelled"))
 
     def refuse_unsafe(url: str, proxies: dict[str, Any]) -> None:
         if urlsplit(url).scheme.lower() == "data":
@@ -85,37 +104,7 @@ def _guarded_class(guard: UrlGuard) -> Any:
             # yt-dlp treats any other exception from a handler as a bug and tries the next one.
             raise RequestError(str(exc), cause=exc) from exc
 
-    def connect_vetted(address: tuple[str, int], timeout: Any, source: Any = None) -> Any:
-        if guard.allow_private:
-            return create_connection(address, timeout, source)
-        host, port = address
-        try:
-            ips = guard.addresses_sync(host, port)
-        except FetchError as exc:
-            raise RequestError(str(exc), cause=exc) from exc
-        error: OSError = OSError(f"no address of {host} accepted a connection")
-        for ip in ips:
-            try:
-                return create_connection((ip, port), timeout, source)
-            except OSError as exc:
-                error = exc
-        raise error
-
-    class VettedHTTPConnection(http.client.HTTPConnection):
-        def connect(self) -> None:
-            # yt-dlp sets this attribute after __init__; replace it just before use.
-            self._create_connection = connect_vetted
-            super().connect()
-
-    # The MRO runs HTTPSConnection.connect -> VettedHTTPConnection.connect -> the TCP connect,
-    # so the address is vetted before the TLS handshake.
-    class VettedHTTPSConnection(http.client.HTTPSConnection, VettedHTTPConnection):
-        pass
-
-    vetted = {
-        http.client.HTTPConnection: VettedHTTPConnection,
-        http.client.HTTPSConnection: VettedHTTPSConnection,
-    }
+    direct, proxied = connection_classes(sockets)
 
     # Subclassing yt-dlp's classes: mypy sees them as Any.
     class VettedHTTPHandler(_urllib.HTTPHandler):  # type: ignore[misc]
@@ -123,9 +112,42 @@ def _guarded_class(guard: UrlGuard) -> Any:
         def _make_conn_class(base: Any, req: urllib.request.Request) -> Any:
             through_proxy = req.has_proxy() or getattr(req, "_tunnel_host", None)
             conn_class = _urllib.HTTPHandler._make_conn_class(base, req)
-            if conn_class is not base or through_proxy:
-                return conn_class  # a proxy is the peer; the URL was checked instead
-            return vetted[base]
+            if conn_class is not base:
+                return conn_class  # SOCKS: the proxy is the peer; registered once connected
+            return (proxied if through_proxy else direct)[base]
+
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            def connection(*args: Any, **kw: Any) -> Any:
+                conn = http_class(*args, **kw)
+                connect = conn.connect
+
+                def connect_and_register() -> None:
+                    connect()
+                    if conn.sock is not None:  # a SOCKS connection opens its socket itself
+                        sockets.add(conn.sock)
+
+                conn.connect = connect_and_register
+                return conn
+
+            return super().do_open(connection, req, **kwargs)
+
+        def http_response(self, req: Any, resp: Any) -> Any:
+            # Instead of yt-dlp's: it reads and decodes the whole body here, unbounded.
+            try:
+                decoder = BodyDecoder.for_header(resp.headers.get("Content-Encoding"), BODY_PIECE)
+            except UnsupportedEncodingError:
+                decoder = BodyDecoder([], BODY_PIECE)  # as yt-dlp does: left as it came
+            body = BoundedBody(resp, decoder, check_stop, net.max_body)
+            wrapped = urllib.response.addinfourl(
+                body,  # type: ignore[arg-type]  # a file-like body, as urllib's own BytesIO
+                resp.headers,
+                resp.url,
+                resp.code,
+            )
+            wrapped.msg = resp.msg  # type: ignore[attr-defined]  # what urllib's callers read
+            return wrapped
+
+        https_response = http_response
 
     class CheckedRedirectHandler(_urllib.RedirectHandler):  # type: ignore[misc]
         def __init__(self, proxies: dict[str, Any]) -> None:
@@ -174,6 +196,14 @@ def _guarded_class(guard: UrlGuard) -> Any:
         @functools.cached_property
         def _request_director(self) -> Any:
             return self.build_request_director([GuardedUrllibRH])
+
+        def urlopen(self, req: Any) -> Any:
+            check_stop()  # every request, retries included, meets the stop here first
+            return super().urlopen(req)
+
+        def close(self) -> None:
+            sockets.close()
+            super().close()
 
         def dl(
             self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False

@@ -33,7 +33,7 @@ async def admin_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     await message.reply_text(
         await panel_view(ctx, tr, "stats"),
         parse_mode=ParseMode.HTML,
@@ -46,7 +46,7 @@ async def admin_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     view = query.data.removeprefix("adm:")
     await edit_html(query, await panel_view(ctx, tr, view), keyboard(panel_buttons(tr)))
     await answer(query)

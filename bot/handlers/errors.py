@@ -69,7 +69,7 @@ async def unsupported_message(update: Update, ctx: BotContext) -> None:
         return
     if update.effective_chat.type != "private":
         return  # stay quiet in groups
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     log.info("unsupported_message user=%d", user.id)
     await message.reply_text(
         tr("🔗 I only understand links. Send me one (http:// or https://) and I'll fetch it.")

@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.handlers.common import answer, edit_html
-from bot.handlers.guards import admitted
+from bot.handlers.guards import visit
 from bot.render import number
 from bot.telegram_io.ui import keyboard
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 async def forget_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None or (tr := await admitted(update, ctx, "forget")) is None:
+    if message is None or user is None or (tr := await visit(update, ctx)) is None:
         return
     count = await ctx.services.links.count(user.id)
     if not count:
@@ -36,7 +36,7 @@ async def forget_command(update: Update, ctx: BotContext) -> None:
 
 async def forget_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
-    if query is None or user is None or (tr := await admitted(update, ctx, "forget")) is None:
+    if query is None or user is None or (tr := await visit(update, ctx)) is None:
         return
     if query.data == "forget:yes":
         erased = await ctx.services.history.forget(user.id)  # the presser's own, nobody else's

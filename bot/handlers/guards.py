@@ -1,4 +1,4 @@
-"""Access checks the handlers share: the user's access verdict, admin-only commands, user ids."""
+"""What handlers share about who is asking: the visit, admin-only commands, user id arguments."""
 
 from __future__ import annotations
 
@@ -10,37 +10,25 @@ from typing import Any
 
 from telegram import Message, Update, User
 
-from bot.access import Verdict
 from bot.context import BotContext
 from bot.handlers import errors
-from bot.handlers.common import answer
 from bot.i18n import N_, Translator
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
-REFUSAL = N_("⛔ Sorry, this bot is not available to you.")
-RESTRICTED = N_("🔒 Access to this bot is restricted.")
 
+async def visit(update: Update, ctx: BotContext) -> Translator | None:
+    """Record the user's visit; their translator (None without a user).
 
-async def admitted(
-    update: Update, ctx: BotContext, what: str, refusal: str = REFUSAL
-) -> Translator | None:
-    """Record the visit and ask Access; a refused user is answered here and gets None."""
+    Who may use the bot was decided before any handler ran (`gate`).
+    """
     user = update.effective_user
     if user is None:
         return None
-    record, tr = await ctx.services.seen(user)
-    verdict = ctx.services.access.verdict(record)
-    if verdict is Verdict.ALLOWED:
-        return tr
-    log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, what)
-    if update.callback_query is not None:
-        await answer(update.callback_query, tr(refusal))
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(tr(refusal))
-    return None
+    _, tr = await ctx.visitor(user)
+    return tr
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -89,7 +77,7 @@ async def admin_target(update: Update, ctx: BotContext, command: str) -> Target 
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return None
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     target = user_id_arg(ctx.args)
     if target is None:
         await message.reply_text(tr(USAGE, command=command))

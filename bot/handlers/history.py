@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.handlers import errors
 from bot.handlers.common import answer, edit_html
-from bot.handlers.guards import admitted
+from bot.handlers.guards import visit
 from bot.i18n import Translator
 from bot.render_links import history_buttons, history_text, mention
 from bot.telegram_io.ui import NO_PREVIEW, keyboard
@@ -29,7 +29,7 @@ async def history_view(
 
 async def history_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None or (tr := await admitted(update, ctx, "history")) is None:
+    if message is None or user is None or (tr := await visit(update, ctx)) is None:
         return
     text, markup = await history_view(ctx, tr, user.id, user.id)
     await message.reply_text(
@@ -41,7 +41,7 @@ async def history_page(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    if (tr := await admitted(update, ctx, "history")) is None:
+    if (tr := await visit(update, ctx)) is None:
         return
     _, owner, page = query.data.split(":")
     if int(owner) != user.id and not ctx.services.access.is_admin(user.id):
@@ -54,4 +54,5 @@ async def history_page(update: Update, ctx: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("history", history_command))
-    app.add_handler(CallbackQueryHandler(history_page, pattern=r"^hist:\d+:\d+$"))
+    # Bounded ASCII numbers: a page number past SQLite's integers was a traceback.
+    app.add_handler(CallbackQueryHandler(history_page, pattern=r"^hist:[0-9]{1,18}:[0-9]{1,9}$"))

@@ -29,7 +29,7 @@ async def expiring_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     expiry = ctx.services.expiry
     parts = await expiry.preview(tr)
     if not parts:

@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.handlers.common import answer
-from bot.handlers.guards import admitted
+from bot.handlers.guards import visit
 from bot.jobs.models import FormatChoice
 from bot.render import number
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 async def cancel_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    if (tr := await admitted(update, ctx, "cancel")) is None:
+    if (tr := await visit(update, ctx)) is None:
         return
     count = await ctx.services.jobs.cancel_user(update.effective_user.id)
     text = (
@@ -34,7 +34,7 @@ async def cancel_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     job_id = int(query.data.split(":")[1])
     admin = ctx.services.settings.is_admin(user.id)
     stopped = await ctx.services.jobs.cancel(job_id, user.id, admin=admin)
@@ -46,7 +46,7 @@ async def format_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    _, tr = await ctx.services.seen(user)
+    _, tr = await ctx.visitor(user)
     _, job_id, choice = query.data.split(":")
     taken = ctx.services.jobs.choose(int(job_id), user.id, FormatChoice(choice))
     await answer(query, tr("Got it.") if taken else tr("This choice has expired."))
@@ -54,5 +54,9 @@ async def format_button(update: Update, ctx: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("cancel", cancel_command))
-    app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^cancel:\d+$"))
-    app.add_handler(CallbackQueryHandler(format_button, pattern=r"^fmt:\d+:(best|small|audio)$"))
+    # ASCII digits, at most 18 (a job id fits SQLite's integer): anything else is "no longer
+    # active" from the catch-all, never a traceback.
+    app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^cancel:[0-9]{1,18}$"))
+    app.add_handler(
+        CallbackQueryHandler(format_button, pattern=r"^fmt:[0-9]{1,18}:(best|small|audio)$")
+    )

@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.handlers import errors
 from bot.handlers.common import answer
 from bot.i18n import I18n, Translator
 
@@ -40,7 +41,7 @@ def keyboard(i18n: I18n, tr: Translator, override: str | None) -> InlineKeyboard
 async def language_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    record, tr = await ctx.services.seen(update.effective_user)
+    record, tr = await ctx.visitor(update.effective_user)
     name = language_name(tr.language)
     if ctx.services.i18n.normalize(record.language_override):
         text = tr("🌐 Language: {language}.\nChoose a language:", language=name)
@@ -61,7 +62,10 @@ async def language_button(update: Update, ctx: BotContext) -> None:
     i18n = ctx.services.i18n
     choice = query.data.split(":", 1)[1]
     override = None if choice == AUTO else i18n.normalize(choice)
-    await ctx.services.seen(user)  # the user's row must exist for the choice to be kept
+    if choice != AUTO and override is None:  # a language this bot does not (or no longer) speak
+        await errors.unknown_callback(update, ctx)
+        return
+    await ctx.visitor(user)  # the user's row must exist for the choice to be kept
     await ctx.services.users.set_language(user.id, override)
     log.info("language_set user=%d language=%s", user.id, override or AUTO)
     tr = i18n.get(override or user.language_code)
@@ -86,6 +90,4 @@ async def _replace(query: CallbackQuery, text: str) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("language", language_command))
-    app.add_handler(
-        CallbackQueryHandler(language_button, pattern=r"^lang:[a-z]{2,3}$|^lang:auto$")
-    )
+    app.add_handler(CallbackQueryHandler(language_button, pattern=r"^lang:([a-z]{2,3}|auto)$"))

@@ -10,7 +10,7 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.download.urls import extract_url
-from bot.handlers.guards import admitted
+from bot.handlers.guards import visit
 from bot.i18n import N_
 from bot.jobs.manager import Admission
 from bot.render import number
@@ -33,7 +33,7 @@ async def on_text(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or update.effective_chat is None:
         return
-    tr = await admitted(update, ctx, "link")
+    tr = await visit(update, ctx)
     if tr is None:
         return
     url = extract_url(message.text or "")

@@ -7,7 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.context import BotContext
-from bot.handlers.guards import RESTRICTED, admitted
+from bot.handlers.guards import visit
 from bot.render import human_size
 from bot.texts import help_text, welcome
 
@@ -15,7 +15,7 @@ from bot.texts import help_text, welcome
 async def start(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    if (tr := await admitted(update, ctx, "start", refusal=RESTRICTED)) is None:
+    if (tr := await visit(update, ctx)) is None:
         return
     limit = human_size(tr, ctx.services.settings.max_file_size)
     await update.effective_message.reply_text(
@@ -26,7 +26,7 @@ async def start(update: Update, ctx: BotContext) -> None:
 async def help_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
-    if (tr := await admitted(update, ctx, "help", refusal=RESTRICTED)) is None:
+    if (tr := await visit(update, ctx)) is None:
         return
     limit = human_size(tr, ctx.services.settings.max_file_size)
     await update.effective_message.reply_text(help_text(tr, limit), parse_mode=ParseMode.HTML)

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.download.cancel import StopReason
+from bot.errors import FailureReason, JobError
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
-from bot.jobs.models import FormatChoice, JobState
+from bot.jobs.models import FormatChoice, Job, JobState
 from bot.jobs.runner import JobRunner
 from bot.jobs.status import StatusMessage
 from bot.jobs.ui import ChatUI
-from bot.render import number
+from bot.render import failure_text, number
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 
@@ -73,6 +76,9 @@ class JobManager:
         # cancelled too instead of starting afterwards.
         self._cancel_epoch: Counter[int] = Counter()
         self._stopping = False
+        # True once resume() has dealt with the last run's jobs: only then may a clean stop
+        # clear the crash marker (a stop during start-up must leave a crash's marker set).
+        self._session = False
         self._idle = asyncio.Event()
         self._refreshing = asyncio.Lock()
         self._idle.set()
@@ -118,11 +124,20 @@ class JobManager:
         return SubmitResult(Admission.ACCEPTED, job.id, position)
 
     async def resume(self) -> int:
-        """Queue again every job a restart or crash left unfinished; returns how many."""
+        """Queue again every job a restart left unfinished; returns how many.
+
+        After a crash (the last run did not end with `shutdown`), a job that was running is
+        suspected of having caused it (a bomb, say) and is given up, not run again: one link
+        must not crash-loop the daemon. Jobs that were only waiting are resumed.
+        """
+        crashed = await self._repo.begin_session()
         resumed = 0
         for job in await self._repo.unfinished():
             tr = self._translator(job.language)
             status = StatusMessage(self._ui, job.chat_id, job.status_message_id)
+            if crashed and job.state is JobState.RUNNING:
+                await self._give_up_crashed(job, status, tr)
+                continue
             if job.attempts >= MAX_ATTEMPTS:
                 log.warning("job_given_up id=%d attempts=%d", job.id, job.attempts)
                 await self._repo.update(job.id, state=JobState.FAILED)
@@ -138,9 +153,21 @@ class JobManager:
             await status.final(tr("🔄 The bot restarted. Resuming your download…"))
             await self._remember_status(active)
             resumed += 1
+        self._session = True
         log.info("jobs_resumed count=%d", resumed)
         self._pump()
         return resumed
+
+    async def _give_up_crashed(self, job: Job, status: StatusMessage, tr: Translator) -> None:
+        log.warning("job_given_up id=%d reason=crashed url_length=%d", job.id, len(job.url))
+        await self._repo.update(job.id, state=JobState.FAILED)
+        if job.link_id is not None:
+            await self._links.finish(
+                job.link_id, LinkOutcome.FAILED, reason=FailureReason.CRASHED.value
+            )
+        # Whatever the crash left half-written goes too.
+        shutil.rmtree(self._runner.folder_of(job.id), ignore_errors=True)
+        await status.final(failure_text(tr, JobError(FailureReason.CRASHED)))
 
     async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
         """Stop a job of this user (or any job, for an admin); False if there is none."""
@@ -178,7 +205,10 @@ class JobManager:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
         if self._running:
+            # Not recorded as stopped: the next start treats them as running at a crash.
             log.warning("jobs_still_running count=%d after=%.1fs", len(self._running), grace)
+        elif self._session:
+            await self._repo.end_session()
 
     def _stop(self, active: ActiveJob, reason: StopReason) -> None:
         active.cancel.cancel(reason)
@@ -203,6 +233,9 @@ class JobManager:
         finally:
             self._running.pop(active.id, None)
             self._release(active.job.user_id)
+            stopped = active.cancel.stopped_at
+            if stopped is not None:  # how long a stopped job held its worker
+                log.info("job_freed id=%d after_stop=%.2f", active.id, time.monotonic() - stopped)
             if not self._running:
                 self._idle.set()
             self._pump()

@@ -27,6 +27,7 @@ from bot.errors import (
     JobError,
     StaleFileIdError,
     UnconfirmedDeliveryError,
+    is_disk_full,
 )
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
@@ -146,11 +147,14 @@ class JobRunner:
         job = active.job
         try:
             await self._jobs.update(job.id, state=JobState.RUNNING, bump_attempts=True)
+            active.cancel.expire_in(self._cfg.job_timeout)  # the worker thread's own clock
             async with asyncio.timeout(self._cfg.job_timeout):
                 return await self._pipeline(active, tr, folder)
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if active.delivered is not None:  # stopped after Telegram took the file
                 return await settle(active.delivered)
+            if isinstance(exc, TimeoutError):
+                active.cancel.cancel(StopReason.TIMEOUT)  # stops what still runs, and says when
             reason = active.cancel.reason
             if isinstance(exc, StoppedError):
                 reason = exc.reason
@@ -159,12 +163,14 @@ class JobRunner:
             return await self._stopped(active, tr, reason or StopReason.CANCELLED)
         except JobError as exc:
             log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
-            return await self._end.failed(active, tr, exc)
+            return await self._failed(active, tr, exc)
         except Exception as exc:
             if active.delivered is not None:  # the file went out; only its bookkeeping failed
                 return await settle(active.delivered)
+            if is_disk_full(exc):  # a write anywhere: the job's folder, a probe's thumbnail
+                return await self._failed(active, tr, JobError(FailureReason.DISK_FULL, str(exc)))
             log.exception("job_crashed id=%d", job.id)
-            return await self._end.failed(
+            return await self._failed(
                 active, tr, JobError(FailureReason.INTERNAL, type(exc).__name__)
             )
 
@@ -327,10 +333,22 @@ class JobRunner:
     async def _stopped(self, active: ActiveJob, tr: Translator, reason: StopReason) -> Conclusion:
         log.info("job_stopped id=%d reason=%s", active.id, reason)
         if reason is StopReason.TIMEOUT:
-            return await self._end.failed(active, tr, FetchError(FailureReason.TIMEOUT))
+            return await self._failed(active, tr, FetchError(FailureReason.TIMEOUT))
         if reason is StopReason.TOO_LARGE:
-            return await self._end.failed(active, tr, self._too_large(None))
+            return await self._failed(active, tr, self._too_large(None))
         return await self._end.stopped(active, tr, reason)
+
+    async def _failed(self, active: ActiveJob, tr: Translator, error: JobError) -> Conclusion:
+        if error.reason is FailureReason.DISK_FULL:  # the operator's problem, not the user's
+            free = shutil.disk_usage(self._cfg.data_dir).free // (1024 * 1024)
+            log.error(
+                "disk_full id=%d data_dir=%s free_mb=%d detail=%s",
+                active.id,
+                self._cfg.data_dir,
+                free,
+                error.detail,
+            )
+        return await self._end.failed(active, tr, error)
 
 
 def _handed_over(active: ActiveJob) -> bool:

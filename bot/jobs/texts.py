@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from bot.download.files import clean_text
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.ui import Buttons
@@ -23,7 +24,7 @@ def choice_prompt(
     size = f" ({human_size(tr, page.estimated_size)})" if page.estimated_size else ""
     text = tr(
         "🎞 <b>{title}</b>{size}\nWhat would you like? Best video is sent in {seconds} s.",
-        title=tr.isolate(html.escape(page.title or short_url(url))),
+        title=tr.isolate(html.escape(clean_text(page.title or short_url(url)))),
         size=size,
         seconds=number(tr, seconds, 0),
     )
@@ -41,9 +42,14 @@ def choice_prompt(
 
 
 def caption(tr: Translator, title: str, size: int | None, url: str) -> str:
-    """Title, size and a link back to the source, within Telegram's 1024 characters."""
+    """Title, size and a link back to the source, within Telegram's 1024 characters.
+
+    Titles come from pages (and from the cache, written by older versions too): control and
+    bidi characters are taken out here, where the caption is made, whatever their source.
+    """
+    title = clean_text(title)
     size_text = human_size(tr, size) if size else ""
-    shown = tr.ltr(html.escape(short_url(url, 40)))
+    shown = tr.ltr(html.escape(clean_text(short_url(url, 40))))
     link = f'<a href="{html.escape(url, quote=True)}">{shown}</a>'
     tail = tr.line(" · ".join(p for p in (size_text, link) if p))
     budget = CAPTION_LIMIT - len(tail) - 10

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from bot.errors import StartupError
+
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "tgfetch.lock"
@@ -34,13 +36,21 @@ class InstanceLock:
         return self._fd is not None
 
     def acquire(self) -> None:
-        """Take the lock or raise AlreadyRunningError; the file then holds our pid."""
+        """Take the lock or raise AlreadyRunningError; the file then holds our pid.
+
+        Raises StartupError when DATA_DIR cannot hold it (read-only, not a directory, ...).
+        """
         if self._fd is not None:
             raise RuntimeError(f"{self._path} is already held by this InstanceLock")
-        self._data_dir.mkdir(parents=True, exist_ok=True)
-        # The lock lives on the open file description, so the file is never deleted: unlinking
-        # it would let a third process lock a fresh inode while we still hold the old one.
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+            # The lock lives on the open file description, so the file is never deleted:
+            # unlinking it would let a third process lock a fresh inode while we hold the old.
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StartupError(
+                f"DATA_DIR {self._data_dir} cannot be used: {exc.strerror or exc}"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from bot.errors import StartupError
 from bot.store.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -25,18 +26,36 @@ class Database:
         self._conn: sqlite3.Connection | None = None
 
     async def open(self) -> None:
+        """Open (and migrate) the database; StartupError, one line, when it cannot be used."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         await self._submit(self._connect)
 
     def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        version = migrate(conn)
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            # SQLite opens a read-only folder's database and fails only at the first write;
+            # the job folders would fail later still. Find out now.
+            probe = folder / ".tgfetch-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StartupError(
+                f"DATA_DIR {folder} is not writable: {exc.strerror or exc}"
+            ) from exc
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            version = migrate(conn)
+        except (sqlite3.Error, RuntimeError) as exc:
+            if conn is not None:
+                conn.close()
+            raise StartupError(f"database {self.path} is unreadable or corrupt: {exc}") from exc
         log.info("db_open path=%s schema=%d", self.path, version)
         self._conn = conn
 

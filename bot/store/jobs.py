@@ -10,6 +10,9 @@ from bot.jobs.models import FormatChoice, Job, JobState
 from bot.store.db import Database
 
 UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+# In the meta table: "running" from start-up until the jobs were stopped and recorded at a
+# clean shutdown ("stopped"). Found "running" at start-up, the last run ended in a crash.
+SESSION_KEY = "jobs_session"
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -88,6 +91,28 @@ class JobRepo:
         args.append(job_id)
         sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed columns
         await self._db.run(lambda conn: conn.execute(sql, args))
+
+    async def begin_session(self) -> bool:
+        """Mark the daemon as running jobs; True if the previous run did not end cleanly."""
+
+        def swap(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (SESSION_KEY,)).fetchone()
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, 'running')"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (SESSION_KEY,),
+            )
+            return row is not None and row["value"] == "running"
+
+        return await self._db.run(swap)
+
+    async def end_session(self) -> None:
+        """Every job was stopped and its state recorded: the next start is not after a crash."""
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE meta SET value = 'stopped' WHERE key = ?", (SESSION_KEY,)
+            )
+        )
 
     async def unfinished(self) -> list[Job]:
         def query(conn: sqlite3.Connection) -> list[Job]:

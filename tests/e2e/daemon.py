@@ -34,6 +34,10 @@ class Daemon:
         return self._proc.pid
 
     @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    @property
     def output(self) -> str:
         return "\n".join(self.lines)
 
@@ -61,23 +65,28 @@ class Daemon:
 
     async def wait_log(self, needle: str, timeout: float = 15) -> str:
         """The first log line containing `needle`, waiting for it to be written."""
+        return (await self.wait_lines(needle, 1, timeout))[0]
 
-        def find() -> str | None:
-            return next((line for line in self.lines if needle in line), None)
+    async def wait_lines(self, needle: str, count: int, timeout: float = 15) -> list[str]:
+        """The first `count` log lines containing `needle`, waiting for them to be written."""
+
+        def find() -> list[str] | None:
+            found = [line for line in self.lines if needle in line]
+            return found[:count] if len(found) >= count else None
 
         async with self._changed:
             try:
                 async with asyncio.timeout(timeout):
-                    while (line := find()) is None:
+                    while (lines := find()) is None:
                         if self._reader is not None and self._reader.done():
                             break
                         await self._changed.wait()
             except TimeoutError:
-                line = None
-        if line is None:
+                lines = None
+        if lines is None:
             tail = "\n".join(self.lines[-30:])
-            raise AssertionError(f"log line {needle!r} not seen; log tail:\n{tail}")
-        return line
+            raise AssertionError(f"{count} log lines with {needle!r} not seen; log tail:\n{tail}")
+        return lines
 
     async def wait_exit(self, timeout: float = 15) -> int:
         assert self._proc is not None

@@ -111,7 +111,7 @@ async def test_a_banned_user_is_refused_until_unbanned(
 
     bot_api.push_message(USER, media.url("/file/a.bin?size=1000"))
     await bot_api.wait_for_text(USER, REFUSED)
-    await daemon.wait_log(f"access_denied user={USER} verdict=banned what=link")
+    await daemon.wait_log(f"access_denied user={USER} verdict=banned what=message")
     bot_api.push_message(USER, "/history")
     await bot_api.wait_for(lambda _: sum(REFUSED in m.content for m in bot_api.chat(USER)) == 2)
     bot_api.push_message(USER, "/start")
@@ -130,7 +130,7 @@ async def test_allowed_users_keeps_everyone_else_out(
     daemon = await start_daemon(ADMIN_IDS=str(ADMIN), ALLOWED_USERS=str(USER))
     bot_api.push_message(STRANGER, media.url("/file/a.bin?size=1000"))
     await bot_api.wait_for_text(STRANGER, REFUSED)
-    await daemon.wait_log(f"access_denied user={STRANGER} verdict=not_allowed what=link")
+    await daemon.wait_log(f"access_denied user={STRANGER} verdict=not_allowed what=message")
     bot_api.push_message(STRANGER, "/help")
     await bot_api.wait_for_text(STRANGER, "Access to this bot is restricted.")
     bot_api.push_message(USER, media.url("/file/a.bin?size=1000"))

@@ -122,25 +122,41 @@ async def test_per_user_limit_and_cancel_command(
     await media.wait_streams(0, timeout=5)
 
 
-@pytest.mark.parametrize("how", ["sigterm", "kill"])
 async def test_restart_mid_download_still_delivers(
-    how: str, bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
 ) -> None:
     daemon = await start_daemon()
     size = 1_500_000
     bot_api.push_message(USER, media.url(f"/file/movie.bin?size={size}&rate=300000"))
     await bot_api.wait_for_text(USER, "Downloading", timeout=15)
-    if how == "sigterm":
-        daemon.signal()
-        assert await daemon.wait_exit(15) == 0
-        await bot_api.wait_for_text(USER, "restarting")
-    else:
-        daemon.kill()
-        await daemon.wait_exit(5)
+    daemon.signal()
+    assert await daemon.wait_exit(15) == 0
+    await bot_api.wait_for_text(USER, "restarting")
     await start_daemon()
     await bot_api.wait_for_text(USER, "Resuming")
     call = await bot_api.wait_for_file(USER, timeout=30)
     assert call.files["document"].sha256 == MediaServer.expected_sha256("movie.bin", size)
+
+
+async def test_a_crash_gives_up_the_running_job_and_resumes_the_waiting_one(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, data_dir: Path
+) -> None:
+    # The running job may be what killed the bot (a bomb): it is not run again, so one link
+    # cannot crash-loop the daemon. The one that was only waiting is not suspect.
+    daemon = await start_daemon(DOWNLOAD_WORKERS="1")
+    bot_api.push_message(USER, media.url("/file/movie.bin?size=1500000&rate=300000"))
+    await bot_api.wait_for_text(USER, "Downloading", timeout=15)
+    bot_api.push_message(USER + 1, media.url("/file/next.bin?size=1000"))
+    await bot_api.wait_for_text(USER + 1, "position 1")
+    daemon.kill()
+    await daemon.wait_exit(5)
+    again = await start_daemon(DOWNLOAD_WORKERS="1")
+    await bot_api.wait_for_text(USER, "❌ The bot stopped unexpectedly while working on this link")
+    call = await bot_api.wait_for_file(USER + 1, timeout=30)
+    assert call.files["document"].sha256 == MediaServer.expected_sha256("next.bin", 1000)
+    await again.wait_log("job_end id=2")
+    assert not bot_api.sent_files(USER)
+    assert not any((data_dir / "jobs").iterdir())
 
 
 async def test_page_with_two_videos_sends_the_first(

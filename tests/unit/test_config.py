@@ -22,6 +22,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings()
     assert s.telegram_api_url == "https://api.telegram.org"
     assert s.max_file_size == 2000 * 1024 * 1024
+    assert s.max_page_size == 5 * 1024 * 1024
     assert s.download_workers == 4
     assert s.allowed_users is None
     assert s.admin_ids == frozenset()

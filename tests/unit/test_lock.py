@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import StartupError
 from bot.ops.lock import AlreadyRunningError, InstanceLock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +100,12 @@ def test_a_second_lock_in_the_same_process_is_refused(tmp_path: Path) -> None:
 def test_acquiring_twice_is_a_programming_error(tmp_path: Path) -> None:
     with InstanceLock(tmp_path) as lock, pytest.raises(RuntimeError):
         lock.acquire()
+
+
+def test_a_data_dir_that_cannot_hold_the_lock_is_one_line(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file")
+    with pytest.raises(StartupError) as caught:
+        InstanceLock(not_a_folder).acquire()
+    assert str(caught.value).startswith(f"DATA_DIR {not_a_folder} cannot be used: ")
+    assert "\n" not in str(caught.value)

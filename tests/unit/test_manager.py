@@ -13,6 +13,7 @@ import pytest
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.manager import Admission, JobManager, Limits
+from bot.jobs.models import JobState
 from bot.jobs.ui import Buttons
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
@@ -53,12 +54,16 @@ class SlowUI:
 class ScriptedRunner:
     """Shows Working, waits to be released, then says Done."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or Path("/nonexistent")
         self.release: dict[int, asyncio.Event] = {}
         self.started: list[int] = []
         self.finished: list[int] = []
         self.all_done = asyncio.Event()
         self.expected = 0
+
+    def folder_of(self, job_id: int) -> Path:
+        return self.root / "jobs" / str(job_id)
 
     async def run(self, active: ActiveJob) -> None:
         self.started.append(active.id)
@@ -130,3 +135,74 @@ async def test_bounds_and_cancel_of_a_queued_job(db: Database) -> None:
     runner.release.setdefault(1, asyncio.Event()).set()
     await manager.shutdown(5)
     assert runner.started == [1]
+
+
+async def test_a_job_running_at_a_crash_is_given_up_and_a_waiting_one_resumed(
+    db: Database, tmp_path: Path
+) -> None:
+    first, ui = ScriptedRunner(tmp_path), SlowUI()
+    before = make(db, first, ui)
+    assert await before.resume() == 0  # a fresh start: the session begins
+    running = await submit(before, 1, 0)
+    waiting = await submit(before, 2, 1)
+    await JobRepo(db, dt.datetime.now).update(running.job_id, state=JobState.RUNNING)
+    left_behind = first.folder_of(running.job_id)
+    left_behind.mkdir(parents=True)
+    (left_behind / "half.bin").write_bytes(b"x")
+    await crash()
+
+    second = ScriptedRunner(tmp_path)
+    second.release[waiting.job_id] = asyncio.Event()
+    second.release[waiting.job_id].set()
+    second.expected = 1
+    after = make(db, second, ui)
+    assert await after.resume() == 1
+    await asyncio.wait_for(second.all_done.wait(), 10)
+    assert second.started == [waiting.job_id]
+    assert [j.id for j in await JobRepo(db, dt.datetime.now).unfinished()] == [waiting.job_id]
+    texts = " ".join(ui.texts.values())
+    assert "stopped unexpectedly while working on this link" in texts
+    assert not left_behind.exists()
+    await after.shutdown(5)
+
+
+async def test_after_a_clean_shutdown_nothing_is_given_up(db: Database) -> None:
+    runner, ui = ScriptedRunner(), SlowUI()
+    manager = make(db, runner, ui)
+    await manager.resume()
+    await manager.shutdown(5)
+    job = await submit(make(db, ScriptedRunner(), ui), 1, 0)
+    await crash()  # with a job marked running, but after the session had ended cleanly
+    await JobRepo(db, dt.datetime.now).update(job.job_id, state=JobState.RUNNING)
+    again = ScriptedRunner()
+    assert await make(db, again, ui).resume() == 1
+    assert "unexpectedly" not in " ".join(ui.texts.values())
+    await crash()
+
+
+async def test_a_stop_during_start_up_keeps_a_crash_marked(db: Database) -> None:
+    # A SIGTERM can come before resume() (the start-up it belongs to is cancelled): that stop
+    # must not clear the marker of the crash before it, or the job that crashed the bot
+    # would run again on the next start.
+    ui = SlowUI()
+    crashed_run = make(db, ScriptedRunner(), ui)
+    await crashed_run.resume()
+    job = await submit(crashed_run, 1, 0)
+    await crash()
+    await JobRepo(db, dt.datetime.now).update(job.job_id, state=JobState.RUNNING)
+
+    await make(db, ScriptedRunner(), ui).shutdown(5)  # stopped before it resumed anything
+
+    again = ScriptedRunner()
+    assert await make(db, again, ui).resume() == 0
+    assert again.started == []
+    assert "stopped unexpectedly while working on this link" in " ".join(ui.texts.values())
+
+
+async def crash() -> None:
+    """The process dies: its job tasks vanish, with no shutdown to record anything."""
+    # (A cancelled job frees its worker, which starts the next: cancel until none is left.)
+    while tasks := [t for t in asyncio.all_tasks() if t.get_name().startswith("job-")]:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -12,14 +12,16 @@ import shutil
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bot.download.cancel import CancelToken
 from bot.download.safety import MAX_URL_LENGTH, UrlGuard, check_address
-from bot.download.ytdlp_guard import find_fetch_error, guarded_youtube_dl
+from bot.download.ytdlp_guard import JobNet, find_fetch_error, guarded_youtube_dl
 from bot.errors import FailureReason, FetchError
 
 PUBLIC = "93.184.216.34"
@@ -327,8 +329,14 @@ def ydl_guard() -> UrlGuard:
 
 
 @pytest.fixture
-def ydl(tmp_path: Path) -> Iterator[Any]:
-    with guarded_youtube_dl(ydl_params(tmp_path), ydl_guard()) as ydl:
+def net() -> Iterator[JobNet]:
+    with ThreadPoolExecutor(2, thread_name_prefix="lookup") as lookups:
+        yield JobNet(CancelToken(), 1024 * 1024, lookups)
+
+
+@pytest.fixture
+def ydl(tmp_path: Path, net: JobNet) -> Iterator[Any]:
+    with guarded_youtube_dl(ydl_params(tmp_path), ydl_guard(), net) as ydl:
         yield ydl
 
 
@@ -414,7 +422,7 @@ def test_ytdlp_direct_private_urls_and_other_schemes_are_refused(
 
 
 def test_ytdlp_through_a_proxy_checks_urls_not_the_proxy(
-    sites: tuple[Site, Site], tmp_path: Path
+    sites: tuple[Site, Site], tmp_path: Path, net: JobNet
 ) -> None:
     import yt_dlp.utils
 
@@ -422,7 +430,7 @@ def test_ytdlp_through_a_proxy_checks_urls_not_the_proxy(
     _, proxy = sites
     proxy.routes["http://media.test/clip"] = (200, {}, b"via proxy")
     params = ydl_params(tmp_path, proxy=proxy.origin)
-    with guarded_youtube_dl(params, ydl_guard()) as ydl:
+    with guarded_youtube_dl(params, ydl_guard(), net) as ydl:
         assert ydl.urlopen("http://media.test/clip").read() == b"via proxy"
         with pytest.raises(yt_dlp.utils.YoutubeDLError) as caught:
             ydl.urlopen("http://rebind.test/secret")
@@ -430,10 +438,12 @@ def test_ytdlp_through_a_proxy_checks_urls_not_the_proxy(
     assert proxy.hits == ["http://media.test/clip"]
 
 
-def test_ytdlp_with_private_addresses_allowed(sites: tuple[Site, Site], tmp_path: Path) -> None:
+def test_ytdlp_with_private_addresses_allowed(
+    sites: tuple[Site, Site], tmp_path: Path, net: JobNet
+) -> None:
     _, private = sites
     relaxed = UrlGuard(True)
-    with guarded_youtube_dl(ydl_params(tmp_path), relaxed) as ydl:
+    with guarded_youtube_dl(ydl_params(tmp_path), relaxed, net) as ydl:
         assert ydl.urlopen(f"{private.origin}/secret").read() == b"internal data"
 
 

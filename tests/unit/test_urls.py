@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.download.files import filename_from_response, sanitize_filename, unique_path
+from bot.download.files import clean_text, filename_from_response, sanitize_filename, unique_path
 from bot.download.urls import extract_url, normalize_url
 
 
@@ -43,10 +43,19 @@ def test_same_resource_same_cache_key() -> None:
         ("", "file"),
         ("x" * 300 + ".mp4", "x" * 116 + ".mp4"),
         ("فیلم خوب.mp4", "فیلم خوب.mp4"),
+        # Bidi overrides would show "invoice\u202egpj.exe" as "invoiceexe.jpg".
+        ("invoice\u202egpj.exe", "invoice gpj.exe"),
+        ("a\u2066b\u2069c\u200f.txt", "a b c.txt"),
+        ("clip\x1b[31m\x00.mp4", "clip [31m.mp4"),
     ],
 )
 def test_sanitize_filename(name: str, safe: str) -> None:
     assert sanitize_filename(name) == safe
+
+
+def test_titles_lose_control_and_bidi_characters() -> None:
+    assert clean_text("  A\u202eB\tC\n\x00D\u2067E\u2069 ") == "A B C D E"
+    assert clean_text("فیلم \u200fخوب") == "فیلم خوب"
 
 
 def test_filename_sources() -> None:

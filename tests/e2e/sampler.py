@@ -8,7 +8,7 @@ import time
 from types import TracebackType
 from typing import Self
 
-from bench.procfs import TreeSample, sample
+from tests.e2e.procfs import TreeSample, sample
 
 
 class Sampler:

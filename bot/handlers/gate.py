@@ -1,0 +1,105 @@
+"""Decided once, before any handler: which updates the bot acts on, and who may use it.
+
+- Private chats only. In a group anyone, allowed or not, could post links and the files
+  would land in a shared chat; refusals would be spam. A command addressed to the bot there
+  (or a press of one of its buttons) is told to use a private chat; anything else is ignored.
+- An edited message never starts anything: the link was handled when it was sent, and
+  Telegram also sends edits nobody made (a first reaction, say). Ignored, and logged.
+- Access (bans, ALLOWED_USERS; admins always pass) for every command, button and message,
+  /language included, so no handler can forget to ask.
+- A button with empty data is answered as one no longer active: PTB would hand it to every
+  button handler, whatever their patterns say.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from bot.access import Verdict
+from bot.context import BotContext
+from bot.handlers import errors
+from bot.handlers.common import answer
+from bot.i18n import N_
+
+log = logging.getLogger(__name__)
+
+GATE_GROUP = -1  # after the update counter (-2), before every handler (0)
+
+REFUSAL = N_("⛔ Sorry, this bot is not available to you.")
+RESTRICTED = N_("🔒 Access to this bot is restricted.")
+PRIVATE_ONLY = N_("🔒 I only work in private chats. Send me your link directly: @{bot}")
+# /start and /help, which introduce the bot, say it more gently.
+_GENTLE = ("start", "help")
+
+
+async def gate(update: Update, ctx: BotContext) -> None:
+    """Stops (ApplicationHandlerStop) every update no handler should see; lets the rest by."""
+    user = update.effective_user
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        log.info("edit_ignored user=%s", user.id if user else None)
+        raise ApplicationHandlerStop
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        await _elsewhere(update, ctx)
+        raise ApplicationHandlerStop
+    if user is None or (update.message is None and update.callback_query is None):
+        return  # nothing a user asked for: no handler answers it anyway
+    record, tr = await ctx.visitor(user)
+    verdict = ctx.services.access.verdict(record)
+    if verdict is Verdict.ALLOWED:
+        query = update.callback_query
+        if query is not None and not query.data and not query.game_short_name:
+            # PTB hands a button with empty data to every button handler, whatever its pattern.
+            await errors.unknown_callback(update, ctx)
+            raise ApplicationHandlerStop
+        return
+    what = _what(update)
+    log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, what)
+    refusal = tr(RESTRICTED if what in _GENTLE else REFUSAL)
+    if update.callback_query is not None:
+        await answer(update.callback_query, refusal)
+    elif update.message is not None:
+        await update.message.reply_text(refusal)
+    raise ApplicationHandlerStop
+
+
+async def _elsewhere(update: Update, ctx: BotContext) -> None:
+    """In a group or channel: only what was addressed to the bot gets a pointer to a DM."""
+    user, message, chat = update.effective_user, update.message, update.effective_chat
+    command = message is not None and _addressed(message.text or "", ctx.bot.username)
+    if user is None or chat is None or not (command or update.callback_query is not None):
+        log.debug("group_update_ignored chat=%s", chat.id if chat else None)
+        return
+    log.info("group_update_refused user=%d chat=%d", user.id, chat.id)
+    tr = await ctx.services.translator_of(user.id, user.language_code)
+    text = tr(PRIVATE_ONLY, bot=ctx.bot.username)
+    if update.callback_query is not None:
+        await answer(update.callback_query, text)
+    elif message is not None:
+        await message.reply_text(text)
+
+
+def _addressed(text: str, bot: str) -> bool:
+    """A command for this bot: "/start", or "/start@this_bot" but not "/start@other_bot"."""
+    if not text.startswith("/"):
+        return False
+    _, at, name = text.split(maxsplit=1)[0].partition("@")
+    return not at or name.lower() == bot.lower()
+
+
+def _what(update: Update) -> str:
+    """What was refused, for the log: the command's name, "button" or "message"."""
+    if update.callback_query is not None:
+        return "button"
+    text = update.message.text if update.message is not None else None
+    if text and text.startswith("/"):
+        return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()[:32]
+    return "message"
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
