@@ -27,14 +27,21 @@ log = logging.getLogger(__name__)
 # A last message that did not go out (the request layer's own retries spent) is tried again
 # after these pauses; the job's outcome is recorded whatever becomes of it.
 FINAL_RETRY_DELAYS_S = (5.0, 30.0)
+# While the daemon stops, a job's last message gets one try this long: the stop has 3 s in
+# all, and a job still talking would count as one that never stopped.
+STOPPING_MESSAGE_S = 1.0
 
 
 class JobEndings:
     def __init__(
-        self, outcomes: OutcomeRepo, final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S
+        self,
+        outcomes: OutcomeRepo,
+        final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S,
+        stopping_message_s: float = STOPPING_MESSAGE_S,
     ) -> None:
         self._outcomes = outcomes
         self._delays = final_retry_delays
+        self._stopping_message_s = stopping_message_s
 
     async def delivered(self, active: ActiveJob, ending: Ending, end: Conclusion) -> Conclusion:
         """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
@@ -85,15 +92,23 @@ class JobEndings:
 
     async def tell(self, active: ActiveJob, end: Conclusion) -> None:
         """The job's last word in the chat, tried on its own: a failure here never reruns the
-        job, whose outcome is already recorded."""
+        job, whose outcome is already recorded. While the daemon stops: one short try."""
+        if active.cancel.reason is not StopReason.SHUTDOWN:
+            await self._say(active, end, self._delays)
+            return
+        try:
+            async with asyncio.timeout(self._stopping_message_s):
+                await self._say(active, end, ())
+        except TimeoutError:
+            log.warning("final_message_cut_short id=%d (stopping)", active.id)
+
+    async def _say(self, active: ActiveJob, end: Conclusion, delays: tuple[float, ...]) -> None:
         if end.text is None:  # the file is the answer: the status message goes
             try:
                 await active.status.remove()
             except Exception:  # the outcome is recorded; a stray status message is all we risk
                 log.exception("status_remove_failed id=%d", active.id)
             return
-        stopping = active.cancel.reason is StopReason.SHUTDOWN
-        delays = () if stopping else self._delays
         for attempt in range(len(delays) + 1):
             try:
                 if await active.status.final(end.text):

@@ -32,7 +32,7 @@ from bot.errors import (
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.conclusion import Conclusion
-from bot.jobs.endings import FINAL_RETRY_DELAYS_S, JobEndings, settle
+from bot.jobs.endings import FINAL_RETRY_DELAYS_S, STOPPING_MESSAGE_S, JobEndings, settle
 from bot.jobs.models import FormatChoice, JobState
 from bot.jobs.texts import cancel_buttons, caption, choice_prompt
 from bot.render import progress_text
@@ -81,6 +81,7 @@ class RunnerConfig:
     job_timeout: float
     choice_timeout: float
     final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S  # see endings.py
+    stopping_message_s: float = STOPPING_MESSAGE_S
 
 
 class JobRunner:
@@ -106,7 +107,7 @@ class JobRunner:
         self._deliverer = deliverer
         self._probe = probe
         self._jobs = jobs
-        self._end = JobEndings(outcomes, config.final_retry_delays)
+        self._end = JobEndings(outcomes, config.final_retry_delays, config.stopping_message_s)
         self._cache = cache
         self._translator = translator
         self._on_outcome = on_outcome

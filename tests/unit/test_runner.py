@@ -124,8 +124,11 @@ class World:
     reports: list[JobReport]
 
     def runner(self, deliverer: Deliverer, delays: tuple[float, ...] = (0.0, 0.0)) -> JobRunner:
+        config = RunnerConfig(
+            Path("/nonexistent"), 60, 0, final_retry_delays=delays, stopping_message_s=0.05
+        )
         return JobRunner(
-            config=RunnerConfig(Path("/nonexistent"), 60, 0, final_retry_delays=delays),
+            config=config,
             http=cast("HttpFetcher", Unused()),
             ytdlp=cast("YtdlpFetcher", Unused()),
             deliverer=deliverer,
@@ -223,6 +226,21 @@ async def test_a_stop_while_the_last_message_hangs_does_not_rerun_the_job(world:
     assert await world.state(active.job) == (JobState.FAILED, LinkOutcome.FAILED)
     assert await world.jobs.unfinished() == []  # nothing for a restart to run again
     assert [r.outcome for r in world.reports] == ["failed"]
+
+
+async def test_while_stopping_a_hanging_last_message_is_cut_short(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The daemon is stopping (the job already told so): its last message gets one short try,
+    # so the job's task ends and the stop keeps its budget.
+    chat = Chat(hang=asyncio.Event())
+    active = await world.job(chat)
+    active.cancel.cancel(StopReason.SHUTDOWN)
+    await world.runner(Deliverer(DeliveryError(FailureReason.UPLOAD_FAILED, "no"))).run(active)
+
+    assert chat.final_tries == 1
+    assert await world.state(active.job) == (JobState.FAILED, LinkOutcome.FAILED)
+    assert "final_message_cut_short" in caplog.text
 
 
 async def test_a_resend_whose_answer_was_lost_is_unconfirmed_and_not_repeated(
