@@ -30,13 +30,16 @@ from bot.telegram_io.polling import PollMonitor
 
 log = logging.getLogger(__name__)
 
-# A stop, from the signal to the end of run(), takes at most this long. Jobs get most of it
-# (a download stops in well under a second; a yt-dlp worker within 2 s); what they leave is
-# shared by the updater (its last getUpdates), the application and the connections.
-STOP_BUDGET_S = 2.7
-JOBS_GRACE_S = 2.2
+# A stop, from the moment it is seen to the end of run(), takes at most this long (plus a
+# STEP_MIN_S per step once it is spent); launch.py then gives threads 0.3 s: under 3 s in
+# all. Jobs get most of it (a download stops in well under a second, a yt-dlp worker within
+# 2 s); what they leave goes to the updater (its last getUpdates), the application (PTB
+# waits for its handlers) and the connections.
+STOP_BUDGET_S = 2.5
+JOBS_GRACE_S = 2.0
 UPDATER_STOP_S = 1.0
-STEP_MIN_S = 0.2  # even a late step gets this long to close its connections
+STARTUP_CANCEL_S = 0.5
+STEP_MIN_S = 0.05  # even a late step gets this long to close its connections
 
 
 def poll_timeout(settings: Settings) -> int:
@@ -107,15 +110,19 @@ class Lifecycle:
         finally:
             stopped.cancel()
         if not starting.done():  # a stop came first: start-up ends where it is
+            deadline = time.monotonic() + STOP_BUDGET_S
             starting.cancel()
-            await asyncio.wait({starting}, timeout=STEP_MIN_S * 5)
+            await asyncio.wait({starting}, timeout=STARTUP_CANCEL_S)
             if starting.done() and not starting.cancelled() and starting.exception():
                 log.debug("startup_interrupted", exc_info=starting.exception())
-        elif (exc := starting.exception()) is not None:
-            failed = fail_start(exc)
-            self._stop.request(failed.reason, failed.code)
+        else:
+            if (exc := starting.exception()) is not None:
+                failed = fail_start(exc)
+                self._stop.request(failed.reason, failed.code)
+            await self._stop.wait()
+            deadline = time.monotonic() + STOP_BUDGET_S
         ending = await self._stop.wait()
-        await self._shutdown(ending)
+        await self._shutdown(ending, deadline)
         return ending
 
     async def _start(self) -> None:
@@ -159,10 +166,9 @@ class Lifecycle:
         task.add_done_callback(_log_crash)
         self._background.append(task)
 
-    async def _shutdown(self, ending: Exit) -> None:
+    async def _shutdown(self, ending: Exit, deadline: float) -> None:
         """Stop everything start-up may have started, in order, each step bounded."""
         log.info("stopping reason=%s", ending.reason)
-        deadline = time.monotonic() + STOP_BUDGET_S
 
         def left(cap: float | None = None) -> float:
             remaining = max(STEP_MIN_S, deadline - time.monotonic())

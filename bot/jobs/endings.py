@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 # A last message that did not go out (the request layer's own retries spent) is tried again
 # after these pauses; the job's outcome is recorded whatever becomes of it.
 FINAL_RETRY_DELAYS_S = (5.0, 30.0)
-# While the daemon stops, a job's last message gets one try this long: the stop has 3 s in
-# all, and a job still talking would count as one that never stopped.
+# While the daemon stops, a job's last message gets one try this long: the jobs have 2 s of
+# the stop's 3, and a job still talking would count as one that never stopped.
 STOPPING_MESSAGE_S = 1.0
 
 
