@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench bench-stop attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps run test lint bench bench-stop bench-upload attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -53,6 +53,11 @@ bench: install-dev
 
 bench-stop: install-dev
 	$(PY) -m bench.stop_latency
+
+# Peak memory of four 45 MB uploads at once: the bot's deliverer against PTB's two ways of
+# sending a file handle (about 15 s; goal: growth under 10 MB).
+bench-upload: install-dev
+	$(PY) -m bench.upload_memory
 
 # Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).

@@ -1,8 +1,16 @@
-"""Peak memory of four concurrent 45 MB uploads: BotApiUploader (streaming) vs PTB's send_document.
+"""Peak memory of four concurrent 45 MB uploads, by the way the file reaches the Bot API.
 
-Run from the project root: `.venv/bin/python -m bench.upload_memory`. The fake Bot API runs in
-this process (it hashes uploads chunk by chunk, so it adds little); the peak resident set is reset
-between the two runs through /proc/self/clear_refs, so each number is that run's own peak.
+Run from the project root: `.venv/bin/python -m bench.upload_memory` (`make bench-upload`).
+Each way runs three times, each time in a fresh process (so one way's leftovers cannot raise
+the next one's figures), against the fake Bot API in that same process (it hashes uploads
+chunk by chunk, so it adds little). A run reports its resident set just before the uploads
+(the idle figure), its peak (VmHWM, reset through /proc/self/clear_refs first) and whether
+every file arrived intact. The ways:
+
+- `deliverer`: the bot's own Bot API deliverer (`bot.upload.botapi.BotApiUploader`), as it is in
+  this checkout;
+- `ptb-stream`: PTB's `bot.send_document(InputFile(handle, read_file_handle=False))`;
+- `ptb-default`: PTB's `bot.send_document(handle)`, which reads the whole file first.
 """
 
 from __future__ import annotations
@@ -10,14 +18,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.request import HTTPXRequest
 
 from bot.telegram_io.retry import RetryPolicy
@@ -29,9 +41,11 @@ MB = 1024 * 1024
 FILES = 4
 SIZE = 45 * MB
 CHAT = 1001
+RUNS = 3
+GOAL_MB = 10.0  # growth over idle allowed for four uploads at once
 
 Files = list[tuple[Path, str]]
-Run = Callable[[FakeBotApi, Files], Awaitable[None]]
+Way = Callable[[FakeBotApi, Files], Awaitable[None]]
 
 
 def status_kb(field: str) -> int:
@@ -61,7 +75,12 @@ def make_files(folder: Path) -> Files:
     return made
 
 
-async def streaming(api: FakeBotApi, files: Files) -> None:
+def ptb_bot(api: FakeBotApi) -> Bot:
+    request = HTTPXRequest(connection_pool_size=8, media_write_timeout=120, read_timeout=120)
+    return Bot(api.token, base_url=f"{api.url}/bot", request=request)
+
+
+async def deliverer(api: FakeBotApi, files: Files) -> None:
     async with httpx.AsyncClient() as client:
         uploader = BotApiUploader(api.url, api.token, client, RetryPolicy())
         deliveries = [
@@ -70,10 +89,19 @@ async def streaming(api: FakeBotApi, files: Files) -> None:
         await asyncio.gather(*(uploader.send(d, lambda _c, _t: None) for d in deliveries))
 
 
-async def ptb(api: FakeBotApi, files: Files) -> None:
-    request = HTTPXRequest(connection_pool_size=8, media_write_timeout=120, read_timeout=120)
-    bot = Bot(api.token, base_url=f"{api.url}/bot", request=request)
-    async with bot:
+async def ptb_stream(api: FakeBotApi, files: Files) -> None:
+    async with ptb_bot(api) as bot:
+
+        async def send(path: Path) -> None:
+            with path.open("rb") as handle:
+                document = InputFile(handle, filename=path.name, read_file_handle=False)
+                await bot.send_document(CHAT, document, caption="bench")
+
+        await asyncio.gather(*(send(path) for path, _ in files))
+
+
+async def ptb_default(api: FakeBotApi, files: Files) -> None:
+    async with ptb_bot(api) as bot:
 
         async def send(path: Path) -> None:
             with path.open("rb") as document:  # PTB reads it whole: what we measure
@@ -82,30 +110,71 @@ async def ptb(api: FakeBotApi, files: Files) -> None:
         await asyncio.gather(*(send(path) for path, _ in files))
 
 
-async def measure(name: str, api: FakeBotApi, files: Files, run: Run) -> None:
-    reset_peak()
-    before = status_kb("VmRSS")
-    mark = len(api.calls)
-    started = time.monotonic()
-    await run(api, files)
-    elapsed = time.monotonic() - started
-    peak = status_kb("VmHWM")
-    sent = {c.files["document"].sha256 for c in api.calls[mark:] if "document" in c.files}
-    intact = sent == {sha for _, sha in files}
-    print(
-        f"{name:<28} rss_before={before / 1024:7.1f} MB  peak={peak / 1024:7.1f} MB  "
-        f"growth={(peak - before) / 1024:7.1f} MB  time={elapsed:5.1f} s  intact={intact}"
-    )
+WAYS: dict[str, tuple[str, Way]] = {
+    "deliverer": ("the bot's deliverer", deliverer),
+    "ptb-stream": ("PTB, read_file_handle=False", ptb_stream),
+    "ptb-default": ("PTB, default (reads the file)", ptb_default),
+}
 
 
-async def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
+async def one_run(way: str, folder: Path) -> dict[str, object]:
+    """One way, once, in this process: the figures as a dict."""
+    files = [(folder / f"upload-{i}.bin", sha) for i, sha in enumerate(sys.argv[3:])]
+    async with FakeBotApi() as api:
+        await ptb_default(api, [])  # imports and first-use costs are paid before measuring
+        reset_peak()
+        idle = status_kb("VmRSS")
+        started = time.monotonic()
+        await WAYS[way][1](api, files)
+        elapsed = time.monotonic() - started
+        peak = status_kb("VmHWM")
+        sent = {c.files["document"].sha256 for c in api.calls if "document" in c.files}
+    return {
+        "idle_mb": idle / 1024,
+        "peak_mb": peak / 1024,
+        "growth_mb": (peak - idle) / 1024,
+        "seconds": elapsed,
+        "intact": sent == {sha for _, sha in files},
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        result = asyncio.run(one_run(sys.argv[2], Path(os.environ["UPLOAD_BENCH_DIR"])))
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory(prefix="tgfetch-upload-") as folder:
         files = make_files(Path(folder))
-        async with FakeBotApi() as api:
-            print(f"{FILES} concurrent uploads of {SIZE // MB} MB each, fake Bot API in-process")
-            await measure("BotApiUploader (streaming)", api, files, streaming)
-            await measure("PTB bot.send_document", api, files, ptb)
+        env = os.environ | {"UPLOAD_BENCH_DIR": folder}
+        shas = [sha for _, sha in files]
+        print(
+            f"{FILES} concurrent uploads of {SIZE // MB} MB each, fake Bot API in-process, "
+            f"{RUNS} runs of each way in a fresh process; goal: growth < {GOAL_MB:g} MB"
+        )
+        failed = False
+        for way, (label, _) in WAYS.items():
+            runs = []
+            for _ in range(RUNS):
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.upload_memory", "--one", way, *shas],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            growth = [float(str(r["growth_mb"])) for r in runs]
+            idle = statistics.median(float(str(r["idle_mb"])) for r in runs)
+            seconds = statistics.median(float(str(r["seconds"])) for r in runs)
+            intact = all(r["intact"] for r in runs)
+            print(
+                f"{label:<31} idle {idle:5.1f} MB  growth min/median/max "
+                f"{min(growth):6.1f} / {statistics.median(growth):6.1f} / {max(growth):6.1f} MB"
+                f"  time {seconds:4.1f} s  intact={intact}"
+            )
+            failed |= not intact
+        sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
