@@ -32,9 +32,10 @@ import httpx
 from telegram import Bot, InputFile
 from telegram.request import HTTPXRequest
 
+from bot.model.media import MediaInfo
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
-from bot.upload.types import Delivery, MediaInfo
+from bot.upload.types import Delivery
 from tests.fakes.bot_api import FakeBotApi
 
 MB = 1024 * 1024

@@ -12,7 +12,7 @@ import time
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.context import BotContext, BotData, TgApp
 from bot.handlers import (
     admin,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.i18n import N_, Translator
 from bot.render_links import UserLinks, expiry_notice, split_blocks
 from bot.store.jobs import JobRepo

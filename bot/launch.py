@@ -11,7 +11,7 @@ import threading
 import time
 from types import FrameType
 
-from bot.config import ConfigError, load_settings
+from bot.config.settings import ConfigError, load_settings
 from bot.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
 from bot import __version__
-from bot.config import ConfigError, Settings
+from bot.config.settings import ConfigError, Settings, StartupError
 from bot.context import TgApp
 from bot.daily import schedule_daily
-from bot.errors import StartupError
 from bot.ops.lock import AlreadyRunningError
 from bot.ops.operations import Operations, watch_polling
 from bot.ops.stop import Exit, ExitReason, StopSignal

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from bot.errors import FailureReason, JobError
 from bot.i18n import N_, Translator
-from bot.jobs.models import Progress
+from bot.jobs.progress import Progress
+from bot.model.failures import FailureReason, JobError
 
 BAR_WIDTH = 12
 

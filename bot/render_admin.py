@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.i18n import Translator
 from bot.jobs.ui import Buttons
 from bot.render import human_datetime, human_size, number

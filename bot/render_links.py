@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.errors import FailureReason
 from bot.history import HistoryPage
 from bot.i18n import N_, Translator
 from bot.jobs.ui import Buttons
+from bot.model.failures import FailureReason
 from bot.render import human_datetime, human_size, number, short_url
 from bot.store.links import LinkOutcome, LinkRecord
 from bot.store.users import UserRecord

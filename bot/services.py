@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from telegram import User
 
 from bot.access import Access
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.expiry import ExpiryService
 from bot.history import History
 from bot.i18n import I18n, Translator

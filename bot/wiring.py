@@ -14,7 +14,7 @@ import httpx
 
 from bot import __version__
 from bot.access import Access
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.context import TgApp
 from bot.download.http import HttpFetcher
 from bot.download.pinned import download_client

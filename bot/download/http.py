@@ -18,7 +18,7 @@ from bot.download.cancel import CancelToken
 from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
 from bot.download.types import FetchedFile, Guard, TransferFn
-from bot.errors import FailureReason, FetchError, is_disk_full
+from bot.model.failures import FailureReason, FetchError, is_disk_full
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.errors import FailureReason, FetchError
+from bot.model.failures import FailureReason, FetchError
 
 if TYPE_CHECKING:
     import httpx

@@ -17,8 +17,8 @@ from bot.download.cancel import CancelToken, StoppedError, StopReason
 from bot.download.files import clean_text, sanitize_filename
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
-from bot.errors import FailureReason, FetchError, is_disk_full
-from bot.jobs.models import FormatChoice
+from bot.model.failures import FailureReason, FetchError, is_disk_full
+from bot.model.job import FormatChoice
 
 log = logging.getLogger(__name__)
 

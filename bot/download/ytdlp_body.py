@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.download.decoding import BodyDecoder
-from bot.errors import FailureReason, FetchError
+from bot.model.failures import FailureReason, FetchError
 
 RAW_CHUNK = 64 * 1024
 

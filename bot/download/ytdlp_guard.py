@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.ytdlp_body import BoundedBody
 from bot.download.ytdlp_net import JobNet, JobSockets, connection_classes
-from bot.errors import FailureReason, FetchError
+from bot.model.failures import FailureReason, FetchError
 
 if TYPE_CHECKING:
     import yt_dlp

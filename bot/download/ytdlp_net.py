@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.download.cancel import CancelToken
-from bot.errors import FetchError
+from bot.model.failures import FetchError
 
 if TYPE_CHECKING:
     from bot.download.safety import UrlGuard

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.handlers.common import answer
 from bot.handlers.guards import visit
-from bot.jobs.models import FormatChoice
+from bot.model.job import FormatChoice
 from bot.render import number
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from bot.download.cancel import CancelToken
 from bot.jobs.conclusion import Conclusion
-from bot.jobs.models import FormatChoice, Job
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.status import StatusMessage
+from bot.model.job import FormatChoice, Job
 
 
 @dataclass(eq=False)

@@ -12,12 +12,12 @@ import asyncio
 import logging
 
 from bot.download.cancel import StopReason
-from bot.errors import JobError, UnconfirmedDeliveryError
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.conclusion import Conclusion
-from bot.jobs.models import JobState
 from bot.jobs.texts import unconfirmed_text
+from bot.model.failures import JobError, UnconfirmedDeliveryError
+from bot.model.job import JobState
 from bot.render import failure_text
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending, OutcomeRepo

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.download.cancel import StopReason
-from bot.errors import FailureReason, JobError
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
-from bot.jobs.models import FormatChoice, Job, JobState
 from bot.jobs.runner import JobRunner
 from bot.jobs.status import StatusMessage
 from bot.jobs.ui import ChatUI
+from bot.model.failures import FailureReason, JobError
+from bot.model.job import FormatChoice, Job, JobState
 from bot.render import failure_text, number
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo

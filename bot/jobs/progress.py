@@ -5,8 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from bot.jobs.models import Progress
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of a transfer, written by whichever thread moves the bytes."""
+
+    phase: str  # "download" or "upload"
+    done: int
+    total: int | None
+    speed: float | None  # bytes per second
+    eta: float | None  # seconds
+
 
 _ALPHA = 0.3  # weight of the newest speed sample
 

@@ -20,7 +20,12 @@ from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
-from bot.errors import (
+from bot.i18n import Translator
+from bot.jobs.active import ActiveJob
+from bot.jobs.conclusion import Conclusion
+from bot.jobs.endings import FINAL_RETRY_DELAYS_S, STOPPING_MESSAGE_S, JobEndings, settle
+from bot.jobs.texts import cancel_buttons, caption, choice_prompt
+from bot.model.failures import (
     DeliveryError,
     FailureReason,
     FetchError,
@@ -29,18 +34,14 @@ from bot.errors import (
     UnconfirmedDeliveryError,
     is_disk_full,
 )
-from bot.i18n import Translator
-from bot.jobs.active import ActiveJob
-from bot.jobs.conclusion import Conclusion
-from bot.jobs.endings import FINAL_RETRY_DELAYS_S, STOPPING_MESSAGE_S, JobEndings, settle
-from bot.jobs.models import FormatChoice, JobState
-from bot.jobs.texts import cancel_buttons, caption, choice_prompt
+from bot.model.job import FormatChoice, JobState
+from bot.model.media import MediaInfo, MediaKind
 from bot.render import progress_text
 from bot.store.cache import CachedFile, CacheRepo
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending, OutcomeRepo
-from bot.upload.types import Delivered, Delivery, MediaInfo, MediaKind, ProgressFn
+from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from bot.errors import StartupError
+from bot.config.settings import StartupError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import __version__
-from bot.config import Settings
-from bot.errors import StartupError
+from bot.config.settings import Settings, StartupError
 from bot.ops.health import HealthServer, HealthSnapshot
 from bot.ops.lock import InstanceLock
 from bot.ops.metrics import Metrics

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from bot.model.media import MediaKind
 from bot.store.db import Database
-from bot.upload.types import MediaKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from bot.errors import StartupError
+from bot.config.settings import StartupError
 from bot.store.migrations import migrate
 
 log = logging.getLogger(__name__)

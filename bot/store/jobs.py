@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable
 
-from bot.jobs.models import FormatChoice, Job, JobState
+from bot.model.job import FormatChoice, Job, JobState
 from bot.store.db import Database
 
 UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.jobs.models import JobState
+from bot.model.job import JobState
 from bot.store.cache import CachedFile, put_file
 from bot.store.db import Database
 from bot.store.links import LinkOutcome, finish_link

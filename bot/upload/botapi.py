@@ -12,12 +12,18 @@ from typing import Any
 
 import httpx
 
-from bot.config import BOT_API_UPLOAD_LIMIT, LOCAL_BOT_API_UPLOAD_LIMIT
-from bot.errors import DeliveryError, FailureReason, StaleFileIdError, UnconfirmedDeliveryError
+from bot.config.settings import BOT_API_UPLOAD_LIMIT, LOCAL_BOT_API_UPLOAD_LIMIT
+from bot.model.failures import (
+    DeliveryError,
+    FailureReason,
+    StaleFileIdError,
+    UnconfirmedDeliveryError,
+)
+from bot.model.media import MediaKind
 from bot.telegram_io.failures import AnswerLostError, sent_of_error
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
-from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
+from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from bot.errors import DeliveryError, FailureReason
+from bot.model.failures import DeliveryError, FailureReason
+from bot.model.media import MediaKind
 from bot.upload.botapi import BotApiUploader
 from bot.upload.mtproto import MtprotoUploader
-from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
+from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
 

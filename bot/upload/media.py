@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bot.upload.types import MediaInfo, MediaKind
+from bot.model.media import MediaInfo, MediaKind
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import DeliveryError, FailureReason
-from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
+from bot.model.failures import DeliveryError, FailureReason
+from bot.model.media import MediaKind
+from bot.upload.types import Delivered, Delivery, ProgressFn
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from bot.config import ConfigError, Settings
+from bot.config.settings import ConfigError, Settings
 
 SESSION_NAME = "tgfetch"
 _DEFAULT_PROXY_PORTS = {"socks5": 1080, "http": 8080}

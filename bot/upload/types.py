@@ -4,33 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
+
+from bot.model.media import MediaInfo, MediaKind
 
 # (bytes sent so far, total bytes); called from the event loop, must not block.
 ProgressFn = Callable[[int, int], None]
-
-
-class MediaKind(StrEnum):
-    """How Telegram shows the file."""
-
-    DOCUMENT = "document"
-    VIDEO = "video"
-    AUDIO = "audio"
-    ANIMATION = "animation"
-
-
-@dataclass(frozen=True, slots=True)
-class MediaInfo:
-    """What ffprobe learnt about a file; a document when it learnt nothing."""
-
-    kind: MediaKind = MediaKind.DOCUMENT
-    duration: int | None = None
-    width: int | None = None
-    height: int | None = None
-    title: str | None = None
-    performer: str | None = None
-    thumbnail: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pyrogram.errors import FloodWait
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config.settings import Settings
     from bot.upload.mtproto_client import UploadProgress
 
 PART_SIZE = 512 * 1024  # pyrogram's upload part size; progress is reported once per part

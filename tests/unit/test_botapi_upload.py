@@ -12,11 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.errors import DeliveryError, FailureReason, StaleFileIdError, UnconfirmedDeliveryError
+from bot.model.failures import (
+    DeliveryError,
+    FailureReason,
+    StaleFileIdError,
+    UnconfirmedDeliveryError,
+)
+from bot.model.media import MediaInfo, MediaKind
 from bot.telegram_io.retry import RetryPolicy
 from bot.telegram_io.timeouts import upload_read_timeout
 from bot.upload.botapi import BotApiUploader
-from bot.upload.types import Delivery, MediaInfo, MediaKind
+from bot.upload.types import Delivery
 from tests.fakes.bot_api import FakeBotApi, Loss
 
 CHAT = 4242

@@ -9,12 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.errors import DeliveryError, FailureReason
+from bot.model.failures import DeliveryError, FailureReason
+from bot.model.media import MediaInfo, MediaKind
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
 from bot.upload.mtproto import MtprotoUploader
-from bot.upload.types import Delivery, MediaInfo, MediaKind
+from bot.upload.types import Delivery
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.mtproto import FakeMtproto
 

@@ -16,7 +16,7 @@ from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher
 from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard, check_address
-from bot.errors import FailureReason, FetchError
+from bot.model.failures import FailureReason, FetchError
 from tests.fakes.bombs import gzip_layers
 from tests.fakes.hostile import GiB, HostileServer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StartupError
+from bot.config.settings import StartupError
 from bot.ops.lock import AlreadyRunningError, InstanceLock
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ import pytest
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
 from bot.jobs.manager import Admission, JobManager, Limits
-from bot.jobs.models import JobState
 from bot.jobs.ui import Buttons
+from bot.model.job import JobState
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo

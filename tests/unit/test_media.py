@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.model.media import MediaInfo, MediaKind
 from bot.upload.media import THUMB_MAX_BYTES, THUMB_SIDE, classify, probe
-from bot.upload.types import MediaInfo, MediaKind
 from tests.fakes.media_files import make_audio, make_gif_like, make_video
 
 

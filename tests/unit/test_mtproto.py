@@ -15,8 +15,9 @@ from pyrogram.connection import Connection
 from pyrogram.errors import AccessTokenInvalid, MediaInvalid, UserIsBlocked
 from pyrogram.storage import SQLiteStorage
 
-from bot.config import ConfigError, Settings
-from bot.errors import DeliveryError, FailureReason
+from bot.config.settings import ConfigError, Settings
+from bot.model.failures import DeliveryError, FailureReason
+from bot.model.media import MediaInfo, MediaKind
 from bot.upload.mtproto import MtprotoState, MtprotoUploader
 from bot.upload.mtproto_client import (
     SESSION_NAME,
@@ -24,7 +25,7 @@ from bot.upload.mtproto_client import (
     pyrogram_factory,
     resolve_factory,
 )
-from bot.upload.types import Delivery, MediaInfo, MediaKind
+from bot.upload.types import Delivery
 from tests.fakes.mtproto import FakeMtproto, read_uploads
 
 CHAT = 777

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import FailureReason, FetchError
 from bot.i18n import I18n, Translator
 from bot.i18n.bidi import FSI, LRI, PDI, RLM
-from bot.jobs.models import Progress
+from bot.jobs.progress import Progress
+from bot.model.failures import FailureReason, FetchError
 from bot.render import (
     failure_text,
     human_datetime,

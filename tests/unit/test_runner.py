@@ -20,19 +20,20 @@ from bot.download.cancel import StopReason
 from bot.download.http import HttpFetcher
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import YtdlpFetcher
-from bot.errors import DeliveryError, FailureReason, UnconfirmedDeliveryError
 from bot.i18n import Translator
 from bot.jobs.active import ActiveJob
-from bot.jobs.models import Job, JobState
 from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
 from bot.jobs.status import StatusMessage
 from bot.jobs.ui import Buttons, NotSentError
+from bot.model.failures import DeliveryError, FailureReason, UnconfirmedDeliveryError
+from bot.model.job import Job, JobState
+from bot.model.media import MediaKind
 from bot.store.cache import CachedFile, CacheRepo, put_file
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
-from bot.upload.types import Delivered, Delivery, MediaKind, ProgressFn
+from bot.upload.types import Delivered, Delivery, ProgressFn
 
 CHAT = 5
 URL = "https://example.com/clip.mp4"

@@ -22,7 +22,7 @@ import pytest
 from bot.download.cancel import CancelToken
 from bot.download.safety import MAX_URL_LENGTH, UrlGuard, check_address
 from bot.download.ytdlp_guard import JobNet, find_fetch_error, guarded_youtube_dl
-from bot.errors import FailureReason, FetchError
+from bot.model.failures import FailureReason, FetchError
 
 PUBLIC = "93.184.216.34"
 DNS = {

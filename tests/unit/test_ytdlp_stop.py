@@ -23,7 +23,7 @@ from bot.download.decoding import BodyDecoder
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp_body import BoundedBody
 from bot.download.ytdlp_guard import JobNet, find_fetch_error, guarded_youtube_dl
-from bot.errors import FailureReason
+from bot.model.failures import FailureReason
 from tests.fakes.hostile import HostileServer
 
 MB = 1024 * 1024

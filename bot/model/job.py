@@ -1,4 +1,4 @@
-"""Values of the job system: states, format choices, a job as stored."""
+"""The job model: a job as stored, its states, the format a user chooses."""
 
 from __future__ import annotations
 
@@ -41,14 +41,3 @@ class Job:
     link_id: int | None
     attempts: int
     created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A snapshot of a transfer, written by whichever thread moves the bytes."""
-
-    phase: str  # "download" or "upload"
-    done: int
-    total: int | None
-    speed: float | None  # bytes per second
-    eta: float | None  # seconds

@@ -193,3 +193,13 @@ def load_settings(env_file: str | None = ".env") -> Settings:
             raise ConfigError(f"config error: {name} is required but not set") from None
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"config error: {name}: {msg}") from None
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is the one line that says why. `exit_code` 2 means
+    the operator must fix something first (a setting, DATA_DIR, the database); 1 a failure
+    that a restart may get past."""
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -63,16 +63,6 @@ class UnconfirmedDeliveryError(Exception):
         self.detail = detail
 
 
-class StartupError(Exception):
-    """Start-up cannot go on; the message is the one line that says why. `exit_code` 2 means
-    the operator must fix something first (a setting, DATA_DIR, the database); 1 a failure
-    that a restart may get past."""
-
-    def __init__(self, message: str, *, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def is_disk_full(exc: BaseException) -> bool:
     """Whether `exc`, or anything it was raised from, is "no space left" (or a full quota)."""
     seen: set[int] = set()
