@@ -2,7 +2,7 @@
 
 import sys
 
-from bot.launch import main
+from bot.daemon.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,18 +9,10 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bot.i18n.formats import clean_text
+
 MAX_NAME_BYTES = 120
-# Controls (C0, DEL, C1) and the invisible marks that reorder text (bidi embeddings,
-# overrides, isolates and marks): in a name or caption they disguise it ("exe.mp4" shown
-# for "mp4.exe") or garble the message around it.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE = re.compile(r'[/\\:*?"<>|]+')
-_SPACES = re.compile(r"\s+")
-
-
-def clean_text(text: str) -> str:
-    """A title fit to show: no control or bidi characters, whitespace runs made one space."""
-    return _SPACES.sub(" ", _CONTROLS.sub(" ", text)).strip()
 
 
 def sanitize_filename(name: str, default: str = "file") -> str:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.download.cancel import CancelToken, StoppedError, StopReason
-from bot.download.files import clean_text, sanitize_filename
+from bot.download.files import sanitize_filename
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
+from bot.i18n.formats import clean_text
 from bot.model.failures import FailureReason, FetchError, is_disk_full
 from bot.model.job import FormatChoice
 

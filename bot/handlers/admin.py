@@ -6,11 +6,11 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
+from bot.handlers.admin_panel import panel_buttons, settings_text, stats_text, users_text
 from bot.handlers.common import answer, edit_html
+from bot.handlers.context import BotContext
 from bot.handlers.guards import admin_only
 from bot.i18n import Translator
-from bot.render_admin import panel_buttons, settings_text, stats_text, users_text
 from bot.telegram_io.ui import keyboard
 
 RECENT_USERS = 15

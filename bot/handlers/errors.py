@@ -9,8 +9,8 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import BotContext
 from bot.handlers.common import answer
+from bot.handlers.context import BotContext
 from bot.i18n import Translator
 from bot.telegram_io.failures import AnswerLostError
 

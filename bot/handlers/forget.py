@@ -7,10 +7,10 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
 from bot.handlers.common import answer, edit_html
+from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.render import number
+from bot.i18n.formats import number
 from bot.telegram_io.ui import keyboard
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.access import Verdict
-from bot.context import BotContext
+from bot.access.rules import Verdict
 from bot.handlers import errors
 from bot.handlers.common import answer
+from bot.handlers.context import BotContext
 from bot.i18n import N_
 
 log = logging.getLogger(__name__)

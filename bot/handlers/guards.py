@@ -10,8 +10,8 @@ from typing import Any
 
 from telegram import Message, Update, User
 
-from bot.context import BotContext
 from bot.handlers import errors
+from bot.handlers.context import BotContext
 from bot.i18n import N_, Translator
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
 from bot.handlers import errors
 from bot.handlers.common import answer, edit_html
+from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
+from bot.history.texts import history_buttons, history_text, mention
 from bot.i18n import Translator
-from bot.render_links import history_buttons, history_text, mention
 from bot.telegram_io.ui import NO_PREVIEW, keyboard
 
 

@@ -6,10 +6,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
-from bot.context import BotContext
+from bot.handlers.context import BotContext
 from bot.handlers.guards import admin_only, admin_target
 from bot.handlers.history import history_view
-from bot.render import number
+from bot.i18n.formats import number
 from bot.telegram_io.ui import NO_PREVIEW
 
 

@@ -7,11 +7,11 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
 from bot.handlers.common import answer
+from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
+from bot.i18n.formats import number
 from bot.model.job import FormatChoice
-from bot.render import number
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ async def format_button(update: Update, ctx: BotContext) -> None:
         return
     _, tr = await ctx.visitor(user)
     _, job_id, choice = query.data.split(":")
-    taken = ctx.services.jobs.choose(int(job_id), user.id, FormatChoice(choice))
+    taken = await ctx.services.jobs.choose(int(job_id), user.id, FormatChoice(choice))
     await answer(query, tr("Got it.") if taken else tr("This choice has expired."))
 
 

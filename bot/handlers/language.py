@@ -9,9 +9,9 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
 from bot.handlers import errors
 from bot.handlers.common import answer
+from bot.handlers.context import BotContext
 from bot.i18n import I18n, Translator
 
 log = logging.getLogger(__name__)

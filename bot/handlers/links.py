@@ -8,13 +8,12 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.context import BotContext
 from bot.download.urls import extract_url
+from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.i18n import N_
-from bot.jobs.manager import Admission
-from bot.render import number
-from bot.texts import not_a_link
+from bot.i18n import N_, Translator
+from bot.i18n.formats import number
+from bot.jobs.engine import Admission
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +26,10 @@ REFUSALS = {
     ),
     Admission.STOPPING: N_("🔄 The bot is restarting. Please send the link again in a minute."),
 }
+
+
+def not_a_link(tr: Translator) -> str:
+    return tr("🔗 Send me a link (starting with http:// or https://) and I'll fetch the file.")
 
 
 async def on_text(update: Update, ctx: BotContext) -> None:

@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
-from bot.context import BotContext
+from bot.handlers.context import BotContext
 from bot.handlers.guards import admin_only, admin_target
-from bot.render_links import mention
+from bot.history.texts import mention
 
 log = logging.getLogger(__name__)
 

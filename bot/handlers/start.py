@@ -1,15 +1,42 @@
-"""/start and /help."""
+"""/start and /help, and their texts."""
 
 from __future__ import annotations
+
+import html
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
-from bot.context import BotContext
+from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.render import human_size
-from bot.texts import help_text, welcome
+from bot.handlers.menu import USER_COMMANDS
+from bot.i18n import Translator
+from bot.i18n.formats import human_size
+
+
+def welcome(tr: Translator, first_name: str, limit: str) -> str:
+    return tr(
+        "👋 Hi {name}!\n\nSend me a link and I'll send you the file: a video page from any site"
+        " yt-dlp supports, or a direct file link. Files up to {limit} are delivered here.\n\n"
+        "/help shows everything I can do.",
+        name=tr.isolate(html.escape(first_name)),
+        limit=limit,
+    )
+
+
+def help_text(tr: Translator, limit: str) -> str:
+    lines = [
+        tr("<b>How to use me</b>"),
+        tr("• Send one link (http or https) in a message."),
+        tr("• On a video page you can pick best video, a smaller video or audio only."),
+        tr("• I show progress while I download; press Cancel to stop."),
+        tr("• Files up to {limit}.", limit=limit),
+        "",
+        tr("<b>Commands</b>"),
+    ]
+    lines += [tr.line(f"{tr.ltr('/' + name)} — {tr(desc)}") for name, desc in USER_COMMANDS]
+    return "\n".join(lines)
 
 
 async def start(update: Update, ctx: BotContext) -> None:

@@ -1,1 +1,2 @@
-"""The job manager: queue, bounds, cancellation, persistence, resume."""
+"""The job engine: the pipeline that runs a job, its events and outcomes, and the manager
+that queues, bounds, cancels and resumes jobs."""

@@ -1,4 +1,4 @@
-"""The job manager: a bounded queue, per-user limits, real cancellation, resume after restart."""
+"""The engine of this process: a bounded queue, per-user limits, real cancellation, resume."""
 
 from __future__ import annotations
 
@@ -9,38 +9,25 @@ import shutil
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 
 from bot.download.cancel import StopReason
-from bot.i18n import Translator
-from bot.jobs.active import ActiveJob
-from bot.jobs.runner import JobRunner
-from bot.jobs.status import StatusMessage
-from bot.jobs.ui import ChatUI
-from bot.model.failures import FailureReason, JobError
+from bot.jobs.control import JobControl
+from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
+from bot.jobs.events import Queued, Resumed
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, outcome_label
+from bot.jobs.pipeline import Pipeline
+from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
-from bot.render import failure_text, number
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
+from bot.store.outcomes import Ending, OutcomeRepo
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 
-
-class Admission(StrEnum):
-    ACCEPTED = "accepted"
-    USER_LIMIT = "user_limit"
-    QUEUE_FULL = "queue_full"
-    STOPPING = "stopping"
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
-    admission: Admission
-    job_id: int | None = None
-    position: int = 0  # 0: started at once; n: n-th in the queue
+OutcomeHook = Callable[[JobReport], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +35,20 @@ class Limits:
     workers: int
     per_user: int
     max_queued: int
+
+
+@dataclass(eq=False)
+class _Entry:
+    """A job in memory: owned by the manager, shown by its observer."""
+
+    job: Job
+    observer: JobObserver
+    control: JobControl = field(default_factory=JobControl)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> int:
+        return self.job.id
 
 
 class JobManager:
@@ -59,18 +60,20 @@ class JobManager:
         limits: Limits,
         repo: JobRepo,
         links: LinkRepo,
-        runner: JobRunner,
-        ui: ChatUI,
-        translator: Callable[[str], Translator],
+        outcomes: OutcomeRepo,
+        pipeline: Pipeline,
+        observers: ObserverFactory,
+        on_outcome: OutcomeHook | None = None,
     ) -> None:
         self._limits = limits
         self._repo = repo
         self._links = links
-        self._runner = runner
-        self._ui = ui
-        self._translator = translator
-        self._waiting: deque[ActiveJob] = deque()
-        self._running: dict[int, ActiveJob] = {}
+        self._outcomes = outcomes
+        self._pipeline = pipeline
+        self._observers = observers
+        self._on_outcome = on_outcome
+        self._waiting: deque[_Entry] = deque()
+        self._running: dict[int, _Entry] = {}
         self._per_user: Counter[int] = Counter()
         # Bumped by cancel_user, so a submission still being written when /cancel came is
         # cancelled too instead of starting afterwards.
@@ -80,7 +83,6 @@ class JobManager:
         # clear the crash marker (a stop during start-up must leave a crash's marker set).
         self._session = False
         self._idle = asyncio.Event()
-        self._refreshing = asyncio.Lock()
         self._idle.set()
 
     @property
@@ -110,16 +112,16 @@ class JobManager:
         except BaseException:
             self._release(user_id)
             raise
-        active = ActiveJob(job, StatusMessage(self._ui, chat_id, None, reply_to=reply_to))
+        entry = _Entry(job, self._observers(job, reply_to))
         if self._cancel_epoch[user_id] != epoch:
             self._release(user_id)
-            await self._cancel_waiting(active)
+            await self._cancel_waiting(entry)
             return SubmitResult(Admission.ACCEPTED, job.id, 0)
-        self._waiting.append(active)
+        self._waiting.append(entry)
         position = len(self._waiting) if len(self._running) >= self._limits.workers else 0
         log.info("job_submitted id=%d user=%d position=%d", job.id, user_id, position)
         if position:
-            await self._show_position(active, position)
+            entry.observer.emit(Queued(position))
         self._pump()
         return SubmitResult(Admission.ACCEPTED, job.id, position)
 
@@ -133,75 +135,66 @@ class JobManager:
         crashed = await self._repo.begin_session()
         resumed = 0
         for job in await self._repo.unfinished():
-            tr = self._translator(job.language)
-            status = StatusMessage(self._ui, job.chat_id, job.status_message_id)
+            observer = self._observers(job, None)
             if crashed and job.state is JobState.RUNNING:
-                await self._give_up_crashed(job, status, tr)
+                log.warning(
+                    "job_given_up id=%d reason=crashed url_length=%d", job.id, len(job.url)
+                )
+                # Whatever the crash left half-written goes too.
+                shutil.rmtree(self._pipeline.folder_of(job.id), ignore_errors=True)
+                await self._give_up(job, observer, FailureReason.CRASHED)
                 continue
             if job.attempts >= MAX_ATTEMPTS:
                 log.warning("job_given_up id=%d attempts=%d", job.id, job.attempts)
-                await self._repo.update(job.id, state=JobState.FAILED)
-                if job.link_id is not None:
-                    await self._links.finish(job.link_id, LinkOutcome.FAILED, reason="interrupted")
-                await status.final(
-                    tr("❌ The download was interrupted too many times and was given up.")
-                )
+                await self._give_up(job, observer, FailureReason.INTERRUPTED)
                 continue
-            active = ActiveJob(job, status, resumed=True)
             self._per_user[job.user_id] += 1
-            self._waiting.append(active)
-            await status.final(tr("🔄 The bot restarted. Resuming your download…"))
-            await self._remember_status(active)
+            self._waiting.append(_Entry(job, observer))
+            observer.emit(Resumed())
             resumed += 1
         self._session = True
         log.info("jobs_resumed count=%d", resumed)
         self._pump()
         return resumed
 
-    async def _give_up_crashed(self, job: Job, status: StatusMessage, tr: Translator) -> None:
-        log.warning("job_given_up id=%d reason=crashed url_length=%d", job.id, len(job.url))
-        await self._repo.update(job.id, state=JobState.FAILED)
-        if job.link_id is not None:
-            await self._links.finish(
-                job.link_id, LinkOutcome.FAILED, reason=FailureReason.CRASHED.value
-            )
-        # Whatever the crash left half-written goes too.
-        shutil.rmtree(self._runner.folder_of(job.id), ignore_errors=True)
-        await status.final(failure_text(tr, JobError(FailureReason.CRASHED)))
+    async def _give_up(self, job: Job, observer: JobObserver, reason: FailureReason) -> None:
+        ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=reason.value)
+        await self._outcomes.record(job.id, job.link_id, ending)
+        await observer.finish(Failed(reason), retry=False)
 
     async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
         """Stop a job of this user (or any job, for an admin); False if there is none."""
-        for active in self._waiting:
-            if active.id == job_id and (admin or active.job.user_id == user_id):
-                self._waiting.remove(active)
-                self._release(active.job.user_id)
-                await self._cancel_waiting(active)
-                await self._refresh_positions()
+        for entry in self._waiting:
+            if entry.id == job_id and (admin or entry.job.user_id == user_id):
+                self._waiting.remove(entry)
+                self._release(entry.job.user_id)
+                await self._cancel_waiting(entry)
+                self._show_positions()
                 return True
-        active_run = self._running.get(job_id)
-        if active_run is None or not (admin or active_run.job.user_id == user_id):
+        running = self._running.get(job_id)
+        if running is None or not (admin or running.job.user_id == user_id):
             return False
-        self._stop(active_run, StopReason.CANCELLED)
+        self._stop(running, StopReason.CANCELLED)
         return True
 
     async def cancel_user(self, user_id: int) -> int:
         self._cancel_epoch[user_id] += 1
-        ids = [a.id for a in (*self._waiting, *self._running.values()) if a.job.user_id == user_id]
+        ids = [e.id for e in (*self._waiting, *self._running.values()) if e.job.user_id == user_id]
         return sum([await self.cancel(job_id, user_id) for job_id in ids])
 
-    def choose(self, job_id: int, user_id: int, choice: FormatChoice) -> bool:
-        active = self._running.get(job_id)
-        if active is None or active.job.user_id != user_id or active.choice is None:
+    async def choose(self, job_id: int, user_id: int, choice: FormatChoice) -> bool:
+        entry = self._running.get(job_id)
+        if entry is None or entry.job.user_id != user_id:
             return False
-        if not active.choice.done():
-            active.choice.set_result(choice)
-        return True
+        return entry.control.choose(choice)
 
     async def shutdown(self, grace: float) -> None:
         """Stop taking work, stop running jobs (they resume on the next start), wait `grace`."""
         self._stopping = True
-        for active in list(self._running.values()):
-            self._stop(active, StopReason.SHUTDOWN)
+        for entry in list(self._running.values()):
+            self._stop(entry, StopReason.SHUTDOWN)
+        for entry in self._waiting:  # they stay queued in the database: nothing to say
+            await entry.observer.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
         if self._running:
@@ -210,68 +203,76 @@ class JobManager:
         elif self._session:
             await self._repo.end_session()
 
-    def _stop(self, active: ActiveJob, reason: StopReason) -> None:
-        active.cancel.cancel(reason)
-        if active.task is not None:
-            active.task.cancel()
+    def _stop(self, entry: _Entry, reason: StopReason) -> None:
+        entry.control.stop(reason)
+        if entry.task is not None:
+            entry.task.cancel()
 
     def _pump(self) -> None:
         while not self._stopping and self._waiting and len(self._running) < self._limits.workers:
-            active = self._waiting.popleft()
-            self._running[active.id] = active
+            entry = self._waiting.popleft()
+            self._running[entry.id] = entry
             self._idle.clear()
-            active.task = asyncio.create_task(self._execute(active), name=f"job-{active.id}")
+            entry.task = asyncio.create_task(self._execute(entry), name=f"job-{entry.id}")
 
-    async def _execute(self, active: ActiveJob) -> None:
+    async def _execute(self, entry: _Entry) -> None:
         try:
-            await self._runner.run(active)
-            await self._remember_status(active)
+            await run_job(
+                self._pipeline, entry.job, entry.control, entry.observer, self._on_outcome
+            )
         except asyncio.CancelledError:
-            log.info("job_task_cancelled id=%d", active.id)
+            log.info("job_task_cancelled id=%d", entry.id)
         except Exception:  # task boundary: one job's bug must not take the manager down
-            log.exception("job_task_failed id=%d", active.id)
+            log.exception("job_task_failed id=%d", entry.id)
         finally:
-            self._running.pop(active.id, None)
-            self._release(active.job.user_id)
-            stopped = active.cancel.stopped_at
+            self._running.pop(entry.id, None)
+            self._release(entry.job.user_id)
+            stopped = entry.control.cancel.stopped_at
             if stopped is not None:  # how long a stopped job held its worker
-                log.info("job_freed id=%d after_stop=%.2f", active.id, time.monotonic() - stopped)
+                log.info("job_freed id=%d after_stop=%.2f", entry.id, time.monotonic() - stopped)
             if not self._running:
                 self._idle.set()
             self._pump()
             if not self._stopping:
-                await self._refresh_positions()
+                self._show_positions()
 
     def _release(self, user_id: int) -> None:
         self._per_user[user_id] -= 1
         if self._per_user[user_id] <= 0:
             del self._per_user[user_id]
 
-    async def _cancel_waiting(self, active: ActiveJob) -> None:
-        tr = self._translator(active.job.language)
-        await self._repo.update(active.id, state=JobState.CANCELLED)
-        if active.job.link_id is not None:
-            await self._links.finish(active.job.link_id, LinkOutcome.CANCELLED)
-        await active.status.final(tr("✖️ Cancelled."))
+    async def _cancel_waiting(self, entry: _Entry) -> None:
+        ending = Ending(JobState.CANCELLED, LinkOutcome.CANCELLED)
+        await self._outcomes.record(entry.id, entry.job.link_id, ending)
+        await entry.observer.finish(Cancelled(), retry=False)
 
-    async def _show_position(self, active: ActiveJob, position: int) -> None:
-        tr = self._translator(active.job.language)
-        await active.status.show(
-            tr("🕒 In the queue: position {position}.", position=number(tr, position, 0)),
-            [[(tr("✖️ Cancel"), f"cancel:{active.id}")]],
-            force=True,
-            # By the time the edit goes out the job may have started or been cancelled: its
-            # "Working…" or "Cancelled" must not be overwritten by a stale position.
-            still_wanted=lambda: active.task is None and active in self._waiting,
+    def _show_positions(self) -> None:
+        if len(self._running) < self._limits.workers:
+            return  # nobody waits for a worker
+        for index, entry in enumerate(self._waiting):
+            entry.observer.emit(Queued(index + 1))
+
+
+async def run_job(
+    pipeline: Pipeline,
+    job: Job,
+    control: JobControl,
+    observer: JobObserver,
+    on_outcome: OutcomeHook | None = None,
+) -> None:
+    """One run of a job: the pipeline (which records the outcome), then the last word."""
+    started = time.monotonic()
+    outcome = await pipeline.run(job, control, observer)
+    try:
+        await observer.finish(outcome, stopping=control.cancel.reason is StopReason.SHUTDOWN)
+    finally:
+        seconds = time.monotonic() - started
+        if on_outcome is not None:  # counted before the log line that says it is over
+            on_outcome(JobReport(outcome, seconds))
+        log.info(
+            "job_end id=%d outcome=%s seconds=%.2f bytes=%d",
+            job.id,
+            outcome_label(outcome),
+            seconds,
+            outcome.size if isinstance(outcome, Delivered) else 0,
         )
-        await self._remember_status(active)
-
-    async def _refresh_positions(self) -> None:
-        async with self._refreshing:  # one pass at a time, each with fresh positions
-            for active in list(self._waiting):
-                if active in self._waiting:
-                    await self._show_position(active, self._waiting.index(active) + 1)
-
-    async def _remember_status(self, active: ActiveJob) -> None:
-        if active.status.message_id is not None:
-            await self._repo.update(active.id, status_message_id=active.status.message_id)

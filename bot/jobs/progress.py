@@ -5,19 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A snapshot of a transfer, written by whichever thread moves the bytes."""
-
-    phase: str  # "download" or "upload"
-    done: int
-    total: int | None
-    speed: float | None  # bytes per second
-    eta: float | None  # seconds
-
+from bot.jobs.events import Progress
 
 _ALPHA = 0.3  # weight of the newest speed sample
 

@@ -92,6 +92,10 @@ class JobRepo:
         sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed columns
         await self._db.run(lambda conn: conn.execute(sql, args))
 
+    async def remember(self, job_id: int, message_id: int) -> None:
+        """The job's status message, so that a restart edits it instead of sending another."""
+        await self.update(job_id, status_message_id=message_id)
+
     async def begin_session(self) -> bool:
         """Mark the daemon as running jobs; True if the previous run did not end cleanly."""
 

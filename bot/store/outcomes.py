@@ -1,6 +1,7 @@
-"""How a job ended, written in one transaction: its state, its link's outcome, the file_id.
+"""A job's way through its states; how it ended written in one transaction: its state, its
+link's outcome, the file_id.
 
-The runner writes this the moment it learns the outcome, before any chat message: a message
+The pipeline writes this the moment it learns the outcome, before any chat message: a message
 that fails, or a crash right after, cannot leave a finished job `running` (to be run again
 after a restart) or its link `pending` in /history.
 """
@@ -12,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.model.job import JobState
+from bot.model.job import FormatChoice, JobState
 from bot.store.cache import CachedFile, put_file
 from bot.store.db import Database
 from bot.store.links import LinkOutcome, finish_link
@@ -45,6 +46,25 @@ class OutcomeRepo:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self._db = db
         self._clock = clock
+
+    async def started(self, job_id: int) -> None:
+        """The job runs: one more attempt."""
+        now = self._clock().timestamp()
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE jobs SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (JobState.RUNNING.value, now, job_id),
+            )
+        )
+
+    async def chose(self, job_id: int, choice: FormatChoice) -> None:
+        now = self._clock().timestamp()
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE jobs SET choice = ?, updated_at = ? WHERE id = ?",
+                (choice.value, now, job_id),
+            )
+        )
 
     async def record(self, job_id: int, link_id: int | None, ending: Ending) -> None:
         now = self._clock().timestamp()

@@ -13,7 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.jobs.ui import Buttons, NotSentError
+from bot.telegram_io.chat import Buttons, NotSentError
 from bot.telegram_io.failures import AnswerLostError
 
 log = logging.getLogger(__name__)

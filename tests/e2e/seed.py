@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.expiry import LAST_RUN_KEY
+from bot.daily.expiry import LAST_RUN_KEY
 from bot.store.db import Database
 from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.meta import MetaRepo

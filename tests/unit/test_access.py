@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.access import Access, Verdict
+from bot.access.rules import Access, Verdict
 from bot.store.users import UserRecord
 
 

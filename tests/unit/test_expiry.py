@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.expiry import LAST_RUN_KEY, ExpiryConfig, ExpiryService, SendError
+from bot.daily.expiry import LAST_RUN_KEY, ExpiryConfig, ExpiryService, SendError
+from bot.daily.notice import TEXT_LIMIT, utf16_len
 from bot.i18n import I18n
-from bot.render_links import TEXT_LIMIT, utf16_len
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo

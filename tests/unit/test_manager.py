@@ -1,4 +1,4 @@
-"""The job manager with a scripted runner: bounds, positions, cancellation, no stale edits."""
+"""The job manager with a scripted pipeline: bounds, positions, cancellation, no stale edits."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ from typing import Any
 import pytest
 
 from bot.i18n import Translator
-from bot.jobs.active import ActiveJob
-from bot.jobs.manager import Admission, JobManager, Limits
-from bot.jobs.ui import Buttons
-from bot.model.job import JobState
+from bot.jobs.control import JobControl
+from bot.jobs.engine import Admission
+from bot.jobs.events import EventSink, Started
+from bot.jobs.manager import JobManager, Limits
+from bot.jobs.outcomes import Failed, Outcome
+from bot.model.failures import FailureReason
+from bot.model.job import Job, JobState
+from bot.presenter.presenter import Presenters
+from bot.presenter.texts import failure_text
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
+from bot.store.outcomes import OutcomeRepo
+from bot.telegram_io.chat import Buttons
+
+LAST_WORD = failure_text(Translator("en"), Failed(FailureReason.INTERNAL))
 
 
 class SlowUI:
@@ -51,8 +60,8 @@ class SlowUI:
         self.texts.pop(message_id, None)
 
 
-class ScriptedRunner:
-    """Shows Working, waits to be released, then says Done."""
+class ScriptedPipeline:
+    """Starts, waits to be released, then fails (so that every job ends with a last word)."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or Path("/nonexistent")
@@ -65,15 +74,15 @@ class ScriptedRunner:
     def folder_of(self, job_id: int) -> Path:
         return self.root / "jobs" / str(job_id)
 
-    async def run(self, active: ActiveJob) -> None:
-        self.started.append(active.id)
-        gate = self.release.setdefault(active.id, asyncio.Event())
-        await active.status.show(f"Working {active.id}", force=True)
+    async def run(self, job: Job, control: JobControl, events: EventSink) -> Outcome:
+        self.started.append(job.id)
+        gate = self.release.setdefault(job.id, asyncio.Event())
+        events.emit(Started())
         await gate.wait()
-        await active.status.final(f"Done {active.id}")
-        self.finished.append(active.id)
+        self.finished.append(job.id)
         if len(self.finished) == self.expected:
             self.all_done.set()
+        return Failed(FailureReason.INTERNAL)
 
 
 @pytest.fixture
@@ -84,7 +93,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-def make(db: Database, runner: ScriptedRunner, ui: SlowUI, **limits: int) -> JobManager:
+def make(db: Database, runner: ScriptedPipeline, ui: SlowUI, **limits: int) -> JobManager:
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
@@ -93,9 +102,9 @@ def make(db: Database, runner: ScriptedRunner, ui: SlowUI, **limits: int) -> Job
         limits=Limits(**bounds),
         repo=JobRepo(db, now),
         links=LinkRepo(db, now),
-        runner=runner,  # type: ignore[arg-type]
-        ui=ui,
-        translator=lambda _lang: Translator("en"),
+        outcomes=OutcomeRepo(db, now),
+        pipeline=runner,  # type: ignore[arg-type]
+        observers=Presenters(ui, lambda _lang: Translator("en"), JobRepo(db, now).remember),
     )
 
 
@@ -106,7 +115,7 @@ async def submit(manager: JobManager, user: int, n: int) -> Any:
 
 
 async def test_positions_never_overwrite_a_started_or_finished_job(db: Database) -> None:
-    runner, ui = ScriptedRunner(), SlowUI()
+    runner, ui = ScriptedPipeline(), SlowUI()
     manager = make(db, runner, ui, max_queued=30)
     for job_id in range(1, 21):  # jobs end at once, faster than position edits go out
         runner.release[job_id] = asyncio.Event()
@@ -116,11 +125,12 @@ async def test_positions_never_overwrite_a_started_or_finished_job(db: Database)
     assert sorted(r.position for r in results)[0] == 0
     await asyncio.wait_for(runner.all_done.wait(), 10)
     await asyncio.sleep(0.2)  # let any stale edit that was still in flight land
-    assert sorted(ui.texts.values()) == sorted(f"Done {n}" for n in range(1, 21))
+    # Every message ends with its job's last word: no queue position edited over it.
+    assert list(ui.texts.values()) == [LAST_WORD] * 20
 
 
 async def test_bounds_and_cancel_of_a_queued_job(db: Database) -> None:
-    runner, ui = ScriptedRunner(), SlowUI()
+    runner, ui = ScriptedPipeline(), SlowUI()
     manager = make(db, runner, ui, per_user=2, max_queued=1)
     assert (await submit(manager, 1, 0)).admission is Admission.ACCEPTED
     queued = await submit(manager, 1, 1)
@@ -140,7 +150,7 @@ async def test_bounds_and_cancel_of_a_queued_job(db: Database) -> None:
 async def test_a_job_running_at_a_crash_is_given_up_and_a_waiting_one_resumed(
     db: Database, tmp_path: Path
 ) -> None:
-    first, ui = ScriptedRunner(tmp_path), SlowUI()
+    first, ui = ScriptedPipeline(tmp_path), SlowUI()
     before = make(db, first, ui)
     assert await before.resume() == 0  # a fresh start: the session begins
     running = await submit(before, 1, 0)
@@ -151,7 +161,7 @@ async def test_a_job_running_at_a_crash_is_given_up_and_a_waiting_one_resumed(
     (left_behind / "half.bin").write_bytes(b"x")
     await crash()
 
-    second = ScriptedRunner(tmp_path)
+    second = ScriptedPipeline(tmp_path)
     second.release[waiting.job_id] = asyncio.Event()
     second.release[waiting.job_id].set()
     second.expected = 1
@@ -167,14 +177,14 @@ async def test_a_job_running_at_a_crash_is_given_up_and_a_waiting_one_resumed(
 
 
 async def test_after_a_clean_shutdown_nothing_is_given_up(db: Database) -> None:
-    runner, ui = ScriptedRunner(), SlowUI()
+    runner, ui = ScriptedPipeline(), SlowUI()
     manager = make(db, runner, ui)
     await manager.resume()
     await manager.shutdown(5)
-    job = await submit(make(db, ScriptedRunner(), ui), 1, 0)
+    job = await submit(make(db, ScriptedPipeline(), ui), 1, 0)
     await crash()  # with a job marked running, but after the session had ended cleanly
     await JobRepo(db, dt.datetime.now).update(job.job_id, state=JobState.RUNNING)
-    again = ScriptedRunner()
+    again = ScriptedPipeline()
     assert await make(db, again, ui).resume() == 1
     assert "unexpectedly" not in " ".join(ui.texts.values())
     await crash()
@@ -185,15 +195,15 @@ async def test_a_stop_during_start_up_keeps_a_crash_marked(db: Database) -> None
     # must not clear the marker of the crash before it, or the job that crashed the bot
     # would run again on the next start.
     ui = SlowUI()
-    crashed_run = make(db, ScriptedRunner(), ui)
+    crashed_run = make(db, ScriptedPipeline(), ui)
     await crashed_run.resume()
     job = await submit(crashed_run, 1, 0)
     await crash()
     await JobRepo(db, dt.datetime.now).update(job.job_id, state=JobState.RUNNING)
 
-    await make(db, ScriptedRunner(), ui).shutdown(5)  # stopped before it resumed anything
+    await make(db, ScriptedPipeline(), ui).shutdown(5)  # stopped before it resumed anything
 
-    again = ScriptedRunner()
+    again = ScriptedPipeline()
     assert await make(db, again, ui).resume() == 0
     assert again.started == []
     assert "stopped unexpectedly while working on this link" in " ".join(ui.texts.values())

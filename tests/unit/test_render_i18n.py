@@ -8,20 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.handlers.menu import USER_COMMANDS
+from bot.handlers.start import help_text
 from bot.i18n import I18n, Translator
 from bot.i18n.bidi import FSI, LRI, PDI, RLM
-from bot.jobs.progress import Progress
+from bot.i18n.formats import human_datetime, human_duration, human_size, number, percent
+from bot.jobs.events import Progress
+from bot.jobs.outcomes import Failed
 from bot.model.failures import FailureReason, FetchError
-from bot.render import (
-    failure_text,
-    human_datetime,
-    human_duration,
-    human_size,
-    number,
-    percent,
-    progress_text,
-)
-from bot.texts import USER_COMMANDS, help_text
+from bot.presenter.texts import failure_text, progress_text
 
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u2066-\u2069]")
 LATIN_DIGIT = re.compile("[0-9]")
@@ -98,20 +93,25 @@ def test_persian_progress_of_unknown_size(fa: Translator) -> None:
 
 
 def test_persian_failures_say_why(fa: Translator) -> None:
-    text = failure_text(fa, FetchError(FailureReason.HTTP_STATUS, "", status=404))
+    text = failure_text(fa, Failed.of(FetchError(FailureReason.HTTP_STATUS, "", status=404)))
     assert text.startswith("❌ ")
     assert "HTTP" in text
     assert "404" in text
     assert "خطا" in text
-    too_large = failure_text(fa, FetchError(FailureReason.TOO_LARGE, "", size=3 * MB, limit=MB))
+    too_large = failure_text(
+        fa, Failed.of(FetchError(FailureReason.TOO_LARGE, "", size=3 * MB, limit=MB))
+    )
     assert "۳ مگابایت" in plain(too_large)
     assert "۱ مگابایت" in plain(too_large)
 
 
 def test_a_server_detail_is_isolated_in_persian(fa: Translator, en: Translator) -> None:
     error = FetchError(FailureReason.CONNECTION, "Connection refused")
-    assert f"{FSI}Connection refused{PDI}" in failure_text(fa, error)
-    assert failure_text(en, error) == "❌ The site could not be reached: Connection refused."
+    assert f"{FSI}Connection refused{PDI}" in failure_text(fa, Failed.of(error))
+    assert (
+        failure_text(en, Failed.of(error))
+        == "❌ The site could not be reached: Connection refused."
+    )
 
 
 def test_dates(en: Translator, fa: Translator) -> None:

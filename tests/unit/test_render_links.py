@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.history import HistoryPage
+from bot.daily.notice import split_blocks, utf16_len
+from bot.history.pages import HistoryPage
+from bot.history.texts import history_buttons, history_text
 from bot.i18n import I18n
-from bot.render_links import history_buttons, history_text, split_blocks, utf16_len
 from bot.store.links import LinkOutcome, LinkRecord
 from tests.fakes.tg_text import render
 

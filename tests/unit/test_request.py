@@ -12,7 +12,7 @@ import pytest
 from telegram import Bot, InputFile
 from telegram.error import BadRequest
 
-from bot.jobs.ui import NotSentError
+from bot.telegram_io.chat import NotSentError
 from bot.telegram_io.failures import AnswerLostError
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy

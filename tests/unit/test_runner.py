@@ -1,4 +1,5 @@
-"""The job runner's endings: recorded before the chat hears of them, whatever the chat does.
+"""A job's endings: recorded by the pipeline before the presenter tells the chat, whatever
+the chat does.
 
 The jobs here are answered from the file_id cache, so no fetcher runs; the deliverer and the
 chat are small fakes that fail on cue.
@@ -16,23 +17,25 @@ from typing import Any, cast
 
 import pytest
 
-from bot.download.cancel import StopReason
-from bot.download.http import HttpFetcher
+from bot.download.cancel import CancelToken, StopReason
 from bot.download.urls import normalize_url
-from bot.download.ytdlp import YtdlpFetcher
 from bot.i18n import Translator
-from bot.jobs.active import ActiveJob
-from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
-from bot.jobs.status import StatusMessage
-from bot.jobs.ui import Buttons, NotSentError
+from bot.jobs.control import JobControl
+from bot.jobs.engine import JobReport
+from bot.jobs.fetch import Fetcher
+from bot.jobs.manager import run_job
+from bot.jobs.outcomes import outcome_label
+from bot.jobs.pipeline import Pipeline, PipelineConfig
 from bot.model.failures import DeliveryError, FailureReason, UnconfirmedDeliveryError
 from bot.model.job import Job, JobState
 from bot.model.media import MediaKind
+from bot.presenter.presenter import JobPresenter, PresenterConfig, Presenters
 from bot.store.cache import CachedFile, CacheRepo, put_file
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
+from bot.telegram_io.chat import Buttons, NotSentError
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
 CHAT = 5
@@ -117,6 +120,19 @@ class Chat:
 
 
 @dataclass
+class Active:
+    """A job as the engine holds it: its handles and its presenter."""
+
+    job: Job
+    control: JobControl
+    presenter: JobPresenter
+
+    @property
+    def cancel(self) -> CancelToken:
+        return self.control.cancel
+
+
+@dataclass
 class World:
     db: Database
     jobs: JobRepo
@@ -124,29 +140,27 @@ class World:
     cache: CacheRepo
     reports: list[JobReport]
 
-    def runner(self, deliverer: Deliverer, delays: tuple[float, ...] = (0.0, 0.0)) -> JobRunner:
-        config = RunnerConfig(
-            Path("/nonexistent"), 60, 0, final_retry_delays=delays, stopping_message_s=0.05
-        )
-        return JobRunner(
+    def runner(self, deliverer: Deliverer) -> Runner:
+        config = PipelineConfig(Path("/nonexistent"), 60, 0)
+        pipeline = Pipeline(
             config=config,
-            http=cast("HttpFetcher", Unused()),
-            ytdlp=cast("YtdlpFetcher", Unused()),
+            fetcher=cast("Fetcher", Unused()),
+            postprocess=cast("Any", Unused()),
             deliverer=deliverer,
-            probe=cast("Any", Unused()),
-            jobs=self.jobs,
-            outcomes=OutcomeRepo(self.db, now),
             cache=self.cache,
+            records=OutcomeRepo(self.db, now),
             translator=lambda _lang: Translator("en"),
-            on_outcome=self.reports.append,
         )
+        return Runner(pipeline, self.reports.append)
 
-    async def job(self, chat: Chat) -> ActiveJob:
+    async def job(self, chat: Chat, delays: tuple[float, ...] = (0.0, 0.0)) -> Active:
         link_id = await self.links.add(CHAT, URL)
         job = await self.jobs.create(
             user_id=CHAT, chat_id=CHAT, url=URL, language="en", link_id=link_id
         )
-        return ActiveJob(job, StatusMessage(chat, CHAT, None))
+        config = PresenterConfig(final_retry_delays=delays, stopping_message_s=0.05)
+        presenters = Presenters(chat, lambda _lang: Translator("en"), self.jobs.remember, config)
+        return Active(job, JobControl(), presenters(job, None))
 
     async def state(self, job: Job) -> tuple[JobState, LinkOutcome]:
         [record] = await self.links.history(CHAT, limit=1)
@@ -156,6 +170,15 @@ class World:
         )
         assert (job.id in states) == (rows["state"] in ("queued", "running"))
         return JobState(rows["state"]), record.outcome
+
+
+@dataclass
+class Runner:
+    pipeline: Pipeline
+    report: Callable[[JobReport], None]
+
+    async def run(self, active: Active) -> None:
+        await run_job(self.pipeline, active.job, active.control, active.presenter, self.report)
 
 
 @pytest.fixture
@@ -187,7 +210,7 @@ async def test_the_outcome_is_recorded_before_the_last_message_and_that_is_retri
     assert chat.final_tries == 3
     assert any(text.startswith("❌") for text in chat.texts.values())
     assert "final_message_not_sent" in caplog.text
-    assert [r.outcome for r in world.reports] == ["failed"]
+    assert [outcome_label(r.outcome) for r in world.reports] == ["failed"]
 
 
 async def test_a_last_message_that_never_goes_out_leaves_the_job_failed(
@@ -226,7 +249,7 @@ async def test_a_stop_while_the_last_message_hangs_does_not_rerun_the_job(world:
 
     assert await world.state(active.job) == (JobState.FAILED, LinkOutcome.FAILED)
     assert await world.jobs.unfinished() == []  # nothing for a restart to run again
-    assert [r.outcome for r in world.reports] == ["failed"]
+    assert [outcome_label(r.outcome) for r in world.reports] == ["failed"]
 
 
 async def test_while_stopping_a_hanging_last_message_is_cut_short(
@@ -257,7 +280,7 @@ async def test_a_resend_whose_answer_was_lost_is_unconfirmed_and_not_repeated(
     [text] = [t for t in chat.texts.values() if not t.startswith("⏳")]
     assert "It should be in this chat" in text
     assert "send the link again" in text
-    assert [r.outcome for r in world.reports] == ["unconfirmed"]
+    assert [outcome_label(r.outcome) for r in world.reports] == ["unconfirmed"]
 
 
 async def test_a_resend_records_the_delivery_and_removes_the_status_message(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.jobs.status import StatusMessage
-from bot.jobs.ui import Buttons, NotSentError
+from bot.presenter.status import StatusMessage
+from bot.telegram_io.chat import Buttons, NotSentError
 
 
 class FakeUI:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.download.files import clean_text, filename_from_response, sanitize_filename, unique_path
+from bot.download.files import filename_from_response, sanitize_filename, unique_path
 from bot.download.urls import extract_url, normalize_url
+from bot.i18n.formats import clean_text
 
 
 @pytest.mark.parametrize(

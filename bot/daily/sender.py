@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.expiry import SendError
+from bot.daily.expiry import SendError
 from bot.telegram_io.failures import AnswerLostError
 from bot.telegram_io.ui import NO_PREVIEW
 

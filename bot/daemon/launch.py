@@ -12,7 +12,7 @@ import time
 from types import FrameType
 
 from bot.config.settings import ConfigError, load_settings
-from bot.logging_setup import configure_logging
+from bot.daemon.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def main() -> int:
         configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
-        from bot.app import run
+        from bot.daemon.app import run
     except ConfigError as exc:
         print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
         return 2

@@ -1,21 +1,18 @@
-"""Pure functions that turn values into the texts users read."""
+"""Every text a job shows in the chat, one place per event: queue, work, the format question,
+progress, and the job's last word (failures, cancelled, interrupted, unconfirmed)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-from urllib.parse import urlsplit
-
-from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
 
 from bot.i18n import N_, Translator
-from bot.jobs.progress import Progress
-from bot.model.failures import FailureReason, JobError
+from bot.i18n.formats import clean_text, human_duration, human_size, number, percent, short_url
+from bot.jobs.events import NeedChoice, Progress
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome
+from bot.model.failures import FailureReason
+from bot.telegram_io.chat import Buttons
 
 BAR_WIDTH = 12
-
-_UNITS = (N_("{n} B"), N_("{n} KB"), N_("{n} MB"), N_("{n} GB"), N_("{n} TB"))
 
 _FAILURES: dict[FailureReason, str] = {
     FailureReason.INVALID_URL: N_("That link is not a valid http(s) URL."),
@@ -58,44 +55,6 @@ _FAILURES_NO_SIZE: dict[FailureReason, str] = {
 }
 
 
-def number(tr: Translator, value: float, digits: int = 1) -> str:
-    """A number as the user's locale writes it: "1,234.5" in English, "۱٬۲۳۴٫۵" in Persian."""
-    fmt = "#,##0" if digits == 0 else "#,##0." + "#" * digits
-    text = format_decimal(value, format=fmt, locale=tr.locale, numbering_system="default")
-    return tr.digits(text)
-
-
-def percent(tr: Translator, fraction: float) -> str:
-    """A whole percentage with the locale's own sign: "42%", "۴۲٪"."""
-    sign = tr.locale.number_symbols[tr.numbering].get("percentSign", "%")
-    return number(tr, fraction * 100, 0) + str(sign)
-
-
-def human_size(tr: Translator, size: float) -> str:
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value /= 1024
-        unit += 1
-    return tr(_UNITS[unit], n=number(tr, value, 0 if unit == 0 else 1))
-
-
-def human_duration(tr: Translator, seconds: float) -> str:
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    return tr.ltr(tr.digits(text))
-
-
-def human_datetime(tr: Translator, moment: dt.datetime, zone: dt.tzinfo) -> str:
-    """Date and time in `zone`, in the user's language: "Mar 21, 2025, 2:05 PM",
-    "۲۱ مارس ۲۰۲۵، ۱۴:۰۵"."""
-    local = moment.astimezone(zone)
-    day = format_date(local, format="medium", locale=tr.locale)
-    hour = format_time(local, format="short", tzinfo=zone, locale=tr.locale)
-    return tr.digits(str(tr.locale.datetime_formats["medium"]).format(hour, day))
-
-
 def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
     filled = round(max(0.0, min(1.0, fraction)) * width)
     return "█" * filled + "░" * (width - filled)
@@ -133,29 +92,75 @@ def progress_text(tr: Translator, p: Progress, title: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def failure_text(tr: Translator, error: JobError) -> str:
-    params: dict[str, object] = {"detail": tr.isolate(error.detail or error.reason.value)}
-    params.update(error.params)
-    for key in ("size", "limit"):
-        value = params.get(key)
-        if isinstance(value, int):
-            params[key] = human_size(tr, value)
-    params.setdefault("size", "?")
-    params.setdefault("limit", "?")
-    params.setdefault("status", "?")
-    template = _FAILURES.get(error.reason, _FAILURES[FailureReason.INTERNAL])
-    if "size" not in error.params and error.reason in _FAILURES_NO_SIZE:
-        template = _FAILURES_NO_SIZE[error.reason]
+def failure_text(tr: Translator, failed: Failed) -> str:
+    params: dict[str, object] = {"detail": tr.isolate(failed.detail or failed.reason.value)}
+    params["size"] = human_size(tr, failed.size) if failed.size is not None else "?"
+    params["limit"] = human_size(tr, failed.limit) if failed.limit is not None else "?"
+    params["status"] = failed.status if failed.status is not None else "?"
+    template = _FAILURES.get(failed.reason, _FAILURES[FailureReason.INTERNAL])
+    if failed.size is None and failed.reason in _FAILURES_NO_SIZE:
+        template = _FAILURES_NO_SIZE[failed.reason]
     return "❌ " + html.escape(tr(template, **params))
 
 
-def short_url(url: str, width: int = 60) -> str:
-    """A URL trimmed for display: host and path, cut in the middle when long."""
-    parts = urlsplit(url)
-    text = (parts.netloc + parts.path).rstrip("/") or url
-    if parts.query:
-        text += "?…"
-    if len(text) > width:
-        keep = (width - 1) // 2
-        text = text[:keep] + "…" + text[-keep:]
-    return text
+def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
+    return [[(tr("✖️ Cancel"), f"cancel:{job_id}")]]
+
+
+def queued_text(tr: Translator, position: int) -> str:
+    return tr("🕒 In the queue: position {position}.", position=number(tr, position, 0))
+
+
+def resumed_text(tr: Translator) -> str:
+    return tr("🔄 The bot restarted. Resuming your download…")
+
+
+def working_text(tr: Translator) -> str:
+    return tr("⏳ Working on your link…")
+
+
+def preparing_text(tr: Translator) -> str:
+    return tr("⏳ Preparing the download…")
+
+
+def uploading_text(tr: Translator) -> str:
+    return f"<b>{html.escape(tr('Uploading to Telegram…'))}</b>"
+
+
+def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> tuple[str, Buttons]:
+    """The question asked on a media page, with one button per format and Cancel."""
+    size = f" ({human_size(tr, asked.estimated_size)})" if asked.estimated_size else ""
+    text = tr(
+        "🎞 <b>{title}</b>{size}\nWhat would you like? Best video is sent in {seconds} s.",
+        title=tr.isolate(html.escape(clean_text(asked.title or short_url(url)))),
+        size=size,
+        seconds=number(tr, asked.seconds, 0),
+    )
+    buttons = [
+        [
+            (tr("🎬 Best video"), f"fmt:{job_id}:best"),
+            (tr("📱 Smaller video"), f"fmt:{job_id}:small"),
+        ],
+        [
+            (tr("🎵 Audio only"), f"fmt:{job_id}:audio"),
+            (tr("✖️ Cancel"), f"cancel:{job_id}"),
+        ],
+    ]
+    return text, buttons
+
+
+def final_text(tr: Translator, outcome: Outcome) -> str | None:
+    """The job's last word; None when the delivered file is the answer."""
+    if isinstance(outcome, Delivered):
+        if outcome.confirmed:
+            return None
+        # The answer to a send was lost: the file is most likely there; it is not sent twice.
+        return tr(
+            "📨 The file was sent, but Telegram did not confirm it. It should be in this chat;"
+            " if it is not, send the link again."
+        )
+    if isinstance(outcome, Failed):
+        return failure_text(tr, outcome)
+    if isinstance(outcome, Cancelled):
+        return tr("✖️ Cancelled.")
+    return tr("⏸ The bot is restarting. Your download will continue when it is back.")

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.context import BotContext
+from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

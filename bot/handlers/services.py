@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from telegram import User
 
-from bot.access import Access
+from bot.access.ratelimit import RateLimiter
+from bot.access.rules import Access
 from bot.config.settings import Settings
-from bot.expiry import ExpiryService
-from bot.history import History
+from bot.daily.expiry import ExpiryService
+from bot.history.pages import History
 from bot.i18n import I18n, Translator
-from bot.jobs.manager import JobManager
-from bot.ratelimit import RateLimiter
+from bot.jobs.engine import Engine
 from bot.store.links import LinkRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRecord, UserRepo
@@ -25,7 +25,7 @@ class Services:
     i18n: I18n
     users: UserRepo
     links: LinkRepo
-    jobs: JobManager
+    jobs: Engine
     mtproto: MtprotoUploader | None
     limiter: RateLimiter
     access: Access

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from bot.config.settings import Settings
+from bot.history.texts import mention, reason_label
 from bot.i18n import Translator
-from bot.jobs.ui import Buttons
-from bot.render import human_datetime, human_size, number
-from bot.render_links import mention, reason_label
+from bot.i18n.formats import human_datetime, human_size, number
 from bot.store.stats import Stats
 from bot.store.users import UserRecord
+from bot.telegram_io.chat import Buttons
 
 PANEL_VIEWS = ("stats", "users", "settings")
 

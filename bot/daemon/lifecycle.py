@@ -18,13 +18,13 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 
 from bot import __version__
 from bot.config.settings import ConfigError, Settings, StartupError
-from bot.context import TgApp
-from bot.daily import schedule_daily
+from bot.daily.schedule import schedule_daily
+from bot.handlers.context import TgApp
+from bot.handlers.menu import set_admin_commands, set_user_commands
+from bot.handlers.services import Services
 from bot.ops.lock import AlreadyRunningError
 from bot.ops.operations import Operations, watch_polling
 from bot.ops.stop import Exit, ExitReason, StopSignal
-from bot.services import Services
-from bot.telegram_io.menu import set_admin_commands, set_user_commands
 from bot.telegram_io.polling import PollMonitor
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config.settings import Settings
-from bot.context import BotContext, BotData, TgApp
+from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
+from bot.daemon.wiring import build_services, open_runtime
 from bot.handlers import (
     admin,
     errors,
@@ -27,14 +28,13 @@ from bot.handlers import (
     moderation,
     start,
 )
-from bot.lifecycle import Lifecycle, fail_start, poll_timeout
+from bot.handlers.context import BotContext, BotData, TgApp
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations
 from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
-from bot.wiring import build_services, open_runtime
 
 log = logging.getLogger(__name__)
 

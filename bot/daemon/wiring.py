@@ -13,22 +13,27 @@ from dataclasses import dataclass
 import httpx
 
 from bot import __version__
-from bot.access import Access
+from bot.access.ratelimit import RateLimiter
+from bot.access.rules import Access
 from bot.config.settings import Settings
-from bot.context import TgApp
+from bot.daily.expiry import ExpiryConfig, ExpiryService
+from bot.daily.sender import TelegramSender
 from bot.download.http import HttpFetcher
 from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
 from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
-from bot.expiry import ExpiryConfig, ExpiryService
-from bot.history import History
+from bot.handlers.context import TgApp
+from bot.handlers.services import Services
+from bot.history.pages import History
 from bot.i18n import I18n
+from bot.jobs.engine import JobReport
+from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
-from bot.jobs.runner import JobReport, JobRunner, RunnerConfig
+from bot.jobs.outcomes import Delivered, outcome_label
+from bot.jobs.pipeline import Pipeline, PipelineConfig
 from bot.ops.metrics import Metrics
-from bot.ratelimit import RateLimiter
-from bot.services import Services
+from bot.presenter.presenter import Presenters
 from bot.store.cache import CacheRepo
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
@@ -38,7 +43,6 @@ from bot.store.outcomes import OutcomeRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.retry import RetryPolicy
-from bot.telegram_io.sender import TelegramSender
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
@@ -116,30 +120,32 @@ def build_services(
     if settings.mtproto_enabled:
         mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
     deliverer = Deliverer(botapi, mtproto, settings.bot_api_upload_limit)
-    runner = JobRunner(
-        config=RunnerConfig(
+    outcomes = OutcomeRepo(rt.db, utc_now)
+    pipeline = Pipeline(
+        config=PipelineConfig(
             data_dir=settings.data_dir,
             job_timeout=settings.job_timeout_seconds,
             choice_timeout=settings.choice_timeout_seconds,
         ),
-        http=HttpFetcher(rt.download_client, guard, settings.max_file_size),
-        ytdlp=YtdlpFetcher(
-            rt.blocking,
-            max_size=settings.max_file_size,
-            proxy=settings.download_proxy_url,
-            cookies=settings.ytdlp_cookies,
-            factory=lambda params, stop: guarded_youtube_dl(
-                params, guard, JobNet(stop, settings.max_page_size, rt.io)
+        fetcher=Fetcher(
+            HttpFetcher(rt.download_client, guard, settings.max_file_size),
+            YtdlpFetcher(
+                rt.blocking,
+                max_size=settings.max_file_size,
+                proxy=settings.download_proxy_url,
+                cookies=settings.ytdlp_cookies,
+                factory=lambda params, stop: guarded_youtube_dl(
+                    params, guard, JobNet(stop, settings.max_page_size, rt.io)
+                ),
             ),
         ),
+        postprocess=probe,
         deliverer=deliverer,
-        probe=probe,
-        jobs=jobs_repo,
-        outcomes=OutcomeRepo(rt.db, utc_now),
         cache=cache,
+        records=outcomes,
         translator=i18n.get,
-        on_outcome=lambda report: record_job(metrics, report),
     )
+
     manager = JobManager(
         limits=Limits(
             workers=settings.download_workers,
@@ -148,9 +154,10 @@ def build_services(
         ),
         repo=jobs_repo,
         links=links_repo,
-        runner=runner,
-        ui=TelegramChatUI(app.bot),
-        translator=i18n.get,
+        outcomes=outcomes,
+        pipeline=pipeline,
+        observers=Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember),
+        on_outcome=lambda report: record_job(metrics, report),
     )
     users = UserRepo(rt.db, utc_now)
     expiry = ExpiryService(
@@ -179,12 +186,14 @@ def build_services(
 
 
 def record_job(metrics: Metrics, report: JobReport) -> None:
-    metrics.inc("downloads_total", outcome=report.outcome)
+    outcome = report.outcome
+    metrics.inc("downloads_total", outcome=outcome_label(outcome))
     metrics.observe("job_duration_seconds", report.seconds)
-    if report.route == "cache":
-        metrics.inc("cache_hits_total")
-    elif report.size:
-        metrics.inc("bytes_delivered_total", report.size, route=report.route)
+    for sent in outcome.files if isinstance(outcome, Delivered) else ():
+        if sent.route == "cache":
+            metrics.inc("cache_hits_total")
+        elif sent.size:
+            metrics.inc("bytes_delivered_total", sent.size, route=sent.route)
 
 
 def build_guard(settings: Settings) -> UrlGuard:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.jobs.ui import Buttons, ChatUI, NotSentError
+from bot.telegram_io.chat import Buttons, ChatUI, NotSentError
 
 log = logging.getLogger(__name__)
 
@@ -37,27 +37,22 @@ class StatusMessage:
         self._last_edit = float("-inf")
         self._lock = asyncio.Lock()
 
+    def wait_s(self) -> float:
+        """Seconds until a throttled edit may go out (0: now)."""
+        return max(0.0, self._last_edit + self._interval - self._clock())
+
     async def show(
-        self,
-        text: str,
-        buttons: Buttons | None = None,
-        *,
-        force: bool = False,
-        still_wanted: Callable[[], bool] | None = None,
+        self, text: str, buttons: Buttons | None = None, *, force: bool = False
     ) -> bool:
         """Show `text` unless it is what the message already says or an edit was too recent.
 
-        `still_wanted` is asked once this edit has the message to itself: an update that went
-        stale while it waited (a queue position, after the job started) is dropped. Returns
-        False only when the text did not go out and trying again later may work.
+        Returns False only when the text did not go out and trying again later may work.
         """
         async with self._lock:
-            if still_wanted is not None and not still_wanted():
-                return True
             wanted = (text, buttons)
             if wanted == self._shown:
                 return True
-            if not force and self._clock() - self._last_edit < self._interval:
+            if not force and self.wait_s() > 0:
                 return True
             try:
                 await self._put(text, buttons)

@@ -10,8 +10,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 if TYPE_CHECKING:
     from telegram import User
 
+    from bot.handlers.services import Services
     from bot.i18n import Translator
-    from bot.services import Services
     from bot.store.users import UserRecord
 
 

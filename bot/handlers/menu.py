@@ -1,4 +1,5 @@
-"""The command menus: the users' one per language, and the admins' one per admin chat."""
+"""The commands: the users' and the admins' (this table also decides which are admin-only),
+and the menus that list them, one per language and one per admin chat."""
 
 from __future__ import annotations
 
@@ -8,10 +9,27 @@ from collections.abc import Awaitable, Callable, Iterable
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import DEFAULT_LANGUAGE, I18n, Translator
-from bot.texts import ADMIN_COMMANDS, USER_COMMANDS
+from bot.i18n import DEFAULT_LANGUAGE, N_, I18n, Translator
 
 log = logging.getLogger(__name__)
+
+USER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("What this bot does")),
+    ("help", N_("How to use it")),
+    ("cancel", N_("Stop your downloads")),
+    ("history", N_("Your recent links")),
+    ("forget", N_("Erase your history")),
+    ("language", N_("Choose the language")),
+)
+
+# Shown, after the users' commands, only in admins' chats (BotCommandScopeChat).
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("admin", N_("Admin panel: statistics, users, settings")),
+    ("check", N_("A user's link history: /check USER_ID")),
+    ("expiring", N_("Links to be purged soon")),
+    ("ban", N_("Ban a user: /ban USER_ID")),
+    ("unban", N_("Unban a user: /unban USER_ID")),
+)
 
 
 def _menu(tr: Translator, entries: Iterable[tuple[str, str]]) -> list[BotCommand]:

@@ -14,13 +14,13 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.config.settings import Settings
+from bot.daily.notice import UserLinks, expiry_notice, split_blocks
+from bot.daily.sweep import sweep_stale
 from bot.i18n import N_, Translator
-from bot.render_links import UserLinks, expiry_notice, split_blocks
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRecord, LinkRepo
 from bot.store.meta import MetaRepo
 from bot.store.users import UserRepo
-from bot.sweep import sweep_stale
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

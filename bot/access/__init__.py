@@ -1,0 +1,1 @@
+"""Who may use the bot, decided once per update (handlers/gate.py): bans, the allowlist, the rate limit."""

@@ -1,0 +1,1 @@
+"""The daily job: the expiry notice to admins, purging what expired, sweeping stale files."""

@@ -1,0 +1,71 @@
+"""What a job tells while it runs, for whoever shows it: plain values that can cross a process.
+
+The engine and the pipeline emit these into an EventSink and never wait for them to be shown:
+the presenter (bot/presenter) turns them into edits of the job's status message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """Waiting for a worker: `position` 1 is next."""
+
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Taken up again after a restart; waiting for a worker."""
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A worker took the job."""
+
+
+@dataclass(frozen=True, slots=True)
+class NeedChoice:
+    """A media page was found: the user may pick a format within `seconds`."""
+
+    title: str | None
+    estimated_size: int | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """The format is settled (picked, or the default after the wait); fetching begins."""
+
+    choice: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of a transfer: `phase` is "download" or "upload"."""
+
+    phase: str
+    done: int
+    total: int | None
+    speed: float | None  # bytes per second
+    eta: float | None  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Delivering:
+    """The file (part `part` of `parts`) is being handed to Telegram."""
+
+    part: int = 1
+    parts: int = 1
+
+
+JobEvent = Queued | Resumed | Started | NeedChoice | Chosen | Progress | Delivering
+
+
+class EventSink(Protocol):
+    def emit(self, event: JobEvent) -> None:
+        """Take an event; never blocks (showing it is the sink's own business)."""
+        ...

@@ -1,0 +1,405 @@
+"""One job from link to file: cache → fetch → post-process → deliver → record.
+
+The pipeline returns a typed outcome, already recorded, and tells what it does through events;
+it never talks to the chat (the presenter does), so it runs wherever its fetchers and its
+deliverer can: in this process, or on a worker elsewhere. Its surroundings are small Protocols:
+an EventSink, a CacheLookup and a JobRecorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bot.download.cancel import StoppedError, StopReason
+from bot.download.types import FetchedFile
+from bot.download.urls import normalize_url
+from bot.download.ytdlp import PageInfo
+from bot.i18n import Translator
+from bot.jobs.control import JobControl
+from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
+from bot.jobs.fetch import FILE_CHOICE, Fetcher
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, Outcome, SentFile
+from bot.jobs.progress import ProgressTracker
+from bot.model.failures import (
+    DeliveryError,
+    FailureReason,
+    FetchError,
+    JobError,
+    StaleFileIdError,
+    UnconfirmedDeliveryError,
+    is_disk_full,
+)
+from bot.model.job import FormatChoice, Job, JobState
+from bot.model.media import MediaInfo, MediaKind
+from bot.store.cache import CachedFile
+from bot.store.links import LinkOutcome
+from bot.store.outcomes import Cached, Ending
+from bot.upload.caption import caption
+from bot.upload.types import Delivered as Sent
+from bot.upload.types import Delivery, ProgressFn
+
+log = logging.getLogger(__name__)
+
+PROGRESS_TICK_S = 1.0  # how often a transfer's progress becomes an event (when it changed)
+
+
+class CacheLookup(Protocol):
+    """The file_id cache: what Telegram already has, by normalized URL and format choice."""
+
+    async def get(self, url_key: str, choice: str) -> CachedFile | None: ...
+
+    async def drop(self, url_key: str, choice: str) -> None: ...
+
+
+class JobRecorder(Protocol):
+    """Where a job's progress through its states is written (store/outcomes.py)."""
+
+    async def started(self, job_id: int) -> None:
+        """The job runs: one more attempt."""
+        ...
+
+    async def chose(self, job_id: int, choice: FormatChoice) -> None: ...
+
+    async def record(self, job_id: int, link_id: int | None, ending: Ending) -> None:
+        """How the run ended: job state, link outcome and file_id, in one step."""
+        ...
+
+
+class Deliverer(Protocol):
+    @property
+    def capacity(self) -> int: ...
+
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent: ...
+
+    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Sent: ...
+
+
+# Post-processing: what the finished file is (kind, duration, a thumbnail), learnt from it.
+PostProcess = Callable[[Path], Awaitable[MediaInfo]]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    data_dir: Path
+    job_timeout: float
+    choice_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Deliverable:
+    """A fetched file made ready to send."""
+
+    path: Path
+    size: int
+    title: str
+    info: MediaInfo
+
+
+@dataclass(eq=False)
+class _Run:
+    """One run of one job: what its stages share."""
+
+    job: Job
+    control: JobControl
+    events: EventSink
+    tr: Translator
+    folder: Path
+    key: str
+    tracker: ProgressTracker = field(default_factory=ProgressTracker)
+    # Set the moment Telegram has the file (or may have it): from then on a stop must not undo
+    # the delivery. The future resolves once the delivery is recorded; the outcome is its own.
+    delivered: tuple[asyncio.Future[None], Outcome] | None = None
+    answered: Outcome | None = None  # the chosen format came from the cache
+
+
+class Pipeline:
+    """Stateless across jobs: everything about one run lives in its _Run."""
+
+    def __init__(
+        self,
+        *,
+        config: PipelineConfig,
+        fetcher: Fetcher,
+        postprocess: PostProcess,
+        deliverer: Deliverer,
+        cache: CacheLookup,
+        records: JobRecorder,
+        translator: Callable[[str], Translator],
+    ) -> None:
+        self._cfg = config
+        self._fetcher = fetcher
+        self._postprocess = postprocess
+        self._deliverer = deliverer
+        self._cache = cache
+        self._records = records
+        self._translator = translator
+
+    def folder_of(self, job_id: int) -> Path:
+        return self._cfg.data_dir / "jobs" / str(job_id)
+
+    async def run(self, job: Job, control: JobControl, events: EventSink) -> Outcome:
+        """Run the job once; returns how it ended, already recorded. Never raises but for a
+        cancellation that comes after the outcome is known."""
+        tr = self._translator(job.language)
+        folder = self.folder_of(job.id)
+        run = _Run(job, control, events, tr, folder, normalize_url(job.url))
+        ticker = asyncio.create_task(self._tick(run))
+        try:
+            return await self._attempt(run)
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            shutil.rmtree(folder, ignore_errors=True)
+
+    async def _attempt(self, run: _Run) -> Outcome:
+        job, cancel = run.job, run.control.cancel
+        try:
+            run.events.emit(Started())
+            await self._records.started(job.id)
+            cancel.expire_in(self._cfg.job_timeout)  # the worker thread's own clock
+            async with asyncio.timeout(self._cfg.job_timeout):
+                return await self._stages(run)
+        except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
+            if run.delivered is not None:  # stopped after Telegram took the file
+                return await _settle(run.delivered)
+            if isinstance(exc, TimeoutError):
+                cancel.cancel(StopReason.TIMEOUT)  # stops what still runs, and says when
+            reason = cancel.reason
+            if isinstance(exc, StoppedError):
+                reason = exc.reason
+            if isinstance(exc, TimeoutError):
+                reason = StopReason.TIMEOUT
+            return await self._stopped(run, reason or StopReason.CANCELLED)
+        except JobError as exc:
+            log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
+            return await self._failed(run, exc)
+        except Exception as exc:
+            if run.delivered is not None:  # the file went out; only its bookkeeping failed
+                return await _settle(run.delivered)
+            if is_disk_full(exc):  # a write anywhere: the job's folder, a probe's thumbnail
+                return await self._failed(run, JobError(FailureReason.DISK_FULL, str(exc)))
+            log.exception("job_crashed id=%d", job.id)
+            return await self._failed(run, JobError(FailureReason.INTERNAL, type(exc).__name__))
+
+    async def _stages(self, run: _Run) -> Outcome:
+        job = run.job
+        # 1. cache: a link delivered before is resent by file_id
+        choices = [job.choice] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
+        for choice in choices:
+            if (cached := await self._from_cache(run, str(choice))) is not None:
+                return cached
+        # 2. fetch (a resumed job starts over: whatever a crash left in its folder goes first)
+        shutil.rmtree(run.folder, ignore_errors=True)
+        run.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            fetched = await self._fetcher.fetch(
+                job.url,
+                run.folder,
+                run.tracker.update,
+                run.control.cancel,
+                self._cap,
+                lambda page: self._choose(run, page),
+            )
+        except FetchError as exc:
+            if exc.reason is FailureReason.TOO_LARGE:
+                raise self._too_large(exc.params.get("size")) from exc
+            raise
+        if fetched is None:
+            assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
+            return run.answered  # the chosen format was in the cache
+        # 3. post-process
+        [file] = fetched.files
+        ready = await self._post_process(file)
+        # 4. deliver, 5. record
+        return await self._deliver(run, ready, fetched.choice)
+
+    async def _post_process(self, file: FetchedFile) -> Deliverable:
+        info = await self._postprocess(file.path)
+        return Deliverable(file.path, file.size, file.title or file.path.name, info)
+
+    async def _deliver(self, run: _Run, ready: Deliverable, choice: str) -> Outcome:
+        job = run.job
+        text = caption(run.tr, ready.title, ready.size, job.url)
+        run.events.emit(Delivering())
+        run.tracker.phase("upload")
+        delivery = Delivery(job.chat_id, ready.path, ready.path.name, text, ready.size, ready.info)
+        try:
+            sent = await self._deliverer.deliver(delivery, run.tracker.update)
+        except UnconfirmedDeliveryError as exc:
+            return await self._unconfirmed(run, exc, ready.size, ready.title)
+        except asyncio.CancelledError:
+            if not _handed_over(run.tracker):
+                raise  # Telegram cannot have the file: the stop goes on as usual
+            # Stopped (a restart, Cancel, the job timeout) while Telegram held the answer: the
+            # file may be in the chat, so the job must not run again after a restart.
+            reason = run.control.cancel.reason or StopReason.TIMEOUT
+            lost = UnconfirmedDeliveryError("upload", f"stopped: {reason}")
+            return await self._unconfirmed(run, lost, ready.size, ready.title)
+        entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size)
+        ending = Ending(
+            JobState.DONE,
+            LinkOutcome.DELIVERED,
+            size=ready.size,
+            title=ready.title,
+            cached=Cached(run.key, choice, entry),
+        )
+        return await self._delivered(run, ending, Delivered((SentFile(sent.route, ready.size),)))
+
+    @property
+    def _cap(self) -> int:
+        """The largest file worth fetching: the size limit, or less if Telegram takes less."""
+        return min(self._fetcher.max_size, self._deliverer.capacity)
+
+    def _too_large(self, size: object) -> JobError:
+        """Too large for the limit, or (said differently, with what to configure) for Telegram."""
+        params: dict[str, object] = {"limit": self._cap}
+        if isinstance(size, int) and size:
+            params["size"] = size
+        if self._deliverer.capacity < self._fetcher.max_size:
+            return DeliveryError(FailureReason.TOO_LARGE_FOR_TELEGRAM, "", **params)
+        return FetchError(FailureReason.TOO_LARGE, "", **params)
+
+    async def _from_cache(self, run: _Run, choice: str) -> Outcome | None:
+        """Resend a file Telegram already has; None when it is not cached (or no longer valid)."""
+        hit = await self._cache.get(run.key, choice)
+        if hit is None:
+            return None
+        job = run.job
+        text = caption(run.tr, hit.title or "", hit.size, job.url)
+        try:
+            await self._deliverer.resend(job.chat_id, hit.kind, hit.file_id, text)
+        except StaleFileIdError:
+            log.info("cache_stale id=%d", job.id)
+            await self._cache.drop(run.key, choice)
+            return None
+        except UnconfirmedDeliveryError as exc:
+            lost = UnconfirmedDeliveryError("cache", exc.detail)
+            return await self._unconfirmed(run, lost, hit.size, hit.title)
+        except asyncio.CancelledError:
+            # Stopped while the (small) request was out: it may have landed; never repeated.
+            reason = run.control.cancel.reason or StopReason.TIMEOUT
+            lost = UnconfirmedDeliveryError("cache", f"stopped: {reason}")
+            return await self._unconfirmed(run, lost, hit.size, hit.title)
+        log.info("cache_hit id=%d choice=%s", job.id, choice)
+        ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
+        return await self._delivered(run, ending, Delivered((SentFile("cache", 0),)))
+
+    async def _choose(self, run: _Run, page: PageInfo) -> FormatChoice | None:
+        """The format to fetch (asked, or the default); None when the pipeline answered the
+        job otherwise (the chosen format was in the cache)."""
+        job = run.job
+        choice = job.choice
+        if choice is FormatChoice.AUTO:
+            choice = FormatChoice.BEST
+            seconds = self._cfg.choice_timeout
+            if seconds > 0 and page.has_video:
+                run.events.emit(NeedChoice(page.title, page.estimated_size, seconds))
+                choice = await run.control.wait_choice(seconds) or FormatChoice.BEST
+            await self._records.chose(job.id, choice)
+            run.events.emit(Chosen(str(choice)))
+        run.answered = await self._from_cache(run, str(choice))
+        return None if run.answered is not None else choice
+
+    async def _tick(self, run: _Run) -> None:
+        """Turns the transfer's progress into an event once a second, when it changed."""
+        last = None
+        while True:
+            await asyncio.sleep(PROGRESS_TICK_S)
+            snapshot = run.tracker.snapshot
+            if snapshot is None or snapshot == last or run.control.asking:
+                continue
+            last = snapshot
+            run.events.emit(snapshot)
+
+    # --- record: each ending is written the moment it is known, before anyone is told ----
+
+    async def _delivered(self, run: _Run, ending: Ending, outcome: Outcome) -> Outcome:
+        """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
+        # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
+        writing = asyncio.ensure_future(self._write(run, ending))
+        run.delivered = (writing, outcome)
+        await asyncio.shield(writing)
+        return outcome
+
+    async def _unconfirmed(
+        self, run: _Run, error: UnconfirmedDeliveryError, size: int | None, title: str | None
+    ) -> Outcome:
+        """The file went out and its answer was lost: done, and the user is asked to check."""
+        log.warning(
+            "job_delivery_unconfirmed id=%d route=%s detail=%s",
+            run.job.id,
+            error.route,
+            error.detail,
+        )
+        ending = Ending(JobState.DONE, LinkOutcome.UNCONFIRMED, size=size, title=title)
+        outcome = Delivered((SentFile(error.route, 0, confirmed=False),))
+        return await self._delivered(run, ending, outcome)
+
+    async def _failed(self, run: _Run, error: JobError) -> Outcome:
+        if error.reason is FailureReason.DISK_FULL:  # the operator's problem, not the user's
+            data_dir = self._cfg.data_dir
+            free = shutil.disk_usage(data_dir).free // (1024 * 1024)
+            log.error(
+                "disk_full id=%d data_dir=%s free_mb=%d detail=%s",
+                run.job.id,
+                data_dir,
+                free,
+                error.detail,
+            )
+        ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=error.reason.value)
+        await self._record(run, ending)
+        return Failed.of(error)
+
+    async def _stopped(self, run: _Run, reason: StopReason) -> Outcome:
+        log.info("job_stopped id=%d reason=%s", run.job.id, reason)
+        if reason is StopReason.TIMEOUT:
+            return await self._failed(run, FetchError(FailureReason.TIMEOUT))
+        if reason is StopReason.TOO_LARGE:
+            return await self._failed(run, self._too_large(None))
+        if reason is StopReason.SHUTDOWN:
+            # A restart is not the job's fault: it keeps its attempts for the next start.
+            await self._record(run, Ending(JobState.QUEUED, attempts=run.job.attempts))
+            return Interrupted()
+        await self._record(run, Ending(JobState.CANCELLED, LinkOutcome.CANCELLED))
+        return Cancelled()
+
+    async def _record(self, run: _Run, ending: Ending) -> None:
+        """Write an ending; a database failure is logged and the user is still told."""
+        try:
+            await self._write(run, ending)
+        except Exception:  # the chat must still hear how the job ended
+            log.exception("job_record_failed id=%d state=%s", run.job.id, ending.state)
+
+    async def _write(self, run: _Run, ending: Ending) -> None:
+        await self._records.record(run.job.id, run.job.link_id, ending)
+        link = ending.link.value if ending.link is not None else "unchanged"
+        log.info("job_recorded id=%d state=%s link=%s", run.job.id, ending.state, link)
+
+
+async def _settle(delivered: tuple[asyncio.Future[None], Outcome]) -> Outcome:
+    """Waits for the bookkeeping of a delivered file; its failure is logged, not raised."""
+    writing, outcome = delivered
+    try:
+        await writing
+    except Exception:
+        log.exception("delivery_record_failed")
+    return outcome
+
+
+def _handed_over(tracker: ProgressTracker) -> bool:
+    """Whether the whole file went to the connection: from then on Telegram may have it."""
+    progress = tracker.snapshot
+    return (
+        progress is not None
+        and progress.phase == "upload"
+        and bool(progress.total)
+        and progress.done >= (progress.total or 0)
+    )
