@@ -8,7 +8,7 @@ chunk by chunk, so it adds little). A run reports its resident set just before t
 every file arrived intact. The ways:
 
 - `deliverer`: the bot's own Bot API deliverer (`bot.upload.botapi.BotApiUploader`), as it is in
-  this checkout;
+  this checkout (since issue 13: PTB's send methods with a streamed handle, over RetryingRequest);
 - `ptb-stream`: PTB's `bot.send_document(InputFile(handle, read_file_handle=False))`;
 - `ptb-default`: PTB's `bot.send_document(handle)`, which reads the whole file first.
 """
@@ -28,11 +28,11 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import httpx
 from telegram import Bot, InputFile
 from telegram.request import HTTPXRequest
 
 from bot.model.media import MediaInfo
+from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
 from bot.upload.types import Delivery
@@ -82,8 +82,11 @@ def ptb_bot(api: FakeBotApi) -> Bot:
 
 
 async def deliverer(api: FakeBotApi, files: Files) -> None:
-    async with httpx.AsyncClient() as client:
-        uploader = BotApiUploader(api.url, api.token, client, RetryPolicy())
+    request = RetryingRequest(
+        policy=RetryPolicy(), connection_pool_size=8, media_write_timeout=120, read_timeout=120
+    )
+    async with Bot(api.token, base_url=f"{api.url}/bot", request=request) as bot:
+        uploader = BotApiUploader(bot)
         deliveries = [
             Delivery(CHAT, path, path.name, "bench", SIZE, MediaInfo()) for path, _ in files
         ]

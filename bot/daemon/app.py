@@ -134,7 +134,7 @@ async def _serve(
             policy = RetryPolicy()
             app = build_application(settings, monitor, policy, ops.metrics)
             rt = await resources.enter_async_context(open_runtime(settings))
-            services = build_services(settings, app, rt, policy, ops.metrics)
+            services = build_services(settings, app, rt, ops.metrics)
             app.bot_data.services = services
             register_handlers(app, ops.metrics)
             ops.attach(

@@ -42,7 +42,6 @@ from bot.store.meta import MetaRepo
 from bot.store.outcomes import OutcomeRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
-from bot.telegram_io.retry import RetryPolicy
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
@@ -68,7 +67,6 @@ class Runtime:
     blocking: ThreadPoolExecutor
     io: ThreadPoolExecutor
     guard: UrlGuard
-    upload_client: httpx.AsyncClient
     download_client: httpx.AsyncClient
 
 
@@ -80,9 +78,6 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     loop.set_default_executor(io)
     blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
     db = Database(settings.data_dir / "tgfetch.sqlite3")
-    upload_client = httpx.AsyncClient(
-        proxy=settings.proxy_url, trust_env=False, timeout=httpx.Timeout(60, connect=15)
-    )
     guard = build_guard(settings)
     downloads = download_client(
         guard.addresses,
@@ -92,27 +87,21 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     )
     try:
         await db.open()
-        yield Runtime(db, blocking, io, guard, upload_client, downloads)
+        yield Runtime(db, blocking, io, guard, downloads)
     finally:
-        await upload_client.aclose()
         await downloads.aclose()
         await db.close()
         blocking.shutdown(wait=False, cancel_futures=True)
 
 
-def build_services(
-    settings: Settings, app: TgApp, rt: Runtime, policy: RetryPolicy, metrics: Metrics
-) -> Services:
+def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics) -> Services:
     i18n = I18n()
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
     cache = CacheRepo(rt.db)
     guard = rt.guard
     botapi = BotApiUploader(
-        settings.telegram_api_url,
-        settings.bot_token.get_secret_value(),
-        rt.upload_client,
-        policy,
+        app.bot,
         local_mode=settings.bot_api_local_mode,
         answer_timeout=settings.bot_api_timeout_seconds,
     )

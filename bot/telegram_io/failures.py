@@ -76,6 +76,10 @@ class AnswerLostError(NetworkError):
         self.method = method
 
 
+class TooLargeError(NetworkError):
+    """Telegram refused the request as too large (HTTP 413): a file over the upload limit."""
+
+
 def idempotent(method: str) -> bool:
     """Whether `method` may be repeated when it is unknown whether it was performed."""
     return method.lower() in IDEMPOTENT_METHODS

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.telegram_io.failures import sent_of_error
+from bot.telegram_io.failures import TooLargeError, sent_of_error
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
 
@@ -73,10 +74,13 @@ class RetryingRequest(HTTPXRequest):
             return status, body
 
         try:
-            return await with_retries(once, self._policy, name)
+            status, body = await with_retries(once, self._policy, name)
         except TransientError as exc:
             cause = exc.__cause__
             raise cause if isinstance(cause, NetworkError) else NetworkError(str(exc)) from exc
+        if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:  # PTB would make it a NetworkError
+            raise TooLargeError(f"{name}: Request Entity Too Large (413)")
+        return status, body
 
 
 class PollingRequest(HTTPXRequest):

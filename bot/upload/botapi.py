@@ -1,16 +1,26 @@
-"""Bot API uploads streamed from disk, so memory does not grow with the file's size."""
+"""Bot API uploads through PTB's own send methods, the file streamed from disk.
+
+PTB streams a file handle given as `InputFile(handle, read_file_handle=False)`: four 45 MB
+uploads at once cost about 2 MB (bench/upload_memory.py, docs/BENCHMARKS.md), where its default
+reads each file whole. Each send opens the file afresh; a retry of that send (the request
+layer's, telegram_io/request.py) streams the body again from its start (httpx rewinds it). A
+send whose answer was lost is not repeated: it raises UnconfirmedDeliveryError.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+from telegram import Bot, InputFile, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.config.settings import BOT_API_UPLOAD_LIMIT, LOCAL_BOT_API_UPLOAD_LIMIT
 from bot.model.failures import (
@@ -19,9 +29,8 @@ from bot.model.failures import (
     StaleFileIdError,
     UnconfirmedDeliveryError,
 )
-from bot.model.media import MediaKind
-from bot.telegram_io.failures import AnswerLostError, sent_of_error
-from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
+from bot.model.media import MediaInfo, MediaKind
+from bot.telegram_io.failures import AnswerLostError, TooLargeError
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
@@ -38,8 +47,6 @@ _METHODS = {
     MediaKind.AUDIO: "sendAudio",
     MediaKind.ANIMATION: "sendAnimation",
 }
-# Where the answer's Message keeps the file; an animation also carries a `document`.
-_ANSWER_KEYS = (MediaKind.ANIMATION, MediaKind.VIDEO, MediaKind.AUDIO, MediaKind.DOCUMENT)
 _STALE_MARKERS = (
     "wrong file identifier",
     "file reference",
@@ -74,53 +81,19 @@ class ProgressFile(io.FileIO):
         return chunk
 
 
-def _answer(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _description(status: int, answer: dict[str, Any]) -> str:
-    description = answer.get("description")
-    return description if isinstance(description, str) else f"HTTP {status}"
-
-
-def _delivered(answer: dict[str, Any], wanted: MediaKind) -> Delivered:
-    result = answer.get("result")
-    if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-        raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no message")
-    keys = (wanted, *(k for k in _ANSWER_KEYS if k is not wanted))
-    for kind in keys:
-        media = result.get(kind.value)
-        if isinstance(media, dict) and isinstance(media.get("file_id"), str):
-            return Delivered(result["message_id"], media["file_id"], kind, ROUTE)
-    raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no file")
-
-
 class BotApiUploader:
-    """Sends files through the Bot API, streaming multipart bodies straight from disk.
-
-    With `local_mode` (a local telegram-bot-api server) only the file's path is sent and the
-    server reads the file itself. A send whose answer was lost is not repeated: it raises
-    UnconfirmedDeliveryError (see telegram_io/failures.py).
-    """
+    """Sends files through the Bot API with PTB's Bot (whose request class retries what is safe
+    to retry). With `local_mode` (a local telegram-bot-api server) only the file's path is sent
+    and the server reads the file itself."""
 
     def __init__(
         self,
-        api_root: str,
-        token: str,
-        client: httpx.AsyncClient,
-        policy: RetryPolicy,
+        bot: Bot,
         *,
         local_mode: bool = False,
         answer_timeout: float = DEFAULT_ANSWER_TIMEOUT_S,
     ) -> None:
-        self._base = f"{api_root.rstrip('/')}/bot{token}"
-        self._token = token
-        self._client = client
-        self._policy = policy
+        self._bot = bot
         self._local_mode = local_mode
         self._answer_timeout = answer_timeout
         self._limit = LOCAL_BOT_API_UPLOAD_LIMIT if local_mode else BOT_API_UPLOAD_LIMIT
@@ -128,139 +101,158 @@ class BotApiUploader:
     async def send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
         """Upload the file as its kind; a kind Telegram refuses for it goes as a document."""
         kind = delivery.info.kind
-        status, answer = await self._upload(delivery, kind, progress)
-        if status == 400 and kind is not MediaKind.DOCUMENT and not _about_message(answer):
+        try:
+            async with self._refusals(delivery.size, fallback=kind is not MediaKind.DOCUMENT):
+                message = await self._upload(delivery, kind, progress)
+        except _MediaRefused as refused:
             log.warning(
-                "botapi_kind_fallback method=%s description=%r",
-                _METHODS[kind],
-                _description(status, answer),
+                "botapi_kind_fallback method=%s description=%r", _METHODS[kind], refused.message
             )
             kind = MediaKind.DOCUMENT
-            status, answer = await self._upload(delivery, kind, progress)
-        if answer.get("ok") is True:
-            delivered = _delivered(answer, kind)
-            log.info(
-                "botapi_uploaded method=%s size=%d kind=%s", _METHODS[kind], delivery.size, kind
-            )
-            return delivered
-        raise self._failure(status, answer, delivery.size)
+            async with self._refusals(delivery.size, fallback=False):
+                message = await self._upload(delivery, kind, progress)
+        delivered = _delivered(message, kind)
+        log.info("botapi_uploaded method=%s size=%d kind=%s", _METHODS[kind], delivery.size, kind)
+        return delivered
 
     async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
         """Send a file Telegram already has by its file_id; a stale id raises StaleFileIdError."""
-        method = _METHODS[kind]
-        payload = {
-            "chat_id": chat_id,
-            kind.value: file_id,
-            "caption": caption,
-            "parse_mode": "HTML",
-        }
+        try:
+            async with self._refusals(None, fallback=False):
+                message = await self._call(kind, chat_id, file_id, caption, MediaInfo(kind), 0)
+        except DeliveryError as exc:
+            description = exc.detail.lower()
+            if exc.params.get("status") == 400 and any(m in description for m in _STALE_MARKERS):
+                log.info("botapi_stale_file_id method=%s", _METHODS[kind])
+                raise StaleFileIdError(exc.detail) from exc
+            raise
+        return _delivered(message, kind)
 
-        waits = self._waits(0)  # Telegram has the file: nothing to store
-
-        async def once() -> tuple[int, bytes]:
-            return await self._post(method, waits, json=payload)
-
-        status, body = await self._retrying(once, method)
-        answer = _answer(body)
-        if answer.get("ok") is True:
-            return _delivered(answer, kind)
-        description = _description(status, answer).lower()
-        if status == 400 and any(marker in description for marker in _STALE_MARKERS):
-            log.info("botapi_stale_file_id method=%s", method)
-            raise StaleFileIdError(_description(status, answer))
-        raise self._failure(status, answer, None)
-
-    async def _upload(
-        self, delivery: Delivery, kind: MediaKind, progress: ProgressFn
-    ) -> tuple[int, dict[str, Any]]:
-        method = _METHODS[kind]
-        data = self._params(delivery, kind)
-        path = str(delivery.path.resolve())
-        thumb = delivery.info.thumbnail if kind is not MediaKind.DOCUMENT else None
-        if self._local_mode:
-            data[kind.value] = f"file://{path}"
-        # Local mode too: the server answers once it has read and stored the whole file.
-        waits = self._waits(delivery.size)
-
-        async def once() -> tuple[int, bytes]:
-            if self._local_mode:  # the server reads the file itself: it is handed over now
-                progress(delivery.size, delivery.size)
-            # A fresh file object per attempt: each retry streams the body from the start.
-            with contextlib.ExitStack() as stack:
-                files: dict[str, tuple[str, io.FileIO, str | None]] = {}
-                if not self._local_mode:
-                    body = stack.enter_context(ProgressFile(path, delivery.size, progress))
-                    files[kind.value] = (delivery.filename, body, None)  # httpx guesses the type
-                if thumb is not None and thumb.is_file():
-                    image = stack.enter_context(io.FileIO(thumb, "rb"))
-                    files["thumbnail"] = ("thumb.jpg", image, "image/jpeg")
-                return await self._post(method, waits, data=data, files=files or None)
-
-        status, body = await self._retrying(once, method)
-        return status, _answer(body)
-
-    def _params(self, delivery: Delivery, kind: MediaKind) -> dict[str, str]:
+    async def _upload(self, delivery: Delivery, kind: MediaKind, progress: ProgressFn) -> Message:
         info = delivery.info
-        data = {
-            "chat_id": str(delivery.chat_id),
-            "caption": delivery.caption,
-            "parse_mode": "HTML",
+        path = delivery.path.resolve()
+        thumb = info.thumbnail if kind is not MediaKind.DOCUMENT else None
+        with contextlib.ExitStack() as stack:
+            media: Any
+            if self._local_mode:
+                media = path  # PTB sends its file:// URI; the server reads it and answers when
+                progress(delivery.size, delivery.size)  # it has stored it: handed over now
+            else:
+                # A fresh handle for this send; PTB streams it, never reading it whole.
+                body = stack.enter_context(ProgressFile(str(path), delivery.size, progress))
+                media = InputFile(body, filename=delivery.filename, read_file_handle=False)
+            image = None
+            if thumb is not None and thumb.is_file():
+                handle = stack.enter_context(Path(thumb).open("rb"))  # noqa: ASYNC230 - opened, read by httpx
+                image = InputFile(
+                    handle, filename="thumb.jpg", attach=True, read_file_handle=False
+                )
+            return await self._call(
+                kind, delivery.chat_id, media, delivery.caption, info, delivery.size, image
+            )
+
+    async def _call(
+        self,
+        kind: MediaKind,
+        chat_id: int,
+        media: Any,
+        caption: str,
+        info: MediaInfo,
+        size: int,
+        thumbnail: InputFile | None = None,
+    ) -> Message:
+        bot = self._bot
+        common: dict[str, Any] = {
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+            "read_timeout": upload_read_timeout(size, self._answer_timeout),
+            "write_timeout": WRITE_TIMEOUT_S,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "pool_timeout": POOL_TIMEOUT_S,
         }
-        extra: dict[str, object | None] = {}
         if kind is MediaKind.VIDEO:
-            extra = {"duration": info.duration, "width": info.width, "height": info.height}
-            extra["supports_streaming"] = "true"
-        elif kind is MediaKind.AUDIO:
-            extra = {"duration": info.duration, "title": info.title, "performer": info.performer}
-        elif kind is MediaKind.ANIMATION:
-            extra = {"duration": info.duration, "width": info.width, "height": info.height}
-        data.update({name: str(value) for name, value in extra.items() if value is not None})
-        return data
+            return await bot.send_video(
+                chat_id,
+                media,
+                duration=info.duration,
+                width=info.width,
+                height=info.height,
+                supports_streaming=True,
+                thumbnail=thumbnail,
+                **common,
+            )
+        if kind is MediaKind.AUDIO:
+            return await bot.send_audio(
+                chat_id,
+                media,
+                duration=info.duration,
+                title=info.title,
+                performer=info.performer,
+                thumbnail=thumbnail,
+                **common,
+            )
+        if kind is MediaKind.ANIMATION:
+            return await bot.send_animation(
+                chat_id,
+                media,
+                duration=info.duration,
+                width=info.width,
+                height=info.height,
+                thumbnail=thumbnail,
+                **common,
+            )
+        return await bot.send_document(chat_id, media, **common)
 
-    def _waits(self, size: int) -> httpx.Timeout:
-        return httpx.Timeout(
-            connect=CONNECT_TIMEOUT_S,
-            read=upload_read_timeout(size, self._answer_timeout),
-            write=WRITE_TIMEOUT_S,
-            pool=POOL_TIMEOUT_S,
-        )
-
-    async def _post(self, method: str, waits: httpx.Timeout, **kwargs: Any) -> tuple[int, bytes]:
+    @contextlib.asynccontextmanager
+    async def _refusals(self, size: int | None, *, fallback: bool) -> AsyncIterator[None]:
+        """Telegram's answers as the job's typed failures. `fallback`: a 400 about the media
+        (not the chat or the caption) raises _MediaRefused, so it can go as a document."""
         try:
-            response = await self._client.post(f"{self._base}/{method}", timeout=waits, **kwargs)
-        except httpx.TransportError as exc:  # connect, read, write and protocol failures
-            message = str(exc).replace(self._token, "<redacted>")
-            raise TransientError(f"{type(exc).__name__}: {message}", sent_of_error(exc)) from exc
-        return response.status_code, response.content
-
-    async def _retrying(
-        self, once: Callable[[], Awaitable[tuple[int, bytes]]], method: str
-    ) -> tuple[int, bytes]:
-        try:
-            return await with_retries(once, self._policy, method)
+            yield
         except AnswerLostError as exc:
             raise UnconfirmedDeliveryError(ROUTE, str(exc)) from exc
-        except TransientError as exc:
-            log.warning("botapi_gave_up method=%s error=%s", method, exc)
-            raise DeliveryError(FailureReason.UPLOAD_FAILED, "network error") from exc
+        except TooLargeError as exc:
+            log.warning("botapi_failed status=413 description=%r", exc.message)
+            raise DeliveryError(
+                FailureReason.TOO_LARGE_FOR_TELEGRAM, exc.message, size=size, limit=self._limit
+            ) from exc
+        except Forbidden as exc:
+            log.warning("botapi_failed status=403 description=%r", exc.message)
+            raise DeliveryError(FailureReason.CHAT_UNAVAILABLE, exc.message) from exc
+        except BadRequest as exc:
+            description = exc.message.lower()
+            if any(marker in description for marker in _CHAT_GONE_MARKERS):
+                log.warning("botapi_failed status=400 description=%r", exc.message)
+                raise DeliveryError(FailureReason.CHAT_UNAVAILABLE, exc.message) from exc
+            if fallback and not any(marker in description for marker in _NOT_MEDIA_MARKERS):
+                raise _MediaRefused(exc.message) from exc
+            log.warning("botapi_failed status=400 description=%r", exc.message)
+            raise DeliveryError(FailureReason.UPLOAD_FAILED, exc.message, status=400) from exc
+        except TelegramError as exc:  # retries spent: the network, 5xx, a long flood wait
+            log.warning("botapi_gave_up error=%s", exc.message)
+            # No answer at all: say so rather than show httpx's words to the user.
+            unanswered = isinstance(exc.__cause__, httpx.HTTPError)
+            detail = "network error" if unanswered else exc.message
+            raise DeliveryError(FailureReason.UPLOAD_FAILED, detail) from exc
 
-    def _failure(self, status: int, answer: dict[str, Any], size: int | None) -> DeliveryError:
-        description = _description(status, answer)
-        log.warning("botapi_failed status=%d description=%r", status, description)
-        if status == 413:
-            return DeliveryError(
-                FailureReason.TOO_LARGE_FOR_TELEGRAM, description, size=size, limit=self._limit
-            )
-        if status == 403 or _chat_gone(answer):
-            return DeliveryError(FailureReason.CHAT_UNAVAILABLE, description)
-        return DeliveryError(FailureReason.UPLOAD_FAILED, description, status=status)
+
+class _MediaRefused(Exception):
+    """A 400 about the file as this kind of media: it may go as a document instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-def _chat_gone(answer: dict[str, Any]) -> bool:
-    description = str(answer.get("description", "")).lower()
-    return any(marker in description for marker in _CHAT_GONE_MARKERS)
-
-
-def _about_message(answer: dict[str, Any]) -> bool:
-    description = str(answer.get("description", "")).lower()
-    return any(marker in description for marker in _NOT_MEDIA_MARKERS)
+def _delivered(message: Message, wanted: MediaKind) -> Delivered:
+    files = {
+        MediaKind.ANIMATION: message.animation,  # an animation's Message has a document too
+        MediaKind.VIDEO: message.video,
+        MediaKind.AUDIO: message.audio,
+        MediaKind.DOCUMENT: message.document,
+    }
+    for kind in (wanted, *(k for k in files if k is not wanted)):
+        sent = files[kind]
+        if sent is not None:
+            return Delivered(message.message_id, sent.file_id, kind, ROUTE)
+    raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no file")

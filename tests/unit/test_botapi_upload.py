@@ -1,7 +1,9 @@
-"""BotApiUploader against the fake Bot API: files arrive intact, failures say why."""
+"""BotApiUploader (PTB's Bot over RetryingRequest) against the fake Bot API: files arrive intact,
+failures say why."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -9,8 +11,8 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
+from telegram import Bot
 
 from bot.model.failures import (
     DeliveryError,
@@ -19,6 +21,7 @@ from bot.model.failures import (
     UnconfirmedDeliveryError,
 )
 from bot.model.media import MediaInfo, MediaKind
+from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.telegram_io.timeouts import upload_read_timeout
 from bot.upload.botapi import BotApiUploader
@@ -57,15 +60,21 @@ def delivery(path: Path, info: MediaInfo | None = None, chat_id: int = CHAT) -> 
     )
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+@contextlib.asynccontextmanager
+async def ptb(url: str, token: str, *, local_mode: bool = False) -> AsyncIterator[Bot]:
+    """PTB's Bot as the daemon builds it: every call through RetryingRequest."""
+    request = RetryingRequest(policy=FAST, read_timeout=5, media_write_timeout=5)
+    bot = Bot(token, base_url=f"{url}/bot", request=request, local_mode=local_mode)
+    try:
+        yield bot
+    finally:
+        await request.shutdown()
 
 
 @pytest.fixture
-def uploader(bot_api: FakeBotApi, http: httpx.AsyncClient) -> BotApiUploader:
-    return BotApiUploader(bot_api.url, bot_api.token, http, FAST)
+async def uploader(bot_api: FakeBotApi) -> AsyncIterator[BotApiUploader]:
+    async with ptb(bot_api.url, bot_api.token) as bot:
+        yield BotApiUploader(bot)
 
 
 async def test_five_megabytes_arrive_intact_with_progress(
@@ -168,14 +177,15 @@ async def test_an_upload_whose_answer_was_lost_is_not_sent_again(
 
 
 async def test_a_stalled_upload_answer_is_waited_for_then_not_sent_again(
-    bot_api: FakeBotApi, http: httpx.AsyncClient, tmp_path: Path
+    bot_api: FakeBotApi, tmp_path: Path
 ) -> None:
     path, _ = make_file(tmp_path / "a.bin", 50_000)
-    uploader = BotApiUploader(bot_api.url, bot_api.token, http, FAST, answer_timeout=0.1)
     bot_api.lose_next("sendDocument", how=Loss.STALL)
 
-    with pytest.raises(UnconfirmedDeliveryError):
-        await uploader.send(delivery(path), Progress())
+    async with ptb(bot_api.url, bot_api.token) as bot:
+        uploader = BotApiUploader(bot, answer_timeout=0.1)
+        with pytest.raises(UnconfirmedDeliveryError):
+            await uploader.send(delivery(path), Progress())
 
     assert len(bot_api.calls_of("sendDocument")) == 1
     assert len(bot_api.sent_files(CHAT)) == 1
@@ -201,10 +211,10 @@ def test_the_wait_for_an_answer_grows_with_the_file() -> None:
     assert upload_read_timeout(50 * MB, answer_timeout=1) == pytest.approx(203)
 
 
-async def test_too_large_says_so(http: httpx.AsyncClient, tmp_path: Path) -> None:
+async def test_too_large_says_so(tmp_path: Path) -> None:
     path, _ = make_file(tmp_path / "big.bin", 3 * MB)
-    async with FakeBotApi(upload_limit=1 * MB) as api:
-        uploader = BotApiUploader(api.url, api.token, http, FAST)
+    async with FakeBotApi(upload_limit=1 * MB) as api, ptb(api.url, api.token) as bot:
+        uploader = BotApiUploader(bot)
         with pytest.raises(DeliveryError) as caught:
             await uploader.send(delivery(path), Progress())
     assert caught.value.reason is FailureReason.TOO_LARGE_FOR_TELEGRAM
@@ -260,7 +270,8 @@ async def test_other_errors_carry_telegrams_description(
         await uploader.send(delivery(path), Progress())
 
     assert caught.value.reason is FailureReason.UPLOAD_FAILED
-    assert caught.value.detail == "Bad Request: something odd"
+    # Telegram's description, as PTB words it (without "Bad Request: ", capitalised)
+    assert caught.value.detail == "Something odd"
 
 
 async def test_resend_by_file_id(
@@ -283,11 +294,11 @@ async def test_resend_with_unknown_file_id_is_stale(uploader: BotApiUploader) ->
         await uploader.resend(CHAT, MediaKind.VIDEO, "BAACAgIAAxkDAAI-gone", "again")
 
 
-async def test_local_mode_sends_the_path(http: httpx.AsyncClient, tmp_path: Path) -> None:
+async def test_local_mode_sends_the_path(tmp_path: Path) -> None:
     path, sha = make_file(tmp_path / "local.bin", 100_000)
     progress = Progress()
-    async with FakeBotApi(local_mode=True) as api:
-        uploader = BotApiUploader(api.url, api.token, http, FAST, local_mode=True)
+    async with FakeBotApi(local_mode=True) as api, ptb(api.url, api.token, local_mode=True) as bot:
+        uploader = BotApiUploader(bot, local_mode=True)
         await uploader.send(delivery(path), progress)
         call = api.calls_of("sendDocument")[-1]
     assert call.params["document"] == f"file://{path.resolve()}"
@@ -296,18 +307,18 @@ async def test_local_mode_sends_the_path(http: httpx.AsyncClient, tmp_path: Path
 
 
 async def test_network_failure_is_typed_and_never_logs_the_token(
-    http: httpx.AsyncClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path, _ = make_file(tmp_path / "a.bin", 1000)
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     token = "999:SECRET-token-value"  # noqa: S105 - the point is to look for it in the logs
-    uploader = BotApiUploader(f"http://127.0.0.1:{port}", token, http, FAST)
     caplog.set_level(logging.DEBUG, logger="bot")
 
-    with pytest.raises(DeliveryError) as caught:
-        await uploader.send(delivery(path), Progress())
+    async with ptb(f"http://127.0.0.1:{port}", token) as bot:
+        with pytest.raises(DeliveryError) as caught:
+            await BotApiUploader(bot).send(delivery(path), Progress())
 
     assert caught.value.reason is FailureReason.UPLOAD_FAILED
     ours = [r for r in caplog.records if r.name.startswith("bot.")]

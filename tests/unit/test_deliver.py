@@ -6,11 +6,12 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
+from telegram import Bot
 
 from bot.model.failures import DeliveryError, FailureReason
 from bot.model.media import MediaInfo, MediaKind
+from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
@@ -40,9 +41,12 @@ def upload_calls(api: FakeBotApi) -> list[str]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+async def http() -> AsyncIterator[list[RetryingRequest]]:
+    """The PTB request objects the tests made, shut down at the end."""
+    made: list[RetryingRequest] = []
+    yield made
+    for request in made:
+        await request.shutdown()
 
 
 @pytest.fixture
@@ -53,13 +57,15 @@ async def mtproto() -> AsyncIterator[tuple[FakeMtproto, MtprotoUploader]]:
     await uploader.close()
 
 
-def botapi(api: FakeBotApi, http: httpx.AsyncClient) -> BotApiUploader:
-    return BotApiUploader(api.url, api.token, http, RetryPolicy(attempts=2, base_delay=0.01))
+def botapi(api: FakeBotApi, http: list[RetryingRequest]) -> BotApiUploader:
+    request = RetryingRequest(policy=RetryPolicy(attempts=2, base_delay=0.01), read_timeout=5)
+    http.append(request)
+    return BotApiUploader(Bot(api.token, base_url=f"{api.url}/bot", request=request))
 
 
 async def test_small_file_goes_through_the_bot_api(
     bot_api: FakeBotApi,
-    http: httpx.AsyncClient,
+    http: list[RetryingRequest],
     mtproto: tuple[FakeMtproto, MtprotoUploader],
     tmp_path: Path,
 ) -> None:
@@ -75,7 +81,7 @@ async def test_small_file_goes_through_the_bot_api(
 
 async def test_large_file_goes_through_mtproto(
     bot_api: FakeBotApi,
-    http: httpx.AsyncClient,
+    http: list[RetryingRequest],
     mtproto: tuple[FakeMtproto, MtprotoUploader],
     tmp_path: Path,
 ) -> None:
@@ -90,7 +96,7 @@ async def test_large_file_goes_through_mtproto(
 
 
 async def test_large_file_without_mtproto_says_why(
-    bot_api: FakeBotApi, http: httpx.AsyncClient, tmp_path: Path
+    bot_api: FakeBotApi, http: list[RetryingRequest], tmp_path: Path
 ) -> None:
     deliverer = Deliverer(botapi(bot_api, http), None, LIMIT)
 
@@ -103,7 +109,7 @@ async def test_large_file_without_mtproto_says_why(
 
 
 async def test_bot_api_413_falls_back_to_mtproto(
-    http: httpx.AsyncClient, mtproto: tuple[FakeMtproto, MtprotoUploader], tmp_path: Path
+    http: list[RetryingRequest], mtproto: tuple[FakeMtproto, MtprotoUploader], tmp_path: Path
 ) -> None:
     hub, uploader = mtproto
     async with FakeBotApi(upload_limit=LIMIT) as api:
@@ -118,7 +124,7 @@ async def test_bot_api_413_falls_back_to_mtproto(
 
 
 async def test_bot_api_413_without_mtproto_is_too_large(
-    http: httpx.AsyncClient, tmp_path: Path
+    http: list[RetryingRequest], tmp_path: Path
 ) -> None:
     async with FakeBotApi(upload_limit=LIMIT) as api:
         deliverer = Deliverer(botapi(api, http), None, 50 * MB)
@@ -129,7 +135,7 @@ async def test_bot_api_413_without_mtproto_is_too_large(
 
 
 async def test_resend_goes_through_the_bot_api(
-    bot_api: FakeBotApi, http: httpx.AsyncClient, tmp_path: Path
+    bot_api: FakeBotApi, http: list[RetryingRequest], tmp_path: Path
 ) -> None:
     deliverer = Deliverer(botapi(bot_api, http), None, LIMIT)
     first = await deliverer.deliver(make_delivery(tmp_path, 1000), ignore)
