@@ -1,14 +1,31 @@
-"""A small Prometheus registry: labelled counters, one histogram, gauges read at scrape time."""
+"""The daemon's metrics on prometheus_client: our counters, one histogram, gauges read at scrape
+time, and prometheus_client's own process and Python collectors (process_resident_memory_bytes is
+the one to watch under MemoryMax).
+
+Everything is registered in a registry of its own, made with the Metrics object (in app.py),
+never in prometheus_client's global default one: no module-level state.
+"""
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 PREFIX = "tgfetch_"
 
@@ -56,75 +73,78 @@ JOB_DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 600, 1800
 
 
 class Metrics:
-    """Thread-safe (workers may count too); every name and label set is checked on use."""
+    """Thread-safe (prometheus_client's own locks); every name and label set is checked on use."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._started = clock()
-        self._lock = threading.Lock()
-        self._counters: dict[tuple[CounterName, tuple[str, ...]], float] = {}
-        self._buckets = [0] * len(JOB_DURATION_BUCKETS)
-        self._sum = 0.0
-        self._count = 0
-        self._gauges: dict[GaugeName, Callable[[], float]] = {}
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        self._counters = {
+            name: Counter(
+                # prometheus_client adds the _total itself.
+                PREFIX + name.removesuffix("_total"),
+                spec.help,
+                spec.labels,
+                registry=registry,
+            )
+            for name, spec in COUNTERS.items()
+        }
+        self._histograms = {
+            name: Histogram(
+                PREFIX + name, spec.help, buckets=JOB_DURATION_BUCKETS, registry=registry
+            )
+            for name, spec in HISTOGRAMS.items()
+        }
+        started = clock()
+        uptime = Gauge(PREFIX + "uptime_seconds", UPTIME_HELP, registry=registry)
+        uptime.set_function(lambda: clock() - started)
+        self._gauges = _ReadAtScrape()
+        registry.register(self._gauges)
 
     def inc(self, name: CounterName, amount: float = 1, **labels: LabelValue) -> None:
         """Add `amount` (>= 0) to the counter with exactly the spec's labels."""
         if amount < 0:
             raise ValueError(f"{name}: counters only go up (got {amount})")
-        key = (name, _label_values(name, COUNTERS[name], labels))
-        with self._lock:
-            self._counters[key] = self._counters.get(key, 0.0) + amount
+        values = _label_values(name, COUNTERS[name], labels)
+        counter = self._counters[name]
+        (counter.labels(*values) if values else counter).inc(amount)
 
     def observe(self, name: HistogramName, value: float) -> None:
-        if name not in HISTOGRAMS:
-            raise KeyError(name)
-        with self._lock:
-            self._sum += value
-            self._count += 1
-            for i, bound in enumerate(JOB_DURATION_BUCKETS):
-                if value <= bound:
-                    self._buckets[i] += 1
+        self._histograms[name].observe(value)
 
     def set_gauge_fn(self, name: GaugeName, fn: Callable[[], float]) -> None:
-        """Read `fn()` at every scrape; called on the event loop, so it must be cheap."""
+        """Read `fn()` at every scrape; called on the event loop, so it must be cheap. A gauge
+        without a source has no sample rather than a made-up zero."""
         if name not in GAUGES:
             raise KeyError(name)
-        self._gauges[name] = fn
+        self._gauges.sources[name] = fn
 
     def value(self, name: CounterName, **labels: LabelValue) -> float:
-        key = (name, _label_values(name, COUNTERS[name], labels))
-        with self._lock:
-            return self._counters.get(key, 0.0)
+        values = _label_values(name, COUNTERS[name], labels)
+        sample = dict(zip(COUNTERS[name].labels, values, strict=True))
+        found = self.registry.get_sample_value(PREFIX + name, sample)
+        return found or 0.0
 
     def render(self) -> str:
         """The text exposition format (version 0.0.4)."""
-        with self._lock:
-            counters = dict(self._counters)
-            buckets, total, count = list(self._buckets), self._sum, self._count
-        out: list[str] = []
-        for cname, spec in COUNTERS.items():
-            _header(out, cname, spec.help, "counter")
-            samples = sorted((values, v) for (n, values), v in counters.items() if n == cname)
-            if not spec.labels and not samples:
-                out.append(f"{PREFIX}{cname} 0")
-            for values, v in samples:
-                out.append(f"{PREFIX}{cname}{_pairs(spec.labels, values)} {_num(v)}")
-        for hname, spec in HISTOGRAMS.items():
-            _header(out, hname, spec.help, "histogram")
-            for bound, hits in zip(JOB_DURATION_BUCKETS, buckets, strict=True):
-                out.append(f'{PREFIX}{hname}_bucket{{le="{_num(bound)}"}} {hits}')
-            out.append(f'{PREFIX}{hname}_bucket{{le="+Inf"}} {count}')
-            out.append(f"{PREFIX}{hname}_sum {_num(total)}")
-            out.append(f"{PREFIX}{hname}_count {count}")
-        for gname, spec in GAUGES.items():
-            _header(out, gname, spec.help, "gauge")
-            fn = self._gauges.get(gname)
-            if fn is not None:
-                out.append(f"{PREFIX}{gname} {_num(float(fn()))}")
-        _header(out, "uptime_seconds", UPTIME_HELP, "gauge")
-        out.append(f"{PREFIX}uptime_seconds {_num(self._clock() - self._started)}")
-        return "\n".join(out) + "\n"
+        return generate_latest(self.registry).decode()
+
+
+class _ReadAtScrape(Collector):
+    """The gauges whose value is asked for at each scrape; one with no source has no sample."""
+
+    def __init__(self) -> None:
+        self.sources: dict[GaugeName, Callable[[], float]] = {}
+
+    def collect(self) -> Iterable[Metric]:
+        for name, spec in GAUGES.items():
+            family = GaugeMetricFamily(PREFIX + name, spec.help)
+            source = self.sources.get(name)
+            if source is not None:
+                family.add_metric([], float(source()))
+            yield family
 
 
 def _label_values(
@@ -134,30 +154,3 @@ def _label_values(
         want = ", ".join(spec.labels) or "no labels"
         raise ValueError(f"{name} takes {want}; got {', '.join(sorted(labels)) or 'none'}")
     return tuple(str(labels[label]) for label in spec.labels)
-
-
-def _header(out: list[str], name: str, help_text: str, kind: str) -> None:
-    escaped = help_text.replace("\\", "\\\\").replace("\n", "\\n")
-    out.append(f"# HELP {PREFIX}{name} {escaped}")
-    out.append(f"# TYPE {PREFIX}{name} {kind}")
-
-
-def _pairs(names: tuple[str, ...], values: tuple[str, ...]) -> str:
-    if not names:
-        return ""
-    inner = ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True))
-    return "{" + inner + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _num(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))

@@ -82,8 +82,8 @@ async def test_metrics_text(served: tuple[World, Metrics, httpx.AsyncClient]) ->
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     lines = response.text.splitlines()
-    assert 'tgfetch_downloads_total{outcome="delivered"} 1' in lines
-    assert "tgfetch_jobs_running 3" in lines
+    assert 'tgfetch_downloads_total{outcome="delivered"} 1.0' in lines
+    assert "tgfetch_jobs_running 3.0" in lines
     for line in lines:
         assert line.startswith("# ") or SAMPLE.match(line), line
 

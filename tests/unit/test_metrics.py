@@ -1,4 +1,4 @@
-"""Metrics: what a Prometheus scrape of /metrics would read."""
+"""Metrics: what a Prometheus scrape of /metrics would read (prometheus_client writes the text)."""
 
 from __future__ import annotations
 
@@ -82,8 +82,9 @@ def test_histogram_buckets_are_cumulative() -> None:
         metrics.observe("job_duration_seconds", seconds)
     samples = parse(metrics.render())
 
-    def bucket(le: str) -> float:
-        return samples[key("job_duration_seconds_bucket", le=le)]
+    def bucket(le: str) -> float:  # prometheus_client writes the bounds as floats: le="1.0"
+        bound = le if le == "+Inf" else repr(float(le))
+        return samples[key("job_duration_seconds_bucket", le=bound)]
 
     assert bucket("1") == 1
     assert bucket("5") == 3
@@ -114,11 +115,24 @@ def test_gauges_are_read_at_scrape_time() -> None:
 
 def test_help_and_type_precede_samples() -> None:
     lines = Metrics().render().splitlines()
-    i = lines.index("tgfetch_updates_total 0")
+    i = lines.index("tgfetch_updates_total 0.0")
     assert lines[i - 2].startswith("# HELP tgfetch_updates_total ")
     assert lines[i - 1] == "# TYPE tgfetch_updates_total counter"
     assert "# TYPE tgfetch_job_duration_seconds histogram" in lines
     assert "# TYPE tgfetch_jobs_running gauge" in lines
+
+
+def test_process_metrics_come_with_them() -> None:
+    samples = parse(Metrics().render())
+    assert samples[("process_resident_memory_bytes", frozenset())] > 10 * 1024 * 1024
+    assert ("process_open_fds", frozenset()) in samples
+
+
+def test_each_metrics_object_has_a_registry_of_its_own() -> None:
+    first, second = Metrics(), Metrics()  # a second would clash in one global registry
+    first.inc("updates_total")
+    assert first.value("updates_total") == 1
+    assert second.value("updates_total") == 0
 
 
 def test_wrong_labels_and_negative_increments_are_refused() -> None:
