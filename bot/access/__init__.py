@@ -1,1 +1,2 @@
-"""Who may use the bot, decided once per update (handlers/gate.py): bans, the allowlist, the rate limit."""
+"""Who may use the bot, decided once per update by handlers/gate.py: bans, the allowlist,
+admin-only commands, the rate limit."""

@@ -7,6 +7,9 @@
   Telegram also sends edits nobody made (a first reaction, say). Ignored, and logged.
 - Access (bans, ALLOWED_USERS; admins always pass) for every command, button and message,
   /language included, so no handler can forget to ask.
+- Admin-only commands (the admin part of handlers/menu.py), the admin panel's buttons and
+  someone else's history pages: anyone else gets what an unknown command or button gets.
+- The rate limit on links (RATE_LIMIT_PER_MINUTE): a link past it is answered here.
 - A button with empty data is answered as one no longer active: PTB would hand it to every
   button handler, whatever their patterns say.
 """
@@ -20,10 +23,13 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.access.rules import Verdict
+from bot.download.urls import extract_url
 from bot.handlers import errors
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
-from bot.i18n import N_
+from bot.handlers.menu import ADMIN_COMMANDS
+from bot.i18n import N_, Translator
+from bot.i18n.formats import number
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +38,10 @@ GATE_GROUP = -1  # after the update counter (-2), before every handler (0)
 REFUSAL = N_("⛔ Sorry, this bot is not available to you.")
 RESTRICTED = N_("🔒 Access to this bot is restricted.")
 PRIVATE_ONLY = N_("🔒 I only work in private chats. Send me your link directly: @{bot}")
+SLOW_DOWN = N_("🐢 Slow down: up to {n} links a minute. Try again in {seconds} s.")
 # /start and /help, which introduce the bot, say it more gently.
 _GENTLE = ("start", "help")
+ADMIN_ONLY = frozenset(name for name, _ in ADMIN_COMMANDS)
 
 
 async def gate(update: Update, ctx: BotContext) -> None:
@@ -51,11 +59,7 @@ async def gate(update: Update, ctx: BotContext) -> None:
     record, tr = await ctx.visitor(user)
     verdict = ctx.services.access.verdict(record)
     if verdict is Verdict.ALLOWED:
-        query = update.callback_query
-        if query is not None and not query.data and not query.game_short_name:
-            # PTB hands a button with empty data to every button handler, whatever its pattern.
-            await errors.unknown_callback(update, ctx)
-            raise ApplicationHandlerStop
+        await _admitted(update, ctx, tr, user.id)
         return
     what = _what(update)
     log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, what)
@@ -65,6 +69,53 @@ async def gate(update: Update, ctx: BotContext) -> None:
     elif update.message is not None:
         await update.message.reply_text(refusal)
     raise ApplicationHandlerStop
+
+
+async def _admitted(update: Update, ctx: BotContext, tr: Translator, user_id: int) -> None:
+    """For a user who may use the bot: what they may not do all the same."""
+    query = update.callback_query
+    if query is not None and not query.data and not query.game_short_name:
+        # PTB hands a button with empty data to every button handler, whatever its pattern.
+        await errors.unknown_callback(update, ctx)
+        raise ApplicationHandlerStop
+    if _needs_admin(update, user_id) and not ctx.services.access.is_admin(user_id):
+        # Answered as what does not exist for them: an unknown command or button.
+        log.info("admin_refused user=%d what=%s", user_id, _what(update))
+        if query is not None:
+            await errors.unknown_callback(update, ctx)
+        else:
+            await errors.unsupported_message(update, ctx)
+        raise ApplicationHandlerStop
+    message = update.message
+    if message is not None and _is_link(message.text):
+        limiter = ctx.services.limiter
+        if not limiter.allow(user_id):
+            log.info("rate_limited user=%d", user_id)
+            await message.reply_text(
+                tr(
+                    SLOW_DOWN,
+                    n=number(tr, ctx.services.settings.rate_limit_per_minute, 0),
+                    seconds=number(tr, limiter.retry_in(user_id), 0),
+                )
+            )
+            raise ApplicationHandlerStop
+
+
+def _needs_admin(update: Update, user_id: int) -> bool:
+    """An admin's command, the admin panel's buttons, or someone else's history pages."""
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+        if data.startswith("adm:"):
+            return True
+        kind, _, rest = data.partition(":")
+        owner = rest.split(":", 1)[0]
+        return kind == "hist" and not (owner.isdecimal() and int(owner) == user_id)
+    return _what(update) in ADMIN_ONLY
+
+
+def _is_link(text: str | None) -> bool:
+    """A message a download would start from (what the rate limit counts)."""
+    return bool(text) and not (text or "").startswith("/") and extract_url(text or "") is not None
 
 
 async def _elsewhere(update: Update, ctx: BotContext) -> None:

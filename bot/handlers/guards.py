@@ -1,8 +1,7 @@
-"""What handlers share about who is asking: the visit, admin-only commands, user id arguments."""
+"""What handlers share about who is asking: the visit, and the user id an admin command names."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from typing import Any
 
 from telegram import Message, Update, User
 
-from bot.handlers import errors
 from bot.handlers.context import BotContext
 from bot.i18n import N_, Translator
 
@@ -29,26 +27,6 @@ async def visit(update: Update, ctx: BotContext) -> Translator | None:
         return None
     _, tr = await ctx.visitor(user)
     return tr
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Run `handler` for admins; anyone else gets what an unknown command or button gets."""
-
-    @functools.wraps(handler)
-    async def guarded(update: Update, ctx: BotContext) -> None:
-        user = update.effective_user
-        if user is None:
-            return
-        if ctx.services.access.is_admin(user.id):
-            await handler(update, ctx)
-            return
-        log.info("admin_refused user=%d", user.id)
-        if update.callback_query is not None:
-            await errors.unknown_callback(update, ctx)
-        else:
-            await errors.unsupported_message(update, ctx)
-
-    return guarded
 
 
 def user_id_arg(args: Sequence[str] | None) -> int | None:

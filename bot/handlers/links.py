@@ -44,17 +44,6 @@ async def on_text(update: Update, ctx: BotContext) -> None:
         log.info("not_a_link user=%d length=%d", user.id, len(message.text or ""))
         await message.reply_text(not_a_link(tr), parse_mode=ParseMode.HTML)
         return
-    limiter = ctx.services.limiter
-    if not limiter.allow(user.id):
-        log.info("rate_limited user=%d", user.id)
-        await message.reply_text(
-            tr(
-                "🐢 Slow down: up to {n} links a minute. Try again in {seconds} s.",
-                n=number(tr, ctx.services.settings.rate_limit_per_minute, 0),
-                seconds=number(tr, limiter.retry_in(user.id), 0),
-            )
-        )
-        return
     result = await ctx.services.jobs.submit(
         user_id=user.id,
         chat_id=update.effective_chat.id,
