@@ -151,7 +151,9 @@ class Lifecycle:
         )
         self._ops.ready()
         await self._services.jobs.resume()
-        schedule_daily(app, self._settings.daily_job_time, self._settings.zone)
+        schedule_daily(
+            app, self._services.expiry, self._settings.daily_job_time, self._settings.zone
+        )
         # Menus retry through Telegram's failures for a while: never part of start-up.
         self._spawn(self._menus(), "menus")
 
