@@ -32,6 +32,7 @@ from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, outcome_label
 from bot.jobs.pipeline import Pipeline, PipelineConfig
+from bot.media.probe import probe
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import Presenters
 from bot.store.cache import CacheRepo
@@ -45,7 +46,6 @@ from bot.store.users import UserRepo
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
-from bot.upload.media import probe
 from bot.upload.mtproto import MtprotoUploader
 from bot.upload.mtproto_client import resolve_factory
 

@@ -25,8 +25,9 @@ from bot.i18n import Translator
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, Fetcher
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, Outcome, SentFile
+from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.progress import ProgressTracker
+from bot.jobs.record import Endings, settle
 from bot.model.failures import (
     DeliveryError,
     FailureReason,
@@ -103,8 +104,8 @@ class Deliverable:
 
 
 @dataclass(eq=False)
-class _Run:
-    """One run of one job: what its stages share."""
+class JobRun:
+    """One run of one job: what its stages (and the record stage, record.py) share."""
 
     job: Job
     control: JobControl
@@ -120,7 +121,7 @@ class _Run:
 
 
 class Pipeline:
-    """Stateless across jobs: everything about one run lives in its _Run."""
+    """Stateless across jobs: everything about one run lives in its JobRun."""
 
     def __init__(
         self,
@@ -139,6 +140,7 @@ class Pipeline:
         self._deliverer = deliverer
         self._cache = cache
         self._records = records
+        self._end = Endings(records, config.data_dir)
         self._translator = translator
 
     def folder_of(self, job_id: int) -> Path:
@@ -149,7 +151,7 @@ class Pipeline:
         cancellation that comes after the outcome is known."""
         tr = self._translator(job.language)
         folder = self.folder_of(job.id)
-        run = _Run(job, control, events, tr, folder, normalize_url(job.url))
+        run = JobRun(job, control, events, tr, folder, normalize_url(job.url))
         ticker = asyncio.create_task(self._tick(run))
         try:
             return await self._attempt(run)
@@ -159,7 +161,7 @@ class Pipeline:
                 await ticker
             shutil.rmtree(folder, ignore_errors=True)
 
-    async def _attempt(self, run: _Run) -> Outcome:
+    async def _attempt(self, run: JobRun) -> Outcome:
         job, cancel = run.job, run.control.cancel
         try:
             run.events.emit(Started())
@@ -169,7 +171,7 @@ class Pipeline:
                 return await self._stages(run)
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if run.delivered is not None:  # stopped after Telegram took the file
-                return await _settle(run.delivered)
+                return await settle(run.delivered)
             if isinstance(exc, TimeoutError):
                 cancel.cancel(StopReason.TIMEOUT)  # stops what still runs, and says when
             reason = cancel.reason
@@ -180,16 +182,18 @@ class Pipeline:
             return await self._stopped(run, reason or StopReason.CANCELLED)
         except JobError as exc:
             log.info("job_failed id=%d reason=%s detail=%s", job.id, exc.reason, exc.detail)
-            return await self._failed(run, exc)
+            return await self._end.failed(run, exc)
         except Exception as exc:
             if run.delivered is not None:  # the file went out; only its bookkeeping failed
-                return await _settle(run.delivered)
+                return await settle(run.delivered)
             if is_disk_full(exc):  # a write anywhere: the job's folder, a probe's thumbnail
-                return await self._failed(run, JobError(FailureReason.DISK_FULL, str(exc)))
+                return await self._end.failed(run, JobError(FailureReason.DISK_FULL, str(exc)))
             log.exception("job_crashed id=%d", job.id)
-            return await self._failed(run, JobError(FailureReason.INTERNAL, type(exc).__name__))
+            return await self._end.failed(
+                run, JobError(FailureReason.INTERNAL, type(exc).__name__)
+            )
 
-    async def _stages(self, run: _Run) -> Outcome:
+    async def _stages(self, run: JobRun) -> Outcome:
         job = run.job
         # 1. cache: a link delivered before is resent by file_id
         choices = [job.choice] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
@@ -225,7 +229,7 @@ class Pipeline:
         info = await self._postprocess(file.path)
         return Deliverable(file.path, file.size, file.title or file.path.name, info)
 
-    async def _deliver(self, run: _Run, ready: Deliverable, choice: str) -> Outcome:
+    async def _deliver(self, run: JobRun, ready: Deliverable, choice: str) -> Outcome:
         job = run.job
         text = caption(run.tr, ready.title, ready.size, job.url)
         run.events.emit(Delivering())
@@ -234,7 +238,7 @@ class Pipeline:
         try:
             sent = await self._deliverer.deliver(delivery, run.tracker.update)
         except UnconfirmedDeliveryError as exc:
-            return await self._unconfirmed(run, exc, ready.size, ready.title)
+            return await self._end.unconfirmed(run, exc, ready.size, ready.title)
         except asyncio.CancelledError:
             if not _handed_over(run.tracker):
                 raise  # Telegram cannot have the file: the stop goes on as usual
@@ -242,7 +246,7 @@ class Pipeline:
             # file may be in the chat, so the job must not run again after a restart.
             reason = run.control.cancel.reason or StopReason.TIMEOUT
             lost = UnconfirmedDeliveryError("upload", f"stopped: {reason}")
-            return await self._unconfirmed(run, lost, ready.size, ready.title)
+            return await self._end.unconfirmed(run, lost, ready.size, ready.title)
         entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size)
         ending = Ending(
             JobState.DONE,
@@ -251,7 +255,9 @@ class Pipeline:
             title=ready.title,
             cached=Cached(run.key, choice, entry),
         )
-        return await self._delivered(run, ending, Delivered((SentFile(sent.route, ready.size),)))
+        return await self._end.delivered(
+            run, ending, Delivered((SentFile(sent.route, ready.size),))
+        )
 
     @property
     def _cap(self) -> int:
@@ -267,7 +273,15 @@ class Pipeline:
             return DeliveryError(FailureReason.TOO_LARGE_FOR_TELEGRAM, "", **params)
         return FetchError(FailureReason.TOO_LARGE, "", **params)
 
-    async def _from_cache(self, run: _Run, choice: str) -> Outcome | None:
+    async def _stopped(self, run: JobRun, reason: StopReason) -> Outcome:
+        log.info("job_stopped id=%d reason=%s", run.job.id, reason)
+        if reason is StopReason.TIMEOUT:
+            return await self._end.failed(run, FetchError(FailureReason.TIMEOUT))
+        if reason is StopReason.TOO_LARGE:
+            return await self._end.failed(run, self._too_large(None))
+        return await self._end.stopped(run, reason)
+
+    async def _from_cache(self, run: JobRun, choice: str) -> Outcome | None:
         """Resend a file Telegram already has; None when it is not cached (or no longer valid)."""
         hit = await self._cache.get(run.key, choice)
         if hit is None:
@@ -282,17 +296,17 @@ class Pipeline:
             return None
         except UnconfirmedDeliveryError as exc:
             lost = UnconfirmedDeliveryError("cache", exc.detail)
-            return await self._unconfirmed(run, lost, hit.size, hit.title)
+            return await self._end.unconfirmed(run, lost, hit.size, hit.title)
         except asyncio.CancelledError:
             # Stopped while the (small) request was out: it may have landed; never repeated.
             reason = run.control.cancel.reason or StopReason.TIMEOUT
             lost = UnconfirmedDeliveryError("cache", f"stopped: {reason}")
-            return await self._unconfirmed(run, lost, hit.size, hit.title)
+            return await self._end.unconfirmed(run, lost, hit.size, hit.title)
         log.info("cache_hit id=%d choice=%s", job.id, choice)
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
-        return await self._delivered(run, ending, Delivered((SentFile("cache", 0),)))
+        return await self._end.delivered(run, ending, Delivered((SentFile("cache", 0),)))
 
-    async def _choose(self, run: _Run, page: PageInfo) -> FormatChoice | None:
+    async def _choose(self, run: JobRun, page: PageInfo) -> FormatChoice | None:
         """The format to fetch (asked, or the default); None when the pipeline answered the
         job otherwise (the chosen format was in the cache)."""
         job = run.job
@@ -308,7 +322,7 @@ class Pipeline:
         run.answered = await self._from_cache(run, str(choice))
         return None if run.answered is not None else choice
 
-    async def _tick(self, run: _Run) -> None:
+    async def _tick(self, run: JobRun) -> None:
         """Turns the transfer's progress into an event once a second, when it changed."""
         last = None
         while True:
@@ -318,80 +332,6 @@ class Pipeline:
                 continue
             last = snapshot
             run.events.emit(snapshot)
-
-    # --- record: each ending is written the moment it is known, before anyone is told ----
-
-    async def _delivered(self, run: _Run, ending: Ending, outcome: Outcome) -> Outcome:
-        """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
-        # Shielded: a SIGTERM arriving now must not leave the job to be delivered twice.
-        writing = asyncio.ensure_future(self._write(run, ending))
-        run.delivered = (writing, outcome)
-        await asyncio.shield(writing)
-        return outcome
-
-    async def _unconfirmed(
-        self, run: _Run, error: UnconfirmedDeliveryError, size: int | None, title: str | None
-    ) -> Outcome:
-        """The file went out and its answer was lost: done, and the user is asked to check."""
-        log.warning(
-            "job_delivery_unconfirmed id=%d route=%s detail=%s",
-            run.job.id,
-            error.route,
-            error.detail,
-        )
-        ending = Ending(JobState.DONE, LinkOutcome.UNCONFIRMED, size=size, title=title)
-        outcome = Delivered((SentFile(error.route, 0, confirmed=False),))
-        return await self._delivered(run, ending, outcome)
-
-    async def _failed(self, run: _Run, error: JobError) -> Outcome:
-        if error.reason is FailureReason.DISK_FULL:  # the operator's problem, not the user's
-            data_dir = self._cfg.data_dir
-            free = shutil.disk_usage(data_dir).free // (1024 * 1024)
-            log.error(
-                "disk_full id=%d data_dir=%s free_mb=%d detail=%s",
-                run.job.id,
-                data_dir,
-                free,
-                error.detail,
-            )
-        ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=error.reason.value)
-        await self._record(run, ending)
-        return Failed.of(error)
-
-    async def _stopped(self, run: _Run, reason: StopReason) -> Outcome:
-        log.info("job_stopped id=%d reason=%s", run.job.id, reason)
-        if reason is StopReason.TIMEOUT:
-            return await self._failed(run, FetchError(FailureReason.TIMEOUT))
-        if reason is StopReason.TOO_LARGE:
-            return await self._failed(run, self._too_large(None))
-        if reason is StopReason.SHUTDOWN:
-            # A restart is not the job's fault: it keeps its attempts for the next start.
-            await self._record(run, Ending(JobState.QUEUED, attempts=run.job.attempts))
-            return Interrupted()
-        await self._record(run, Ending(JobState.CANCELLED, LinkOutcome.CANCELLED))
-        return Cancelled()
-
-    async def _record(self, run: _Run, ending: Ending) -> None:
-        """Write an ending; a database failure is logged and the user is still told."""
-        try:
-            await self._write(run, ending)
-        except Exception:  # the chat must still hear how the job ended
-            log.exception("job_record_failed id=%d state=%s", run.job.id, ending.state)
-
-    async def _write(self, run: _Run, ending: Ending) -> None:
-        await self._records.record(run.job.id, run.job.link_id, ending)
-        link = ending.link.value if ending.link is not None else "unchanged"
-        log.info("job_recorded id=%d state=%s link=%s", run.job.id, ending.state, link)
-
-
-async def _settle(delivered: tuple[asyncio.Future[None], Outcome]) -> Outcome:
-    """Waits for the bookkeeping of a delivered file; its failure is logged, not raised."""
-    writing, outcome = delivered
-    try:
-        await writing
-    except Exception:
-        log.exception("delivery_record_failed")
-    return outcome
 
 
 def _handed_over(tracker: ProgressTracker) -> bool:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.media.probe import THUMB_MAX_BYTES, THUMB_SIDE, classify, probe
 from bot.model.media import MediaInfo, MediaKind
-from bot.upload.media import THUMB_MAX_BYTES, THUMB_SIDE, classify, probe
 from tests.fakes.media_files import make_audio, make_gif_like, make_video
 
 

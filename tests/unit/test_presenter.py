@@ -1,0 +1,111 @@
+"""The presenter: events become edits of one status message, the latest winning, progress
+held back by the edit interval, and the last word always last."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from bot.i18n import Translator
+from bot.jobs.events import NeedChoice, Progress, Queued, Started
+from bot.jobs.outcomes import Cancelled, Delivered, SentFile
+from bot.model.job import FormatChoice, Job, JobState
+from bot.presenter.presenter import PresenterConfig, Presenters
+from bot.telegram_io.chat import Buttons
+
+MB = 1024 * 1024
+
+
+class UI:
+    """Records every send and edit, in order; `edited` fires on each."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.buttons: list[Buttons | None] = []
+        self.edited = asyncio.Event()
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        reply_to: int | None = None,
+    ) -> int | None:
+        self._show(text, buttons)
+        return 1
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
+    ) -> bool:
+        self._show(text, buttons)
+        return True
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        self.shown.append("<deleted>")
+
+    def _show(self, text: str, buttons: Buttons | None) -> None:
+        self.shown.append(text)
+        self.buttons.append(buttons)
+        self.edited.set()
+
+
+def job() -> Job:
+    now = dt.datetime.now(dt.UTC)
+    return Job(
+        5, 1, 1, "https://e.com/v", FormatChoice.AUTO, JobState.QUEUED, "en", None, 1, 0, now
+    )
+
+
+async def remembered(_job: int, _message: int) -> None:
+    pass
+
+
+async def until_shown(ui: UI, count: int) -> None:
+    async with asyncio.timeout(5):
+        while len(ui.shown) < count:
+            ui.edited.clear()
+            await ui.edited.wait()
+
+
+async def test_a_burst_of_progress_is_one_edit_with_the_latest_figures() -> None:
+    ui = UI()
+    presenter = Presenters(ui, Translator, remembered, PresenterConfig(interval=0.2))(job(), None)
+    presenter.emit(Started())
+    await until_shown(ui, 1)
+    for done in range(1, 21):  # faster than any edit could go
+        presenter.emit(Progress("download", done * MB, 20 * MB, None, None))
+    await until_shown(ui, 2)
+    await presenter.finish(Cancelled())
+
+    working, progress, last = ui.shown
+    assert working.startswith("⏳ Working")
+    assert "20 MB of 20 MB" in progress  # only the freshest figures went out
+    assert last == "✖️ Cancelled."
+    assert ui.buttons[-1] is None  # the last word has no Cancel button
+
+
+async def test_the_choice_prompt_is_not_held_back_and_carries_its_buttons() -> None:
+    ui = UI()
+    presenter = Presenters(ui, Translator, remembered, PresenterConfig(interval=60))(job(), None)
+    presenter.emit(Queued(2))
+    await until_shown(ui, 1)
+    presenter.emit(NeedChoice("Clip", None, 20))  # within the interval: still at once
+    await until_shown(ui, 2)
+    presenter.emit(Progress("download", MB, None, None, None))  # held back: 60 s interval
+    await presenter.finish(Delivered((SentFile("botapi", MB),)))
+
+    assert ui.shown[0] == "🕒 In the queue: position 2."
+    assert "Clip" in ui.shown[1]
+    labels = [data for row in ui.buttons[1] or [] for _, data in row]
+    assert labels == ["fmt:5:best", "fmt:5:small", "fmt:5:audio", "cancel:5"]
+    assert ui.shown[2:] == ["<deleted>"]  # the file is the answer; no progress after it
+
+
+async def test_nothing_is_shown_after_the_last_word() -> None:
+    ui = UI()
+    presenter = Presenters(ui, Translator, remembered, PresenterConfig(interval=0.01))(job(), None)
+    await presenter.finish(Cancelled())
+    presenter.emit(Queued(1))  # a late event from the engine
+    await asyncio.sleep(0.05)
+    assert ui.shown == ["✖️ Cancelled."]
