@@ -27,7 +27,7 @@ from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, Fetcher
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.progress import ProgressTracker
-from bot.jobs.record import Endings, settle
+from bot.jobs.record import Endings, JobRecorder, settle
 from bot.model.failures import (
     DeliveryError,
     FailureReason,
@@ -57,20 +57,6 @@ class CacheLookup(Protocol):
     async def get(self, url_key: str, choice: str) -> CachedFile | None: ...
 
     async def drop(self, url_key: str, choice: str) -> None: ...
-
-
-class JobRecorder(Protocol):
-    """Where a job's progress through its states is written (store/outcomes.py)."""
-
-    async def started(self, job_id: int) -> None:
-        """The job runs: one more attempt."""
-        ...
-
-    async def chose(self, job_id: int, choice: FormatChoice) -> None: ...
-
-    async def record(self, job_id: int, link_id: int | None, ending: Ending) -> None:
-        """How the run ended: job state, link outcome and file_id, in one step."""
-        ...
 
 
 class Deliverer(Protocol):

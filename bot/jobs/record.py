@@ -10,19 +10,38 @@ import asyncio
 import logging
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.download.cancel import StopReason
 from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, Outcome, SentFile
 from bot.model.failures import FailureReason, JobError, UnconfirmedDeliveryError
-from bot.model.job import JobState
+from bot.model.job import FormatChoice, Job, JobState
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
 
-if TYPE_CHECKING:
-    from bot.jobs.pipeline import JobRecorder, JobRun
-
 log = logging.getLogger(__name__)
+
+
+class JobRecorder(Protocol):
+    """Where a job's progress through its states is written (store/outcomes.py)."""
+
+    async def started(self, job_id: int) -> None:
+        """The job runs: one more attempt."""
+        ...
+
+    async def chose(self, job_id: int, choice: FormatChoice) -> None: ...
+
+    async def record(self, job_id: int, link_id: int | None, ending: Ending) -> None:
+        """How the run ended: job state, link outcome and file_id, in one step."""
+        ...
+
+
+class JobRun(Protocol):
+    """What the record stage reads and sets of a run (pipeline.py's JobRun)."""
+
+    job: Job
+    # Set the moment Telegram has the file: the write of the delivery, and its outcome.
+    delivered: tuple[asyncio.Future[None], Outcome] | None
 
 
 class Endings:
