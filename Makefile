@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench bench-stop bench-upload attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps run test lint bench bench-stop bench-upload bench-media attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -58,6 +58,14 @@ bench-stop: install-dev
 # sending a file handle (about 15 s; goal: growth under 10 MB).
 bench-upload: install-dev
 	$(PY) -m bench.upload_memory
+
+# What each kind of media arrives as (issue 14's table), with the delivery time and the bytes
+# fetched for an HLS master's audio and a remuxed mkv (about 30 s). BENCH_MAIN=/other/main.py
+# runs another checkout's daemon against these fakes, e.g. main before a change.
+BENCH_MAIN ?= main.py
+BENCH_LABEL ?= this checkout
+bench-media: install-dev
+	$(PY) -m bench.media_cases --main "$(BENCH_MAIN)" --label "$(BENCH_LABEL)"
 
 # Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).
