@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.download.files import filename_from_response, sanitize_filename, unique_path
+from bot.download.files import (
+    disposition_filename,
+    filename_from_response,
+    sanitize_filename,
+    unique_path,
+)
 from bot.download.urls import extract_url, normalize_url
 from bot.i18n.formats import clean_text
 
@@ -64,6 +69,28 @@ def test_filename_sources() -> None:
     assert filename_from_response("https://h/x", cd, None) == "résumé.pdf"
     assert filename_from_response("https://h/dl/song%20one", None, "audio/mpeg") == "song one.mp3"
     assert filename_from_response("https://h/", None, None) == "download"
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        # RFC 6266: filename* wins over filename, whichever comes first.
+        (
+            "attachment; filename=\"report.pdf\"; filename*=UTF-8''%D8%B1%D8%A7%D9%BE.pdf",
+            "راپ.pdf",
+        ),
+        ("attachment; filename*=UTF-8''%D8%B1.pdf; filename=\"r.pdf\"", "ر.pdf"),
+        ("inline; filename*=iso-8859-1'en'%A3%20rates.txt", "£ rates.txt"),
+        # An undecodable or unknown-charset filename* falls back to filename.
+        ("attachment; filename*=UTF-8''%FF%FE.pdf; filename=x.pdf", "x.pdf"),
+        ("attachment; filename*=nonsense''a.pdf; filename=y.pdf", "y.pdf"),
+        ('attachment; filename="say \\"hi\\".txt"', 'say "hi".txt'),
+        ("attachment; FILENAME=upper.txt", "upper.txt"),
+        ("attachment", None),
+    ],
+)
+def test_content_disposition_names(header: str, name: str | None) -> None:
+    assert disposition_filename(header) == name
 
 
 def test_unique_path_never_overwrites(tmp_path: Path) -> None:
