@@ -32,7 +32,7 @@ from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, outcome_label
 from bot.jobs.pipeline import Pipeline, PipelineConfig
-from bot.media.probe import probe
+from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import Presenters
 from bot.store.cache import CacheRepo
@@ -128,7 +128,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
                 ),
             ),
         ),
-        postprocess=probe,
+        postprocess=prepare,
         deliverer=deliverer,
         cache=cache,
         records=outcomes,

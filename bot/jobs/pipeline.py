@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.download.cancel import StoppedError, StopReason
+from bot.download.files import sanitize_filename
 from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, Fetcher
+from bot.jobs.fetch import FILE_CHOICE, Fetched, Fetcher
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings, JobRecorder, settle
@@ -38,7 +39,7 @@ from bot.model.failures import (
     is_disk_full,
 )
 from bot.model.job import FormatChoice, Job, JobState
-from bot.model.media import MediaInfo, MediaKind
+from bot.model.media import MediaFile, MediaKind, Prepared
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
@@ -65,11 +66,20 @@ class Deliverer(Protocol):
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent: ...
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Sent: ...
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Sent: ...
 
 
-# Post-processing: what the finished file is (kind, duration, a thumbnail), learnt from it.
-PostProcess = Callable[[Path], Awaitable[MediaInfo]]
+# Post-processing (bot/media/prepare.py): the fetched file made ready to send, the way Telegram
+# shows it best (remuxed, tagged, with a thumbnail), and the kind it goes as.
+PostProcess = Callable[[MediaFile], Awaitable[Prepared]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +91,14 @@ class PipelineConfig:
 
 @dataclass(frozen=True, slots=True)
 class Deliverable:
-    """A fetched file made ready to send."""
+    """A fetched file made ready to send: `title` for the caption, `filename` for the chat."""
 
     path: Path
     size: int
     title: str
-    info: MediaInfo
+    filename: str
+    prepared: Prepared
+    more: int  # other videos on the page, not sent
 
 
 @dataclass(eq=False)
@@ -207,20 +219,36 @@ class Pipeline:
             return run.answered  # the chosen format was in the cache
         # 3. post-process
         [file] = fetched.files
-        ready = await self._post_process(file)
+        ready = await self._post_process(file, fetched)
         # 4. deliver, 5. record
         return await self._deliver(run, ready, fetched.choice)
 
-    async def _post_process(self, file: FetchedFile) -> Deliverable:
-        info = await self._postprocess(file.path)
-        return Deliverable(file.path, file.size, file.title or file.path.name, info)
+    async def _post_process(self, file: FetchedFile, fetched: Fetched) -> Deliverable:
+        """Remuxed, tagged, thumbnailed: counted in the job's deadline and stopped with it."""
+        media = MediaFile(
+            file.path,
+            title=file.track or file.title,
+            performer=file.performer,
+            cover=file.cover,
+            audio_only=fetched.choice == FormatChoice.AUDIO,
+        )
+        prepared = await self._postprocess(media)
+        path = prepared.path
+        # A page's file is named after the page; a plain file keeps its own name (remuxed, it
+        # keeps its stem: "clip.mkv" goes as "clip.mp4").
+        name = sanitize_filename(file.title + path.suffix) if file.title else path.name
+        title = file.title or path.name
+        return Deliverable(path, prepared.size, title, name, prepared, fetched.more)
 
     async def _deliver(self, run: JobRun, ready: Deliverable, choice: str) -> Outcome:
         job = run.job
         text = caption(run.tr, ready.title, ready.size, job.url)
         run.events.emit(Delivering())
         run.tracker.phase("upload")
-        delivery = Delivery(job.chat_id, ready.path, ready.path.name, text, ready.size, ready.info)
+        info = ready.prepared.info
+        delivery = Delivery(
+            job.chat_id, ready.path, ready.filename, text, ready.size, info, job.reply_to
+        )
         try:
             sent = await self._deliverer.deliver(delivery, run.tracker.update)
         except UnconfirmedDeliveryError as exc:
@@ -233,7 +261,7 @@ class Pipeline:
             reason = run.control.cancel.reason or StopReason.TIMEOUT
             lost = UnconfirmedDeliveryError("upload", f"stopped: {reason}")
             return await self._end.unconfirmed(run, lost, ready.size, ready.title)
-        entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size)
+        entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size, ready.more)
         ending = Ending(
             JobState.DONE,
             LinkOutcome.DELIVERED,
@@ -241,9 +269,8 @@ class Pipeline:
             title=ready.title,
             cached=Cached(run.key, choice, entry),
         )
-        return await self._end.delivered(
-            run, ending, Delivered((SentFile(sent.route, ready.size),))
-        )
+        outcome = Delivered((SentFile(sent.route, ready.size),), ready.more)
+        return await self._end.delivered(run, ending, outcome)
 
     @property
     def _cap(self) -> int:
@@ -275,7 +302,9 @@ class Pipeline:
         job = run.job
         text = caption(run.tr, hit.title or "", hit.size, job.url)
         try:
-            await self._deliverer.resend(job.chat_id, hit.kind, hit.file_id, text)
+            await self._deliverer.resend(
+                job.chat_id, hit.kind, hit.file_id, text, reply_to=job.reply_to
+            )
         except StaleFileIdError:
             log.info("cache_stale id=%d", job.id)
             await self._cache.drop(run.key, choice)
@@ -290,7 +319,8 @@ class Pipeline:
             return await self._end.unconfirmed(run, lost, hit.size, hit.title)
         log.info("cache_hit id=%d choice=%s", job.id, choice)
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
-        return await self._end.delivered(run, ending, Delivered((SentFile("cache", 0),)))
+        outcome = Delivered((SentFile("cache", 0),), hit.more)
+        return await self._end.delivered(run, ending, outcome)
 
     async def _choose(self, run: JobRun, page: PageInfo) -> FormatChoice | None:
         """The format to fetch (asked, or the default); None when the pipeline answered the

@@ -149,16 +149,30 @@ def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> t
     return text, buttons
 
 
+def unconfirmed_text(tr: Translator) -> str:
+    """The answer to a send was lost: the file is most likely there; it is not sent twice."""
+    return tr(
+        "📨 The file was sent, but Telegram did not confirm it. It should be in this chat;"
+        " if it is not, send the link again."
+    )
+
+
+def more_videos_text(tr: Translator, more: int) -> str:
+    """The page had more videos than the one sent (a link brings one video, for now)."""
+    return tr(
+        "ℹ️ Only the first video on this page was sent; the page has {n} more (one video per"
+        " link for now).",
+        n=number(tr, more, 0),
+    )
+
+
 def final_text(tr: Translator, outcome: Outcome) -> str | None:
     """The job's last word; None when the delivered file is the answer."""
     if isinstance(outcome, Delivered):
-        if outcome.confirmed:
-            return None
-        # The answer to a send was lost: the file is most likely there; it is not sent twice.
-        return tr(
-            "📨 The file was sent, but Telegram did not confirm it. It should be in this chat;"
-            " if it is not, send the link again."
-        )
+        said = [] if outcome.confirmed else [unconfirmed_text(tr)]
+        if outcome.more:
+            said.append(more_videos_text(tr, outcome.more))
+        return "\n\n".join(said) or None
     if isinstance(outcome, Failed):
         return failure_text(tr, outcome)
     if isinstance(outcome, Cancelled):

@@ -49,6 +49,14 @@ class Deliverer:
             )
         return await self._mtproto.send(delivery, progress)
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
         """Send a file Telegram already has; raises StaleFileIdError when the id is gone."""
-        return await self._botapi.resend(chat_id, kind, file_id, caption)
+        return await self._botapi.resend(chat_id, kind, file_id, caption, reply_to=reply_to)
