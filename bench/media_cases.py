@@ -58,7 +58,8 @@ def make_media(folder: Path) -> None:
     make_video(folder / "late.mp4", 4, faststart=False)
     make_video(folder / "clip.mkv", 30, 1280, 720)
     make_video(folder / "clip.webm", 4, video="vp9", audio="opus")
-    make_hls(folder, "master", (360, 720), seconds=30)
+    (folder / "sea-trip").mkdir()
+    make_hls(folder / "sea-trip", "master", (360, 720), seconds=30)
     make_video(folder / "song.mp4", 6, 640, 360)
     make_image(folder / "cover.jpg", 640, 360)
 
@@ -171,6 +172,10 @@ async def run(main: Path, runs: int) -> list[Sent]:
             cases = Cases(stack)
             media = stack.media
             static_url = media.url
+
+            def hls(query: str) -> str:
+                return static_url(f"/static/sea-trip/master.m3u8?{query}")
+
             both = (  # "report" in Persian, and an ASCII stand-in
                 'attachment; filename="report.pdf"; '
                 "filename*=UTF-8''%D8%B1%D8%A7%D9%BE%D9%88%D8%B1%D8%AA.pdf"
@@ -194,9 +199,7 @@ async def run(main: Path, runs: int) -> list[Sent]:
                     static_url(f"/file/both.bin?size=20000&disposition={quote(both)}"),
                     None,
                 ),
-                await cases.deliver(
-                    "title of a direct HLS link", static_url("/static/master.m3u8?t=1"), "best"
-                ),
+                await cases.deliver("title of a direct HLS link", hls("t=1"), "best"),
                 await cases.deliver(
                     "page with two videos",
                     cases.page(
@@ -209,11 +212,7 @@ async def run(main: Path, runs: int) -> list[Sent]:
                 ),
             ]
             for n in range(runs):
-                sent.append(
-                    await cases.deliver(
-                        "HLS master, audio only", static_url(f"/static/master.m3u8?r={n}"), "audio"
-                    )
-                )
+                sent.append(await cases.deliver("HLS master, audio only", hls(f"r={n}"), "audio"))
                 sent.append(
                     await cases.deliver(
                         "mkv h264/aac (30 s, 720p)", static_url(f"/static/clip.mkv?r={n}"), None
