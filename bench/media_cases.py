@@ -50,6 +50,7 @@ class Sent:
     note: str | None = None
     seconds: float | None = None
     fetched: dict[str, int] = field(default_factory=dict)
+    ffmpeg_s: float | None = None  # the bot's own remux or audio run, from its log (after 14)
 
 
 def make_media(folder: Path) -> None:
@@ -62,6 +63,16 @@ def make_media(folder: Path) -> None:
     make_hls(folder / "sea-trip", "master", (360, 720), seconds=30)
     make_video(folder / "song.mp4", 6, 640, 360)
     make_image(folder / "cover.jpg", 640, 360)
+
+
+def ffmpeg_seconds(lines: list[str]) -> float | None:
+    """The seconds the daemon logged for its remux or audio run (`media_remuxed seconds=`)."""
+    found = [
+        float(line.rsplit("seconds=", 1)[1].split()[0])
+        for line in lines
+        if ("media_remuxed" in line or "media_audio_tagged" in line) and "seconds=" in line
+    ]
+    return sum(found) if found else None
 
 
 def first_line(caption: object) -> str:
@@ -85,6 +96,7 @@ class Cases:
         user = self.user
         mark = api.mark()
         served = len(self.stack.media.served)
+        logged = len(self.stack.daemons[-1].lines)
         started = time.monotonic()
         update = api.push_message(user, url)
         upload = asyncio.ensure_future(
@@ -107,7 +119,9 @@ class Cases:
             key = key.rsplit("_", 1)[0] if key.endswith(".ts") else key
             fetched[key] = fetched.get(key, 0) + size
         note = await self._last_word(user)
-        return self._sent(case, call, api.message_id_of(update), seconds, fetched, note)
+        sent = self._sent(case, call, api.message_id_of(update), seconds, fetched, note)
+        sent.ffmpeg_s = ffmpeg_seconds(self.stack.daemons[-1].lines[logged:])
+        return sent
 
     async def _question(self, user: int, upload: asyncio.Future[Any]) -> Any:
         """The format question, if the job asks one before its file arrives."""
@@ -238,16 +252,22 @@ def report(label: str, sent: list[Sent]) -> str:
             f"{json.dumps(s.params, ensure_ascii=False)} | {' '.join(s.atoms[:4])} | "
             f"{'yes' if s.reply else 'no'} | {s.note or ''} |"
         )
-    lines += ["", "| timed case | seconds (runs) | median | bytes fetched (last run) |"]
-    lines.append("| --- | --- | ---: | --- |")
+    lines += [
+        "",
+        "| timed case | seconds (runs) | median | bot's ffmpeg run (median) "
+        "| bytes fetched (last run) |",
+    ]
+    lines.append("| --- | --- | ---: | ---: | --- |")
     for case in ("HLS master, audio only", "mkv h264/aac (30 s, 720p)"):
         runs = [s for s in sent if s.case == case]
         times = [s.seconds or 0.0 for s in runs]
         last = runs[-1].fetched
+        tools = [s.ffmpeg_s for s in runs if s.ffmpeg_s is not None]
+        tool = f"{statistics.median(tools):.2f} s" if tools else "none"
         fetched = ", ".join(f"{k} {v:,}" for k, v in sorted(last.items()))
         lines.append(
             f"| {case} | {', '.join(f'{t:.2f}' for t in times)} | "
-            f"{statistics.median(times):.2f} | {fetched} (total {sum(last.values()):,}) |"
+            f"{statistics.median(times):.2f} | {tool} | {fetched} (total {sum(last.values()):,}) |"
         )
     return "\n".join(lines) + "\n"
 
