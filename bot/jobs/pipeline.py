@@ -12,21 +12,20 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from bot.download.cancel import StoppedError, StopReason
-from bot.download.files import sanitize_filename
-from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, Fetched, Fetcher
+from bot.jobs.fetch import FILE_CHOICE, Fetcher
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
+from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings, JobRecorder, settle
 from bot.model.failures import (
@@ -39,7 +38,7 @@ from bot.model.failures import (
     is_disk_full,
 )
 from bot.model.job import FormatChoice, Job, JobState
-from bot.model.media import MediaFile, MediaKind, Prepared
+from bot.model.media import MediaKind
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
@@ -77,28 +76,11 @@ class Deliverer(Protocol):
     ) -> Sent: ...
 
 
-# Post-processing (bot/media/prepare.py): the fetched file made ready to send, the way Telegram
-# shows it best (remuxed, tagged, with a thumbnail), and the kind it goes as.
-PostProcess = Callable[[MediaFile], Awaitable[Prepared]]
-
-
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
-
-
-@dataclass(frozen=True, slots=True)
-class Deliverable:
-    """A fetched file made ready to send: `title` for the caption, `filename` for the chat."""
-
-    path: Path
-    size: int
-    title: str
-    filename: str
-    prepared: Prepared
-    more: int  # other videos on the page, not sent
 
 
 @dataclass(eq=False)
@@ -217,28 +199,10 @@ class Pipeline:
         if fetched is None:
             assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
             return run.answered  # the chosen format was in the cache
-        # 3. post-process
-        [file] = fetched.files
-        ready = await self._post_process(file, fetched)
+        # 3. post-process (postprocess.py)
+        ready = await post_process(self._postprocess, fetched)
         # 4. deliver, 5. record
         return await self._deliver(run, ready, fetched.choice)
-
-    async def _post_process(self, file: FetchedFile, fetched: Fetched) -> Deliverable:
-        """Remuxed, tagged, thumbnailed: counted in the job's deadline and stopped with it."""
-        media = MediaFile(
-            file.path,
-            title=file.track or file.title,
-            performer=file.performer,
-            cover=file.cover,
-            audio_only=fetched.choice == FormatChoice.AUDIO,
-        )
-        prepared = await self._postprocess(media)
-        path = prepared.path
-        # A page's file is named after the page; a plain file keeps its own name (remuxed, it
-        # keeps its stem: "clip.mkv" goes as "clip.mp4").
-        name = sanitize_filename(file.title + path.suffix) if file.title else path.name
-        title = file.title or path.name
-        return Deliverable(path, prepared.size, title, name, prepared, fetched.more)
 
     async def _deliver(self, run: JobRun, ready: Deliverable, choice: str) -> Outcome:
         job = run.job
