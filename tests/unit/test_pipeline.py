@@ -165,10 +165,11 @@ def pipeline(
     records: Records,
     cache: Cache | None = None,
     postprocess: PostProcess | None = None,
+    job_timeout: float = 30,
 ) -> tuple[Pipeline, Deliverer]:
     deliverer = Deliverer()
     built = Pipeline(
-        config=PipelineConfig(tmp_path, job_timeout=30, choice_timeout=5),
+        config=PipelineConfig(tmp_path, job_timeout=job_timeout, choice_timeout=5),
         fetcher=fetcher,  # type: ignore[arg-type]
         postprocess=postprocess or PostProcess(),
         deliverer=deliverer,
@@ -301,6 +302,26 @@ async def test_a_restart_mid_fetch_leaves_the_job_to_run_again(tmp_path: Path) -
     assert await task == Interrupted()
     ending = records.log[-1]
     assert (ending.state, ending.link, ending.attempts) == (JobState.QUEUED, None, 0)
+
+
+async def test_a_post_process_past_the_job_deadline_is_stopped(tmp_path: Path) -> None:
+    """A remux that never ends counts against the job's timeout like the download did."""
+
+    class Endless(PostProcess):
+        async def __call__(self, file: MediaFile) -> Prepared:
+            self.given.append(file)
+            await asyncio.Event().wait()  # an ffmpeg run that never finishes
+            raise AssertionError("unreachable")
+
+    endless = Endless()
+    run, deliverer = pipeline(tmp_path, Fetcher(), Records(), None, endless, job_timeout=0.5)
+
+    outcome = await run.run(make_job(), JobControl(), Events())
+
+    assert outcome == Failed(FailureReason.TIMEOUT)
+    assert len(endless.given) == 1  # it ran, and the deadline stopped it
+    assert deliverer.sent == []
+    assert not run.folder_of(7).exists()  # the half-made file went with the job's folder
 
 
 async def test_a_fetch_failure_is_a_typed_outcome(tmp_path: Path) -> None:
