@@ -37,26 +37,30 @@ async def on_message(update: Update, ctx: BotContext) -> None:
     # The gate counted the links against the rate limit; without it, none is limited.
     incoming = ctx.links or _unlimited(links_of(message))
     if not incoming.urls:
-        log.info("not_a_link user=%d length=%d", user.id, len(message.text or message.caption or ""))
+        log.info("not_a_link user=%d length=%d", user.id, len(message.text or ""))
         await message.reply_text(tr(NO_LINK))
         return
-    refused = [(url, NotTaken.RATE_LIMIT) for url in incoming.over_rate]
-    for url in incoming.allowed:
-        result = await ctx.services.jobs.submit(
-            user_id=user.id, chat_id=chat.id, url=url, language=tr.language, reply_to=message.id
-        )
-        if result.admission is not Admission.ACCEPTED:
-            refused.append((url, NOT_TAKEN[result.admission]))
-    taken = len(incoming.urls) - len(refused)
-    log.info("links user=%d found=%d taken=%d", user.id, len(incoming.urls), taken)
-    rules = LinkRules(
-        ctx.services.settings.max_jobs_per_user,
-        ctx.services.limiter.per_minute,
-        incoming.retry_in,
-    )
+    refused = await _submit(ctx, incoming, user.id, chat.id, tr.language, message.id)
+    log.info("links user=%d found=%d refused=%d", user.id, len(incoming.urls), len(refused))
+    settings, limiter = ctx.services.settings, ctx.services.limiter
+    rules = LinkRules(settings.max_jobs_per_user, limiter.per_minute, incoming.retry_in)
     text = links_answer(tr, len(incoming.urls), refused, rules)
     if text is not None:
         await message.reply_text(text, link_preview_options=NO_PREVIEW)
+
+
+async def _submit(
+    ctx: BotContext, incoming: IncomingLinks, user_id: int, chat_id: int, language: str, to: int
+) -> list[tuple[str, NotTaken]]:
+    """One job per link the rate limit let through; returns the links not taken, and why."""
+    refused = []
+    for url in incoming.allowed:
+        result = await ctx.services.jobs.submit(
+            user_id=user_id, chat_id=chat_id, url=url, language=language, reply_to=to
+        )
+        if result.admission is not Admission.ACCEPTED:
+            refused.append((url, NOT_TAKEN[result.admission]))
+    return refused + [(url, NotTaken.RATE_LIMIT) for url in incoming.over_rate]
 
 
 def _unlimited(urls: list[str]) -> IncomingLinks:

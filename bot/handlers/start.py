@@ -37,7 +37,7 @@ def help_text(tr: Translator, limit: int, per_user: int) -> str:
         ),
         tr("• On a video page you can pick best video, a smaller video or audio only."),
         tr("• I show progress while I download; press Cancel to stop."),
-        "• " + html.escape(limit_rule(tr, limit)),
+        tr.line("• " + html.escape(limit_rule(tr, limit))),
         "",
         tr("<b>Commands</b>"),
     ]
