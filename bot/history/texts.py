@@ -64,10 +64,12 @@ def url_text(tr: Translator, url: str) -> str:
 
 
 def reason_label(tr: Translator, reason: str | None) -> str:
+    """A failure's short label; a reason this version does not know (none recorded, or one
+    a newer version wrote) is "another reason", never the stored word."""
     try:
         return tr(REASONS[FailureReason(reason or "")])
-    except ValueError:
-        return html.escape(reason or "?")
+    except (ValueError, KeyError):
+        return tr("another reason")
 
 
 def mention(tr: Translator, user_id: int, user: UserRecord | None) -> str:
