@@ -10,13 +10,14 @@ import pytest
 
 from bot.handlers.menu import USER_COMMANDS
 from bot.handlers.start import help_text
+from bot.history.texts import REASONS
 from bot.i18n import I18n, Translator
 from bot.i18n.bidi import FSI, LRI, PDI, RLM
 from bot.i18n.formats import human_datetime, human_duration, human_size, number, percent
 from bot.jobs.events import Progress
 from bot.jobs.outcomes import Failed
 from bot.model.failures import FailureReason, FetchError
-from bot.presenter.texts import failure_text, progress_text
+from bot.presenter.texts import _FAILURES, failure_text, progress_text
 
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u2066-\u2069]")
 LATIN_DIGIT = re.compile("[0-9]")
@@ -206,3 +207,14 @@ def test_persian_help_lists_commands_left_to_right(fa: Translator) -> None:
         line = next(li for li in text.split("\n") if f"/{name}" in li)
         assert line.startswith(f"{RLM}{LRI}/{name}{PDI} — ")
         assert re.search(r"[\u0600-\u06ff]", line)
+
+
+def test_every_failure_reason_has_its_own_text_and_label() -> None:
+    # A new reason without a text would read as "Something went wrong on our side".
+    worded_elsewhere = {
+        FailureReason.TOO_LARGE,
+        FailureReason.TOO_LARGE_FOR_TELEGRAM,
+        FailureReason.HTTP_STATUS,
+    }
+    assert set(FailureReason) - worded_elsewhere == set(_FAILURES) - worded_elsewhere
+    assert set(FailureReason) == set(REASONS)
