@@ -2,7 +2,7 @@
 
 The strings are found the way `make i18n` finds them: Babel's extractor over bot/, with the
 translator's call names as keywords. `tr("...")` covers literal calls; strings chosen at run time
-(`tr(REFUSALS[...])`, `tr(template, ...)`) are the module-level `N_("...")` marks. Counted texts
+(`tr(_FAILURES[...])`, `tr(template, ...)`) are the module-level `N_("...")` marks. Counted texts
 are `tr.ngettext("one", "many", n)` and `N_plural("one", "many")`: gettext plural entries, with
 every form of the language's Plural-Forms header translated.
 """
