@@ -75,15 +75,18 @@ attack: install-dev
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)
 
-# Translations. `make i18n` extracts every tr("...")/N_("...") string into the template and
-# merges it into each catalog: new strings arrive untranslated and changed ones fuzzy, both of
-# which the catalog test rejects until they are translated. `make i18n-new LOCALE=ar` starts a
+# Translations. `make i18n` extracts every tr("...")/N_("...") string, and every counted one
+# (tr.ngettext("...", "...", n), N_plural("...", "...")) with its plural, into the template and
+# merges it into each catalog, whose Plural-Forms header says how the language counts: new
+# strings arrive untranslated and changed ones fuzzy, both of which the catalog test rejects
+# until they are translated. `make i18n-new LOCALE=ar` starts a
 # catalog for another language.
 I18N := bot/i18n
 PYBABEL := $(VENV)/bin/pybabel
 
 i18n: install
 	$(PYBABEL) -q extract -F babel.cfg --no-default-keywords -k tr -k N_ \
+	  -k ngettext:1,2 -k N_plural:1,2 \
 	  --add-comments=Translators: --add-location=file --sort-by-file --no-wrap \
 	  --project=tgfetch --copyright-holder=tgfetch -o $(I18N)/messages.pot .
 	$(PYBABEL) -q update -i $(I18N)/messages.pot -d $(I18N)/locales -D messages \

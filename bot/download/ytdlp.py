@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.download import titles
 from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.reasons import classify_message
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
 from bot.model.failures import FailureReason, FetchError, is_disk_full
@@ -82,22 +83,7 @@ def format_selector(choice: FormatChoice, limit: int) -> str:
 
 
 def classify_error(message: str) -> FetchError:
-    text = _ANSI.sub("", message).removeprefix("ERROR: ").strip()
-    lower = text.lower()
-    if "unsupported url" in lower or "no video formats found" in lower:
-        return FetchError(FailureReason.NO_MEDIA, text)
-    if "requested format is not available" in lower:
-        return FetchError(FailureReason.TOO_LARGE, text)
-    if "timed out" in lower:
-        return FetchError(FailureReason.TIMEOUT, text)
-    if "no space left on device" in lower or "disk quota exceeded" in lower:
-        return FetchError(FailureReason.DISK_FULL, text)
-    match = re.search(r"HTTP Error (\d{3})", text)
-    if match:
-        return FetchError(FailureReason.HTTP_STATUS, text, status=int(match.group(1)))
-    if "name or service not known" in lower or "name resolution" in lower:
-        return FetchError(FailureReason.DNS, text)
-    return FetchError(FailureReason.UNSUPPORTED, text[:200])
+    return classify_message(_ANSI.sub("", message).removeprefix("ERROR: ").strip())
 
 
 class YtdlpFetcher:

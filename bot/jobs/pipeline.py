@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.config.limits import LARGE_FILES_ADVICE
 from bot.download.cancel import StoppedError, StopReason
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
@@ -247,7 +248,10 @@ class Pipeline:
         if isinstance(size, int) and size:
             params["size"] = size
         if self._deliverer.capacity < self._fetcher.max_size:
-            return DeliveryError(FailureReason.TOO_LARGE_FOR_TELEGRAM, "", **params)
+            # The detail is for the log (job_failed): what the operator could configure.
+            return DeliveryError(
+                FailureReason.TOO_LARGE_FOR_TELEGRAM, LARGE_FILES_ADVICE, **params
+            )
         return FetchError(FailureReason.TOO_LARGE, "", **params)
 
     async def _stopped(self, run: JobRun, reason: StopReason) -> Outcome:

@@ -193,6 +193,6 @@ async def test_a_page_with_two_videos_sends_the_first_and_says_how_many_more(
     assert call.files["video"].filename == "Two Clips.mp4"
     assert moov_before_mdat(call.files["video"].atoms)
     assert replies_to(call, bot_api.message_id_of(update))
-    note = await bot_api.wait_for_text(USER, "the page has 1 more")
+    note = await bot_api.wait_for_text(USER, "it has 1 more video.")
     assert note.text is not None and "Only the first video" in note.text
     assert not [path for path, _ in media.served if "n=2" in path]  # the second is not fetched

@@ -12,25 +12,85 @@ from bot.download.files import (
     sanitize_filename,
     unique_path,
 )
-from bot.download.urls import extract_url, normalize_url
+from bot.download.urls import Marked, find_urls, normalize_url, usable_url
 from bot.i18n.formats import clean_text
 
 
 @pytest.mark.parametrize(
-    ("text", "url"),
+    ("text", "urls"),
     [
-        ("https://example.com/a.mp4", "https://example.com/a.mp4"),
-        ("  http://example.com/x?y=1  ", "http://example.com/x?y=1"),
-        ("look https://example.com", None),
-        ("ftp://example.com/file", None),
-        ("https://", None),
-        ("https://example.com:99999/", None),
-        ("example.com/video", None),
-        ("", None),
+        ("https://example.com/a.mp4", ["https://example.com/a.mp4"]),
+        ("  http://example.com/x?y=1  ", ["http://example.com/x?y=1"]),
+        # The way share buttons send links: words around them.
+        ("check this out https://youtu.be/abc", ["https://youtu.be/abc"]),
+        (
+            "Watch: https://a.example/v. Or https://b.example/w, too!",
+            [
+                "https://a.example/v",
+                "https://b.example/w",
+            ],
+        ),
+        # Persian punctuation ends a sentence too; a URL needs no space before it.
+        ("این را ببین:https://a.example/v، خوب است؟", ["https://a.example/v"]),
+        # A bracket the URL opened is its own; one around it is the sentence's.
+        (
+            "(see https://en.wikipedia.org/wiki/Foo_(bar))",
+            ["https://en.wikipedia.org/wiki/Foo_(bar)"],
+        ),
+        ("HTTPS://Example.com/x", ["HTTPS://Example.com/x"]),
+        # The same link twice (or with tracking parameters) is one job.
+        ("https://a.example/v https://a.example/v?utm_source=x", ["https://a.example/v"]),
+        ("ftp://example.com/file", []),
+        ("https://", []),
+        ("https://example.com:99999/", []),
+        ("example.com/video", []),  # not marked by Telegram: a word, as far as we know
+        ("no links here", []),
+        ("", []),
     ],
 )
-def test_extract_url(text: str, url: str | None) -> None:
-    assert extract_url(text) == url
+def test_links_in_text(text: str, urls: list[str]) -> None:
+    assert find_urls(text) == urls
+
+
+def test_telegram_entities_come_first_and_are_not_found_twice() -> None:
+    # Offsets are UTF-16 units: the emoji counts two.
+    text = "😀 https://a.example/1 and here and youtu.be/x and readme.md"
+    marked = [
+        Marked(3, 19, "https://a.example/1"),
+        Marked(27, 4, "http://b.example/linked"),  # a text link on "here": not in the text
+        Marked(36, 10, "youtu.be/x"),  # Telegram marks addresses without a scheme too
+        Marked(51, 9, "readme.md"),  # and bare names, which are more often words
+    ]
+    assert find_urls(text, marked) == [
+        "https://a.example/1",
+        "http://b.example/linked",
+        "https://youtu.be/x",
+    ]
+
+
+def test_links_keep_their_order_in_the_text() -> None:
+    text = "first https://a.example/1 then a link on THIS then https://c.example/3"
+    marked = [Marked(41, 4, "https://b.example/2")]
+    assert find_urls(text, marked) == [
+        "https://a.example/1",
+        "https://b.example/2",
+        "https://c.example/3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        ("youtu.be/abc", "https://youtu.be/abc"),
+        ("readme.md", None),
+        ("user@mail.example/x", None),
+        ("tg://resolve?domain=x", None),
+        ("mailto:a@b.example", None),
+        ("https://example.com/" + "a" * 3000, None),
+    ],
+)
+def test_usable_url(raw: str, url: str | None) -> None:
+    assert usable_url(raw) == url
 
 
 def test_same_resource_same_cache_key() -> None:
