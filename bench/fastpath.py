@@ -122,7 +122,9 @@ async def _four_at_a_time(work: Callable[[int, int], Awaitable[None]]) -> float:
     return time.monotonic() - began
 
 
-async def small_links(stack: Stack, daemon: Daemon, found: Findings) -> None:
+async def small_links(
+    stack: Stack, daemon: Daemon, found: Findings, prefix: str = "small"
+) -> None:
     """200 links to 64 KB files, four at a time (four users, each sending the next link once
     the last arrived), against 200 curl pairs four at a time; RSS before and after."""
     with tempfile.TemporaryDirectory(prefix="tgfetch-curl-") as scratch:
@@ -134,7 +136,7 @@ async def small_links(stack: Stack, daemon: Daemon, found: Findings) -> None:
         floor_s = await _four_at_a_time(by_curl)
 
     async def by_bot(lane: int, n: int) -> None:
-        name = f"small{n}.bin"
+        name = f"{prefix}{n}.bin"
         url = stack.media.url(f"/file/{name}?size={SMALL_SIZE}")
         await bot_delivery(
             stack, 91_001 + lane, url, MediaServer.expected_sha256(name, SMALL_SIZE)
