@@ -142,7 +142,6 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             max_queued=settings.max_queued_jobs,
         ),
         repo=jobs_repo,
-        links=links_repo,
         outcomes=outcomes,
         pipeline=pipeline,
         observers=Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember),

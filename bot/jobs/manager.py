@@ -20,7 +20,7 @@ from bot.jobs.pipeline import Pipeline
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.store.jobs import JobRepo
-from bot.store.links import LinkOutcome, LinkRepo
+from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending, OutcomeRepo
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ class JobManager:
         *,
         limits: Limits,
         repo: JobRepo,
-        links: LinkRepo,
         outcomes: OutcomeRepo,
         pipeline: Pipeline,
         observers: ObserverFactory,
@@ -67,7 +66,6 @@ class JobManager:
     ) -> None:
         self._limits = limits
         self._repo = repo
-        self._links = links
         self._outcomes = outcomes
         self._pipeline = pipeline
         self._observers = observers
@@ -105,14 +103,15 @@ class JobManager:
         self._per_user[user_id] += 1  # reserved before any await, so bursts cannot overrun
         epoch = self._cancel_epoch[user_id]
         try:
-            link_id = await self._links.add(user_id, url)
+            # The link (for /history) and its job in one write.
             job = await self._repo.create(
                 user_id=user_id,
                 chat_id=chat_id,
                 url=url,
                 language=language,
-                link_id=link_id,
+                link_id=None,
                 reply_to=reply_to,
+                new_link=True,
             )
         except BaseException:
             self._release(user_id)
