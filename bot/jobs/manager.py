@@ -162,6 +162,7 @@ class JobManager:
         return resumed
 
     async def _give_up(self, job: Job, observer: JobObserver, reason: FailureReason) -> None:
+        await self._discard(job.id)
         ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=reason.value)
         await self._outcomes.record(job.id, job.link_id, ending)
         await observer.finish(Failed(reason), retry=False)
@@ -245,7 +246,13 @@ class JobManager:
         if self._per_user[user_id] <= 0:
             del self._per_user[user_id]
 
+    async def _discard(self, job_id: int) -> None:
+        """The folder a restart kept for a job that will not run again."""
+        folder = self._pipeline.folder_of(job_id)
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
     async def _cancel_waiting(self, entry: _Entry) -> None:
+        await self._discard(entry.id)
         ending = Ending(JobState.CANCELLED, LinkOutcome.CANCELLED)
         await self._outcomes.record(entry.id, entry.job.link_id, ending)
         await entry.observer.finish(Cancelled(), retry=False)

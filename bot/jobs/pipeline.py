@@ -19,13 +19,14 @@ from typing import Protocol
 
 from bot.config.limits import LARGE_FILES_ADVICE
 from bot.download.cancel import StoppedError, StopReason
+from bot.download.resume import tidy
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, Fetcher
-from bot.jobs.outcomes import Delivered, Outcome, SentFile
+from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings, JobRecorder, settle
@@ -134,13 +135,16 @@ class Pipeline:
         folder = self.folder_of(job.id)
         run = JobRun(job, control, events, tr, folder, normalize_url(job.url))
         ticker = asyncio.create_task(self._tick(run))
+        outcome: Outcome | None = None
         try:
-            return await self._attempt(run)
+            outcome = await self._attempt(run)
+            return outcome
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-            shutil.rmtree(folder, ignore_errors=True)
+            if not isinstance(outcome, Interrupted):  # a restart continues what is there
+                shutil.rmtree(folder, ignore_errors=True)
 
     async def _attempt(self, run: JobRun) -> Outcome:
         job, cancel = run.job, run.control.cancel
@@ -181,9 +185,8 @@ class Pipeline:
         for choice in choices:
             if (cached := await self._from_cache(run, str(choice))) is not None:
                 return cached
-        # 2. fetch (a resumed job starts over: whatever a crash left in its folder goes first)
-        shutil.rmtree(run.folder, ignore_errors=True)
-        run.folder.mkdir(parents=True, exist_ok=True)
+        # 2. fetch: a download a restart cut short continues; anything else left goes first
+        await asyncio.to_thread(tidy, run.folder, job.url)
         try:
             fetched = await self._fetcher.fetch(
                 job.url,

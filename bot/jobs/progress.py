@@ -22,16 +22,23 @@ class ProgressTracker:
         self._last_t = clock()
         self._last_done = 0
         self._speed: float | None = None
+        self._fresh = True  # no count yet in this phase
 
     def phase(self, name: str) -> None:
         with self._lock:
             self._phase = name
             self._last_t, self._last_done, self._speed = self._clock(), 0, None
             self._snapshot = None
+            self._fresh = True
 
     def update(self, done: int, total: int | None) -> None:
         now = self._clock()
         with self._lock:
+            if self._fresh and done:
+                # The first count: a resumed download starts with what it had, which is not
+                # speed; only what arrives from here on is.
+                self._fresh = False
+                self._last_t, self._last_done = now, done
             dt = now - self._last_t
             if dt >= 0.5:
                 sample = max(0.0, (done - self._last_done) / dt)
