@@ -26,6 +26,8 @@ from tests.fakes.media_server import MediaServer
 DIRECT_SIZE, DIRECT_REPS = 5 * MB, 7
 SMALL_SIZE, SMALL_LINKS, PARALLEL = 64 * 1024, 200, 4
 RESUME_SIZE, RESUME_RATE, RESUME_AT = 200 * MB, 40_000_000, 0.9
+# The media server at 20 MB/s, the Bot API taking 10 MB/s; 45 MB fits the Bot API's 50 MB.
+STREAM_SIZE, STREAM_FETCH_RATE, STREAM_SEND_RATE = 45 * MB, 20_000_000, 10_000_000
 JOB_TIMEOUT = 120.0
 TOOL_TIMEOUT = 60.0
 
@@ -160,6 +162,37 @@ async def small_links(
     }
 
 
+async def stream_through(stack: Stack, found: Findings) -> None:
+    """A 45 MB file from a media server at 20 MB/s to a Bot API taking 10 MB/s: the bot's
+    delivery ÷ the slower side alone (curl timed on each side by itself)."""
+    name = "stream.bin"
+    url = stack.media.url(f"/file/{name}?size={STREAM_SIZE}&rate={STREAM_FETCH_RATE}")
+    expected = MediaServer.expected_sha256(name, STREAM_SIZE)
+    stack.api.upload_rate = STREAM_SEND_RATE
+    try:
+        with tempfile.TemporaryDirectory(prefix="tgfetch-curl-") as scratch:
+            path = Path(scratch) / name
+            began = time.monotonic()
+            await _curl("--output", str(path), url)
+            fetch_s = time.monotonic() - began
+            began = time.monotonic()
+            await _curl(
+                *("--output", "/dev/null", "-F", "chat_id=96001", "-F", f"document=@{path}"),
+                f"{stack.api.url}/bot{stack.api.token}/sendDocument",
+            )
+            send_s = time.monotonic() - began
+        bot_s = await bot_delivery(stack, 96_002, url, expected)
+    finally:
+        stack.api.upload_rate = None
+    found.metrics["stream_through_ratio"] = bot_s / max(fetch_s, send_s)
+    found.details["stream_through"] = {
+        "size_mb": STREAM_SIZE // MB,
+        "download_alone_s": round(fetch_s, 3),
+        "upload_alone_s": round(send_s, 3),
+        "bot_s": round(bot_s, 3),
+    }
+
+
 async def resume(root: Path, found: Findings) -> None:
     """A 200 MB plain download stopped by SIGTERM at 90%, then the daemon started again: the
     share of the file fetched a second time. Local Bot API mode, so 200 MB may be sent."""
@@ -225,6 +258,8 @@ async def suite() -> dict[str, object]:
             await direct(stack, daemon, found)
             progress("200 small links…")
             await small_links(stack, daemon, found)
+            progress("45 MB throttled on both sides…")
+            await stream_through(stack, found)
             await daemon.stop()
         progress("resume at 90% of 200 MB…")
         await resume(root, found)

@@ -54,6 +54,13 @@ FIGURES = (
         digits=2,
     ),
     Figure(
+        "stream_through_ratio",
+        "",
+        "45 MB, media server 20 MB/s, Bot API 10 MB/s: delivery ÷ the slower side alone",
+        goal="≤ 1.15",
+        digits=2,
+    ),
+    Figure(
         "resume_refetch_fraction",
         "",
         "SIGTERM at 90% of a 200 MB download, restart: share of the file fetched again",
@@ -98,6 +105,8 @@ async def suite() -> dict[str, object]:
             await fastpath.direct(stack, daemon, found)
             progress("200 small links against curl…")
             await fastpath.small_links(stack, daemon, found)
+            progress("45 MB throttled on both sides…")
+            await fastpath.stream_through(stack, found)
             progress("saturation…")
             await measures.saturation(stack, daemon, found)
             found.details["idle_rss_after_mb"] = round(await measures.idle_rss(daemon), 1)
@@ -156,12 +165,14 @@ def render(result: dict[str, object]) -> str:
         f"{details.get('daemon_exit_code')}; ERROR lines: {details.get('daemon_error_lines')}",
     ]
     direct, small = details.get("direct", {}), details.get("small_links", {})
-    resumed = details.get("resume", {})
+    resumed, through = details.get("resume", {}), details.get("stream_through", {})
     lines += [
         f"- 5 MB direct: bot runs {_get(direct, 'bot_runs_ms')} ms, curl floor runs "
         f"{_get(direct, 'curl_runs_ms')} ms (the first of each left out of the medians)",
         f"- 200 small links: curl pairs four at a time {_get(small, 'curl_s')} s; daemon RSS "
         f"{_get(small, 'rss_before_mb')} → {_get(small, 'rss_after_mb')} MB",
+        f"- stream-through: download alone {_get(through, 'download_alone_s')} s, upload "
+        f"alone {_get(through, 'upload_alone_s')} s, the bot {_get(through, 'bot_s')} s",
         f"- resume: stopped at {_get(resumed, 'stopped_at_mb')} MB of "
         f"{_get(resumed, 'size_mb')} MB; served before the restart "
         f"{_get(resumed, 'served_before_restart_mb')} MB, after it "
