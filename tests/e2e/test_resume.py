@@ -4,6 +4,7 @@ when the server still has the same file; a file that changed meanwhile starts fr
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from tests.e2e.conftest import StartDaemon
 from tests.fakes.bot_api import FakeBotApi
@@ -98,3 +99,21 @@ async def test_a_file_without_validators_starts_again_from_zero(
     assert call.files["document"].sha256 == MediaServer.expected_sha256("plain.bin", SIZE)
     assert not media.ranges
     assert media.bytes_served("plain.bin") == before + SIZE
+
+
+async def test_a_restart_continues_what_yt_dlp_was_downloading(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
+) -> None:
+    video = f"/file/clip.mp4?size={SIZE}&rate={RATE}&type=video/mp4"
+    url = media.url(f"/page/watch?video={quote(media.url(video), safe='')}&title=Clip")
+    await stop_mid_download(bot_api, media, start_daemon, url)
+    before = media.bytes_served("clip.mp4")
+    await start_daemon()
+    call = await bot_api.wait_for_file(USER, timeout=30)
+    [upload] = call.files.values()
+    assert upload.sha256 == MediaServer.expected_sha256("clip.mp4", SIZE)
+    [(_, asked, status)] = [r for r in media.ranges if "clip.mp4" in r[0]]
+    had = range_start(asked)  # yt-dlp's .part, kept by the restart
+    assert 0 < had <= before
+    assert status == 206
+    assert media.bytes_served("clip.mp4") == before + SIZE - had
