@@ -11,9 +11,11 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.media_server import MediaServer
 
 USER = 4101
-SIZE, RATE = 2_000_000, 400_000  # five seconds in all: the restart comes within the first two
-# Long enough after the restart for a progress edit (one per 3 s) to show before the end.
-LONG_SIZE, LONG_RATE = 3_000_000, 500_000
+# 7.5 s in all: the restart comes at the first progress edit, about 3 s in (one edit per 3 s).
+SIZE, RATE = 3_000_000, 400_000
+# Nine seconds: the first progress edit comes about 3 s in (one edit per 3 s after "Working"),
+# the restart then, and the rest lasts long enough for another edit 3 s after the new start.
+LONG_SIZE, LONG_RATE = 4_500_000, 500_000
 PERCENT = re.compile(r"(\d+)%")
 
 
