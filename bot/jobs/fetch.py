@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher, is_page
@@ -26,6 +27,29 @@ Choose = Callable[[PageInfo], Awaitable[FormatChoice | None]]
 class Fetched:
     files: tuple[FetchedFile, ...]
     choice: str  # the format, as the file_id cache knows it
+
+
+class FetchStage(Protocol):
+    """What the pipeline asks of its fetch stage (Fetcher here; bot/remote's front has one
+    that fetches nothing)."""
+
+    @property
+    def max_size(self) -> int: ...
+
+    async def fetch(
+        self,
+        url: str,
+        folder: Path,
+        progress: TransferFn,
+        cancel: CancelToken,
+        cap: int,
+        choose: Choose,
+    ) -> Fetched | None: ...
+
+
+class FetchElsewhereError(Exception):
+    """Raised by a fetch stage of a process that downloads nothing (the front of a bot with
+    workers): the pipeline lets it through, nothing recorded, and the job goes to a worker."""
 
 
 class Fetcher:
