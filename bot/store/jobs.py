@@ -92,6 +92,18 @@ class JobRepo:
         sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed columns
         await self._db.run(lambda conn: conn.execute(sql, args))
 
+    async def discard(self, job_id: int) -> None:
+        """Forget a job that never started and its link, as if it had been refused (the queue
+        it was meant for could not take it)."""
+
+        def delete(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT link_id FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            if row is not None and row["link_id"] is not None:
+                conn.execute("DELETE FROM links WHERE id = ?", (row["link_id"],))
+
+        await self._db.run(delete)
+
     async def remember(self, job_id: int, message_id: int) -> None:
         """The job's status message, so that a restart edits it instead of sending another."""
         await self.update(job_id, status_message_id=message_id)
