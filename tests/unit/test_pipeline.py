@@ -141,7 +141,7 @@ def pipeline(
     deliverer = Deliverer()
     built = Pipeline(
         config=PipelineConfig(tmp_path, job_timeout=30, choice_timeout=5),
-        fetcher=fetcher,  # type: ignore[arg-type]
+        fetcher=fetcher,
         postprocess=probe,
         deliverer=deliverer,
         cache=cache or Cache(),
