@@ -20,9 +20,10 @@ PASSED_ON = frozenset({"PATH", "HOME", "LANG", "TMPDIR", "LD_PRELOAD", "DONT_FAK
 class Daemon:
     """One daemon process; its stdout is collected line by line for assertions."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ()) -> None:
         self.env = env
         self.cwd = cwd
+        self.args = args  # ("worker",): a download worker
         self.lines: list[str] = []
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -47,6 +48,7 @@ class Daemon:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             str(MAIN),
+            *self.args,
             cwd=self.cwd,
             env={**base, **self.env},
             stdout=asyncio.subprocess.PIPE,
