@@ -31,6 +31,12 @@ def _job(row: sqlite3.Row) -> Job:
     )
 
 
+def link_of(conn: sqlite3.Connection, job_id: int) -> int | None:
+    """The job's link, inside the caller's transaction (None: no such job, or no link)."""
+    row = conn.execute("SELECT link_id FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else row["link_id"]
+
+
 class JobRepo:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self._db = db
@@ -97,10 +103,10 @@ class JobRepo:
         it was meant for could not take it)."""
 
         def delete(conn: sqlite3.Connection) -> None:
-            row = conn.execute("SELECT link_id FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            link_id = link_of(conn, job_id)
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-            if row is not None and row["link_id"] is not None:
-                conn.execute("DELETE FROM links WHERE id = ?", (row["link_id"],))
+            if link_id is not None:
+                conn.execute("DELETE FROM links WHERE id = ?", (link_id,))
 
         await self._db.run(delete)
 
