@@ -25,6 +25,9 @@ REFUSALS = {
         "🚦 The bot is very busy right now. Please try again in a few minutes."
     ),
     Admission.STOPPING: N_("🔄 The bot is restarting. Please send the link again in a minute."),
+    Admission.UNAVAILABLE: N_(
+        "🔌 Downloads are unavailable for a moment. Please send the link again in a minute."
+    ),
 }
 
 
