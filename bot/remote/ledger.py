@@ -133,7 +133,14 @@ class Ledger:
                 await self._mark_out(part)
                 raise
             await asyncio.gather(*marks)
-            await self._store(part, sent)
+            storing = asyncio.ensure_future(self._store(part, sent))
+            try:
+                await asyncio.shield(storing)
+            except asyncio.CancelledError:
+                # Telegram has the part: a stop now must not undo its delivery, which the
+                # pipeline records next (as it does in a single process).
+                await storing
+                _uncancel()
             return sent
         finally:
             await asyncio.gather(*marks, return_exceptions=True)
@@ -204,6 +211,12 @@ class LedgerDeliverer:
         )
         self._sent += 1
         return sent
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 def _ignore(_done: int, _total: int) -> None:
