@@ -92,8 +92,11 @@ class Intake:
             failures = 0
             self._probe.answered()
             events = batch.get(keys.EVENTS, [])
+            # Read again after a restart, a job's old events and its outcome can come in one
+            # batch: only the outcome is worth showing.
+            ended = {r.job_id for _, r in events if isinstance(r, Finished)}
             for entry_id, report in events:
-                await self._record(entry_id, report)
+                await self._record(entry_id, report, show=_job_of(report) not in ended)
             if not events:
                 self.last_caught_up = self._monotonic()
                 self.caught_up.set()
@@ -122,10 +125,10 @@ class Intake:
             batch[stream.decode()] = [(i.decode(), _report(i, f)) for i, f in entries]
         return batch
 
-    async def _record(self, entry_id: str, report: Report | None) -> None:
+    async def _record(self, entry_id: str, report: Report | None, *, show: bool) -> None:
         if report is None or isinstance(report, Shown):
             self._cursor = entry_id
-            if report is not None:
+            if report is not None and show:
                 self._handler.shown(report.job_id, report.event)
             return
         at = self._clock().timestamp()
@@ -171,6 +174,10 @@ class Intake:
             await reply(self._client.xtrim(keys.EVENTS, minid=self._committed))
         except UNAVAILABLE as exc:  # the next batch trims
             log.debug("events_trim_failed error=%r", exc)
+
+
+def _job_of(report: Report | None) -> int | None:
+    return None if report is None or isinstance(report, CacheDropped) else report.job_id
 
 
 def _report(entry_id: bytes, fields: dict[bytes, bytes]) -> Report | None:
