@@ -100,18 +100,19 @@ class Ledger:
         whose request is all there is (marked as out before it goes)."""
         claim = keys.claim(self._job_id, part)
         while True:
-            known = await self._known(part)
+            known = await self._known(part, claimed=False)
             if known is not None:
                 return known
             if await reply(self._client.set(claim, self._token, nx=True, px=self._lease_ms)):
                 break
-            await asyncio.sleep(CLAIM_POLL_S)  # another attempt is sending it: its answer, or
-            # the lapse of its lease, decides
+            # Another attempt is sending it: its answer, or the lapse of its lease, decides.
+            await asyncio.sleep(CLAIM_POLL_S)
         marks: list[asyncio.Task[None]] = []
         renewing = asyncio.create_task(self._renew(claim), name=f"claim-{self._job_id}-{part}")
         try:
-            # Between our look and our claim another attempt may have finished the part.
-            known = await self._known(part)
+            # Between our look and our claim another attempt may have finished the part, or
+            # sent it and died unanswered.
+            known = await self._known(part, claimed=True)
             if known is not None:
                 return known
             if resend:
@@ -149,12 +150,14 @@ class Ledger:
                 await renewing
             await reply(self._client.eval(_RELEASE, 1, claim, self._token))
 
-    async def _known(self, part: int) -> Delivered | None:
+    async def _known(self, part: int, *, claimed: bool) -> Delivered | None:
+        """The part's answer if it was delivered. Holding the claim, a part that went out
+        unanswered raises (without it, the attempt that sent it may still be waiting)."""
         sent, out = await reply(self._client.hmget(self._key, [_part(part), _out(part)]))
         if sent is not None:
             log.info("part_already_delivered job=%d part=%d", self._job_id, part)
             return _read_delivered(sent)
-        if out is not None:
+        if out is not None and claimed:
             log.warning("part_sent_unanswered job=%d part=%d", self._job_id, part)
             raise UnconfirmedDeliveryError("upload", "an earlier attempt sent it; no answer came")
         return None
