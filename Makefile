@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-scale attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -71,6 +71,12 @@ bench-stop: install-dev
 # sending a file handle (about 15 s; goal: growth under 10 MB).
 bench-upload: install-dev
 	$(PY) -m bench.upload_memory
+
+# Past one machine (docs/SCALING.md): 40 links through the front to 1, 2 and 4 workers, each
+# worker process held to the same bandwidth by the media server, and the time from kill -9 of
+# a worker to its job running on another (about 10 minutes; bench/results/scaling.{json,md}).
+bench-scale: install-dev test-deps
+	$(PY) -m bench.scaling
 
 # Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).
