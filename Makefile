@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-scale attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-scale attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -78,6 +78,14 @@ bench-upload: install-dev
 bench-scale: install-dev test-deps
 	$(PY) -m bench.scaling
 
+# What each kind of media arrives as (issue 14's table), with the delivery time and the bytes
+# fetched for an HLS master's audio and a remuxed mkv (about 30 s). BENCH_MAIN=/other/main.py
+# runs another checkout's daemon against these fakes, e.g. main before a change.
+BENCH_MAIN ?= main.py
+BENCH_LABEL ?= this checkout
+bench-media: install-dev
+	$(PY) -m bench.media_cases --main "$(BENCH_MAIN)" --label "$(BENCH_LABEL)"
+
 # Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).
 attack: install-dev
@@ -86,15 +94,18 @@ attack: install-dev
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)
 
-# Translations. `make i18n` extracts every tr("...")/N_("...") string into the template and
-# merges it into each catalog: new strings arrive untranslated and changed ones fuzzy, both of
-# which the catalog test rejects until they are translated. `make i18n-new LOCALE=ar` starts a
+# Translations. `make i18n` extracts every tr("...")/N_("...") string, and every counted one
+# (tr.ngettext("...", "...", n), N_plural("...", "...")) with its plural, into the template and
+# merges it into each catalog, whose Plural-Forms header says how the language counts: new
+# strings arrive untranslated and changed ones fuzzy, both of which the catalog test rejects
+# until they are translated. `make i18n-new LOCALE=ar` starts a
 # catalog for another language.
 I18N := bot/i18n
 PYBABEL := $(VENV)/bin/pybabel
 
 i18n: install
 	$(PYBABEL) -q extract -F babel.cfg --no-default-keywords -k tr -k N_ \
+	  -k ngettext:1,2 -k N_plural:1,2 \
 	  --add-comments=Translators: --add-location=file --sort-by-file --no-wrap \
 	  --project=tgfetch --copyright-holder=tgfetch -o $(I18N)/messages.pot .
 	$(PYBABEL) -q update -i $(I18N)/messages.pot -d $(I18N)/locales -D messages \

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.e2e.daemon import Daemon
+from tests.e2e.daemon import MAIN, Daemon
 from tests.fakes.bot_api import Call, FakeBotApi
 from tests.fakes.media_server import MediaServer
 from tests.fakes.records import UPLOAD_METHODS
@@ -61,10 +61,16 @@ class Stack:
         return env
 
     async def start_daemon(
-        self, data_dir: Path, overrides: Mapping[str, str] | None = None, *, wait: bool = True
+        self,
+        data_dir: Path,
+        overrides: Mapping[str, str] | None = None,
+        *,
+        wait: bool = True,
+        main: Path = MAIN,
     ) -> Daemon:
-        """`python main.py` with bench settings; returns once it logged that it started."""
-        daemon = Daemon(self.env(data_dir, overrides), cwd=self.root)
+        """`python main.py` (this checkout's, or `main`) with bench settings; returns once it
+        logged that it started."""
+        daemon = Daemon(self.env(data_dir, overrides), cwd=self.root, main=main)
         self.daemons.append(daemon)
         await daemon.start()
         if wait:

@@ -17,19 +17,26 @@ class RateLimiter:
         self._clock = clock
         self._hits: defaultdict[int, deque[float]] = defaultdict(deque)
 
+    @property
+    def per_minute(self) -> int:
+        return self._limit
+
     def allow(self, user_id: int) -> bool:
+        return self.take(user_id, 1) == 1
+
+    def take(self, user_id: int, wanted: int) -> int:
+        """Count up to `wanted` links (one message may carry several); returns how many fit."""
         if self._limit <= 0:
-            return True
+            return wanted
         if len(self._hits) > 1000:
             self.forget_idle()
         now = self._clock()
         hits = self._hits[user_id]
         while hits and now - hits[0] >= WINDOW_S:
             hits.popleft()
-        if len(hits) >= self._limit:
-            return False
-        hits.append(now)
-        return True
+        granted = max(0, min(wanted, self._limit - len(hits)))
+        hits.extend([now] * granted)
+        return granted
 
     def retry_in(self, user_id: int) -> int:
         """Whole seconds until the user may send another link."""

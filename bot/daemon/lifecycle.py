@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
 from bot import __version__
+from bot.config.limits import LARGE_FILES_ADVICE, file_limit
 from bot.config.settings import ConfigError, Settings, StartupError
 from bot.daily.schedule import schedule_daily
 from bot.handlers.context import TgApp
@@ -67,6 +68,22 @@ def fail_start(exc: BaseException) -> Exit:
     log.error("startup_failed %s", message)
     log.debug("startup_failed traceback", exc_info=exc)
     return Exit(ExitReason.FAILED_START, code)
+
+
+def _log_file_limit(settings: Settings) -> None:
+    """The limit users are told, and (to the operator only) how to raise it."""
+    limit = file_limit(settings)
+    mb = 1024 * 1024
+    if limit.held_back:
+        log.warning(
+            "large_files_off limit_mb=%d max_file_size_mb=%d route=%s advice=%r",
+            limit.size // mb,
+            limit.wanted // mb,
+            limit.route,
+            LARGE_FILES_ADVICE,
+        )
+    else:
+        log.info("file_limit limit_mb=%d route=%s", limit.size // mb, limit.route)
 
 
 def on_poll_error(exc: TelegramError) -> None:
@@ -149,6 +166,7 @@ class Lifecycle:
             app.bot.username,
             time.monotonic() - self._started,
         )
+        _log_file_limit(self._settings)
         self._ops.ready()
         await self._services.jobs.resume()
         schedule_daily(

@@ -34,7 +34,7 @@ from bot.jobs.outcomes import Delivered, outcome_label
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
 from bot.jobs.pipeline import Deliverer as PipelineDeliverer
 from bot.jobs.record import JobRecorder
-from bot.media.probe import probe
+from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import Presenters
 from bot.remote.connect import QueueLink, open_queue
@@ -161,7 +161,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         pipeline = Pipeline(
             config=pipeline_config(settings),
             fetcher=NoFetch(settings.max_file_size),
-            postprocess=probe,
+            postprocess=prepare,
             deliverer=deliverer,
             cache=cache,
             records=outcomes,
@@ -238,7 +238,7 @@ def build_pipeline(
                 ),
             ),
         ),
-        postprocess=probe,
+        postprocess=prepare,
         deliverer=deliverer,
         cache=cache,
         records=records,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config.settings import Settings
 from bot.daily.notice import UserLinks, expiry_notice, split_blocks
+from bot.daily.problems import Problem, cause_of, refusal_cause
 from bot.daily.sweep import sweep_stale
 from bot.i18n import N_, Translator
 from bot.store.jobs import JobRepo
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LAST_RUN_KEY = "daily_job_last_run"
-ERROR_WIDTH = 300
 
 # The parts of a run, named for the admins' report of what failed.
 NOTICE = N_("sending the expiry notice")
@@ -71,19 +71,6 @@ class ExpiryConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
-    """Something that went wrong in a run: which part (a msgid) and the error."""
-
-    what: str
-    error: str
-    admin: int | None = None
-
-    def render(self, tr: Translator) -> str:
-        what = tr(self.what, admin=self.admin) if self.admin is not None else tr(self.what)
-        return tr("{what}: {error}", what=what, error=self.error)
-
-
-@dataclass(frozen=True, slots=True)
 class RunReport:
     """What one run did, for the log and for tests."""
 
@@ -104,8 +91,7 @@ class _Run:
     problems: list[Problem] = field(default_factory=list)
 
     def fail(self, what: str, exc: BaseException, admin: int | None = None) -> None:
-        error = f"{type(exc).__name__}: {exc}"[:ERROR_WIDTH]
-        self.problems.append(Problem(what, error, admin))
+        self.problems.append(Problem(what, cause_of(exc), admin))
 
 
 class ExpiryService:
@@ -273,7 +259,7 @@ class ExpiryService:
         except SendError as exc:
             log.warning("admin_unreachable admin=%d error=%s", admin, exc)
             state.unreachable.add(admin)
-            state.problems.append(Problem(UNREACHABLE, str(exc)[:ERROR_WIDTH], admin))
+            state.problems.append(Problem(UNREACHABLE, refusal_cause(str(exc)), admin))
             return
         state.reached.add(admin)
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from bot.history.texts import ICONS, mention, url_text, when
 from bot.i18n import Translator
-from bot.i18n.formats import number
 from bot.store.links import LinkRecord
 from bot.store.users import UserRecord
 
@@ -37,13 +36,13 @@ def expiry_notice(
 ) -> list[str]:
     """The admins' notice of links about to be purged, split into messages of `limit`."""
     count = sum(len(g.links) for g in groups)
+    within = tr.ngettext(
+        "🗑 Links to be purged within {n} hour", "🗑 Links to be purged within {n} hours", hours
+    )
+    users = tr.ngettext("{n} user", "{n} users", len(groups))
     header = [
-        "<b>" + tr("🗑 Links to be purged within {hours} h", hours=number(tr, hours, 0)) + "</b>",
-        tr(
-            "{links} links of {users} users.",
-            links=number(tr, count, 0),
-            users=number(tr, len(groups), 0),
-        ),
+        f"<b>{within}</b>",
+        tr.ngettext("{n} link of {users}.", "{n} links of {users}.", count, users=users),
     ]
     blocks = [header]
     for group in groups:

@@ -17,6 +17,7 @@ import httpx
 from bot.download.cancel import CancelToken
 from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
+from bot.download.reasons import network_reason
 from bot.download.types import FetchedFile, Guard, TransferFn
 from bot.model.failures import FailureReason, FetchError, is_disk_full
 
@@ -35,27 +36,21 @@ PAGE_TYPES = (
     "audio/mpegurl",
     "application/dash+xml",
 )
-_DNS_HINTS = (
-    "name or service not known",
-    "nodename",
-    "name resolution",
-    "no address associated",
-    "getaddrinfo",
-)
 
 
 def fetch_error(exc: httpx.HTTPError) -> FetchError:
-    """Map an httpx failure to a typed reason the user can act on."""
+    """Map an httpx failure to a typed reason; its own words stay in the detail (the log)."""
+    text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return FetchError(FailureReason.TIMEOUT, str(exc) or "timed out")
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectError):
-        if any(hint in text.lower() for hint in _DNS_HINTS):
-            return FetchError(FailureReason.DNS, text)
-        return FetchError(FailureReason.CONNECTION, "connection refused or reset")
+        return FetchError(FailureReason.TIMEOUT, text)
     if isinstance(exc, httpx.TooManyRedirects):
-        return FetchError(FailureReason.CONNECTION, "too many redirects")
-    return FetchError(FailureReason.CONNECTION, "the connection broke")
+        return FetchError(FailureReason.REDIRECTS, text)
+    if isinstance(exc, httpx.ConnectError):
+        reason = network_reason(text)
+        if reason not in (FailureReason.DNS, FailureReason.TLS):
+            reason = FailureReason.CONNECTION  # nothing came: refused, reset, unreachable
+        return FetchError(reason, text)
+    return FetchError(FailureReason.CONNECTION_LOST, text)
 
 
 def is_page(response: httpx.Response) -> bool:
@@ -129,7 +124,7 @@ class HttpFetcher:
                 return
             finally:
                 await response.aclose()
-        raise FetchError(FailureReason.CONNECTION, "too many redirects")
+        raise FetchError(FailureReason.REDIRECTS, f"more than {self._max_redirects} redirects")
 
     async def save(
         self,
@@ -147,7 +142,7 @@ class HttpFetcher:
         try:
             decoder = BodyDecoder.for_header(response.headers.get("content-encoding"))
         except UnsupportedEncodingError as exc:
-            raise FetchError(FailureReason.UNSUPPORTED, str(exc)) from None
+            raise FetchError(FailureReason.BAD_ENCODING, str(exc)) from None
         total = _content_length(response) if decoder.identity else None
         if total is not None and total > cap:
             raise FetchError(FailureReason.TOO_LARGE, size=total, limit=cap)
@@ -167,7 +162,7 @@ class HttpFetcher:
         except zlib.error:
             path.unlink(missing_ok=True)
             raise FetchError(
-                FailureReason.UNSUPPORTED, "the server sent a corrupt compressed file"
+                FailureReason.BAD_ENCODING, "the server sent a corrupt compressed file"
             ) from None
         except OSError as exc:
             path.unlink(missing_ok=True)
@@ -182,7 +177,9 @@ class HttpFetcher:
             raise FetchError(FailureReason.EMPTY)
         if total is not None and done < total:
             path.unlink(missing_ok=True)
-            raise FetchError(FailureReason.CONNECTION, "the download ended early")
+            raise FetchError(
+                FailureReason.CONNECTION_LOST, f"the body ended after {done} of {total} bytes"
+            )
         log.info("http_saved bytes=%d seconds=%.2f", done, time.monotonic() - started)
         return FetchedFile(path=path, size=done, title=None)
 

@@ -15,9 +15,14 @@ TransferFn = Callable[[int, int | None], None]
 
 @dataclass(frozen=True, slots=True)
 class FetchedFile:
+    """A file on disk, and what its page said about it (nothing, for a plain file)."""
+
     path: Path
     size: int
     title: str | None
+    performer: str | None = None
+    track: str | None = None  # a song's own name, for an audio file's tags
+    cover: Path | None = None  # the page's picture, fetched beside the file
 
 
 class Guard(Protocol):

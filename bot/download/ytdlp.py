@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.download import titles
 from bot.download.cancel import CancelToken, StoppedError, StopReason
-from bot.download.files import sanitize_filename
+from bot.download.reasons import classify_message
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
-from bot.i18n.formats import clean_text
 from bot.model.failures import FailureReason, FetchError, is_disk_full
 from bot.model.job import FormatChoice
 
@@ -41,6 +41,10 @@ class PageInfo:
     estimated_size: int | None
     has_video: bool
     info: dict[str, Any] = field(repr=False, compare=False)
+    performer: str | None = None  # the artist, else the uploader
+    track: str | None = None  # a song's own name, where the page gives one
+    picture: str | None = None  # the page's picture (og:image, the video's thumbnail)
+    more: int = 0  # other videos on the page, not fetched (until playlists exist)
 
 
 class _Logger:
@@ -63,7 +67,9 @@ def format_selector(choice: FormatChoice, limit: int) -> str:
     """A yt-dlp format string for the choice that prefers what Telegram plays inline."""
     s = f"[filesize<?{limit}][filesize_approx<?{limit}]"
     if choice is FormatChoice.AUDIO:
-        return f"ba[ext=m4a]{s}/ba{s}/b{s}"
+        # Sound alone where the page offers it; else the smallest variant with sound in it
+        # (of an HLS master's 360p and 720p, the 360p: the same sound at a fraction of the bytes).
+        return f"ba[ext=m4a]{s}/ba{s}/wa*{s}"
     h = "[height<=480]" if choice is FormatChoice.SMALL else ""
     alternatives = [
         f"bv*{h}[ext=mp4][vcodec^=avc]{s}+ba[ext=m4a]{s}",
@@ -77,22 +83,7 @@ def format_selector(choice: FormatChoice, limit: int) -> str:
 
 
 def classify_error(message: str) -> FetchError:
-    text = _ANSI.sub("", message).removeprefix("ERROR: ").strip()
-    lower = text.lower()
-    if "unsupported url" in lower or "no video formats found" in lower:
-        return FetchError(FailureReason.NO_MEDIA, text)
-    if "requested format is not available" in lower:
-        return FetchError(FailureReason.TOO_LARGE, text)
-    if "timed out" in lower:
-        return FetchError(FailureReason.TIMEOUT, text)
-    if "no space left on device" in lower or "disk quota exceeded" in lower:
-        return FetchError(FailureReason.DISK_FULL, text)
-    match = re.search(r"HTTP Error (\d{3})", text)
-    if match:
-        return FetchError(FailureReason.HTTP_STATUS, text, status=int(match.group(1)))
-    if "name or service not known" in lower or "name resolution" in lower:
-        return FetchError(FailureReason.DNS, text)
-    return FetchError(FailureReason.UNSUPPORTED, text[:200])
+    return classify_message(_ANSI.sub("", message).removeprefix("ERROR: ").strip())
 
 
 class YtdlpFetcher:
@@ -150,23 +141,30 @@ class YtdlpFetcher:
                 info = await self._run(work, cancel)
         except TimeoutError:
             raise FetchError(FailureReason.TIMEOUT, "extracting the page took too long") from None
+        more = 0
         if info.get("_type") == "playlist":
             entries = [e for e in info.get("entries") or [] if e]
             if not entries:
                 raise FetchError(FailureReason.NO_MEDIA, "empty playlist")
-            info = entries[0]
+            # Only the first is fetched ("playlist_items"); the page's count says how many more.
+            count = info.get("playlist_count")
+            more = count - 1 if isinstance(count, int) and count > 1 else 0
+            info = {"playlist_title": info.get("title"), **entries[0]}
         size = info.get("filesize") or info.get("filesize_approx")
         for fmt in info.get("requested_formats") or ():
             size = (size or 0) + (fmt.get("filesize") or fmt.get("filesize_approx") or 0)
         has_video = (info.get("vcodec") or "") != "none" or bool(info.get("width"))
-        title = clean_text(info.get("title") or "")
         return PageInfo(
             url=url,
-            title=title or None,
+            title=titles.page_title(info, url),
             duration=info.get("duration"),
             estimated_size=int(size) if size else None,
             has_video=has_video,
             info=info,
+            performer=titles.performer(info),
+            track=titles.track_title(info),
+            picture=titles.picture(info),
+            more=more,
         )
 
     async def download(
@@ -187,7 +185,8 @@ class YtdlpFetcher:
                 "format": format_selector(choice, limit),
                 "max_filesize": limit,
                 "paths": {"home": str(folder), "temp": str(folder)},
-                "outtmpl": {"default": "%(title).80B [%(id).40B].%(ext)s"},
+                # A plain name on disk: the title shown and the name sent are ours (titles.py).
+                "outtmpl": {"default": "media.%(ext)s"},
                 "windowsfilenames": True,
                 "continuedl": False,
                 "overwrites": True,
@@ -195,10 +194,6 @@ class YtdlpFetcher:
                 "progress_hooks": [self._hook(progress, cancel, limit)],
             }
         )
-        if choice is FormatChoice.AUDIO:
-            params["postprocessors"] = [
-                {"key": "FFmpegExtractAudio", "preferredcodec": "m4a"},
-            ]
         # Re-select formats for this choice from the info we already have (no re-extraction).
         info = dict(page.info)
         info.pop("requested_formats", None)
@@ -214,11 +209,12 @@ class YtdlpFetcher:
         if path is None:
             # max_filesize makes yt-dlp skip the file with only a log line.
             raise FetchError(FailureReason.TOO_LARGE, size=page.estimated_size or 0, limit=limit)
-        path = _clean_name(path)
         size = path.stat().st_size
         if size == 0:
             raise FetchError(FailureReason.EMPTY)
-        return FetchedFile(path=path, size=size, title=page.title)
+        return FetchedFile(
+            path=path, size=size, title=page.title, performer=page.performer, track=page.track
+        )
 
     def _hook(
         self, progress: TransferFn, cancel: CancelToken, limit: int
@@ -310,14 +306,6 @@ def _classify(exc: BaseException) -> FetchError:
     if is_disk_full(exc):
         return FetchError(FailureReason.DISK_FULL, str(exc))
     return classify_error(str(exc))
-
-
-def _clean_name(path: Path) -> Path:
-    """The file under a name without control or bidi characters (a title can carry them)."""
-    name = sanitize_filename(path.name)
-    if name == path.name:
-        return path
-    return path.rename(path.with_name(name))
 
 
 def _downloaded_path(result: dict[str, Any], folder: Path) -> Path | None:

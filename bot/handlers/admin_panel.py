@@ -7,9 +7,10 @@ import html
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from bot.config.limits import MTPROTO_UPLOAD_LIMIT, FileLimit, Route, file_limit
 from bot.config.settings import Settings
 from bot.history.texts import mention, reason_label
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.i18n.formats import human_datetime, human_size, number
 from bot.store.stats import Stats
 from bot.store.users import UserRecord
@@ -28,6 +29,15 @@ def panel_buttons(tr: Translator) -> Buttons:
     ]
 
 
+# One line per kind of link: what it counts, over three spans.
+_ROW = N_("{what}: {today} today, {week} in 7 days, {total} in total")
+_ROUTES = {
+    Route.BOT_API: N_("the public Bot API"),
+    Route.LOCAL_BOT_API: N_("a local Bot API server"),
+    Route.MTPROTO: N_("MTProto uploads"),
+}
+
+
 def stats_text(tr: Translator, stats: Stats, running: int, queued: int, days: int) -> str:
     def n(value: int) -> str:
         return number(tr, value, 0)
@@ -41,20 +51,46 @@ def stats_text(tr: Translator, stats: Stats, running: int, queued: int, days: in
             week=n(stats.active_week),
             banned=n(stats.banned),
         ),
-        tr(
-            "Downloads: {today} today, {total} in total",
-            today=n(stats.delivered_today),
-            total=n(stats.delivered_total),
-        ),
-        tr("Delivered: {size}", size=human_size(tr, stats.bytes_delivered)),
+        "",
+    ]
+    rows = (
+        (N_("📥 Links received"), stats.received),
+        (N_("✅ Delivered"), stats.delivered),
+        (N_("❌ Failed"), stats.failed),
+        (N_("✖️ Cancelled"), stats.cancelled),
+    )
+    for label, counts in rows:
+        lines.append(
+            tr(
+                _ROW,
+                what=tr(label),
+                today=n(counts.today),
+                week=n(counts.week),
+                total=n(counts.total),
+            )
+        )
+    lines += [
+        tr("⏳ In progress: {n}", n=n(stats.in_progress)),
+        tr("📦 Sent in total: {size}", size=human_size(tr, stats.bytes_delivered)),
         tr("Queue now: {running} running, {queued} waiting", running=n(running), queued=n(queued)),
+        "",
     ]
     if stats.failures:
-        lines.append(tr("Failures in the last {days} days:", days=n(days)))
+        lines.append(
+            tr.ngettext(
+                "Failures in the last {n} day, by reason:",
+                "Failures in the last {n} days, by reason:",
+                days,
+            )
+        )
         lines += [f"• {reason_label(tr, reason)}: {n(count)}" for reason, count in stats.failures]
     else:
-        lines.append(tr("No failures in the last {days} days.", days=n(days)))
-    return "\n".join(tr.line(line) for line in lines)
+        lines.append(
+            tr.ngettext(
+                "No failures in the last {n} day.", "No failures in the last {n} days.", days
+            )
+        )
+    return "\n".join(tr.line(line) if line else line for line in lines)
 
 
 def users_text(tr: Translator, users: Sequence[UserRecord], zone: dt.tzinfo) -> str:
@@ -68,6 +104,20 @@ def users_text(tr: Translator, users: Sequence[UserRecord], zone: dt.tzinfo) -> 
             line += " · 🚫 " + tr("banned")
         lines.append(tr.line(line))
     return "\n".join(lines)
+
+
+def large_files_text(tr: Translator, limit: FileLimit) -> str:
+    """The largest file users get, and (to admins only) how to send larger ones."""
+    largest = tr("📦 Largest file: {limit}.", limit=human_size(tr, limit.size))
+    if limit.large_files:
+        route = tr(_ROUTES[limit.route])
+        return largest + " " + tr("Large files: on, through {route}.", route=route)
+    advice = tr(
+        "Large files: off; set API_ID and API_HASH (or run a local Bot API server) to send files"
+        " up to {most}.",
+        most=human_size(tr, MTPROTO_UPLOAD_LIMIT),
+    )
+    return f"{largest} {advice}"
 
 
 def _on(tr: Translator, value: bool) -> str:
@@ -124,6 +174,7 @@ def settings_text(
         ("LOG_LEVEL", settings.log_level),
     ]
     lines = ["<b>" + tr("⚙️ Settings in force") + "</b>"]
+    lines += [tr.line(large_files_text(tr, file_limit(settings))), ""]
     lines += [tr.ltr(f"<code>{name}</code> = {html.escape(value)}") for name, value in values]
     zone = settings.zone
     last = human_datetime(tr, last_run, zone) if last_run else tr("never")

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 if TYPE_CHECKING:
     from telegram import User
 
+    from bot.handlers.message_links import IncomingLinks
     from bot.handlers.services import Services
     from bot.i18n import Translator
     from bot.store.users import UserRecord
@@ -26,6 +27,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     """What every handler receives (one per update, shared by the handlers of every group)."""
 
     _visitor: tuple[UserRecord, Translator] | None = None
+    # A message's links and how many the rate limit lets through: set by the gate.
+    links: IncomingLinks | None = None
 
     async def visitor(self, user: User) -> tuple[UserRecord, Translator]:
         """The user's record and translator; the visit is recorded once per update, by the

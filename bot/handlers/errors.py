@@ -11,6 +11,8 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
+from bot.handlers.message_links import is_command
+from bot.handlers.refusals import NO_LINK, UNKNOWN_COMMAND
 from bot.i18n import Translator
 from bot.telegram_io.failures import AnswerLostError
 
@@ -70,10 +72,9 @@ async def unsupported_message(update: Update, ctx: BotContext) -> None:
     if update.effective_chat.type != "private":
         return  # stay quiet in groups
     _, tr = await ctx.visitor(user)
-    log.info("unsupported_message user=%d", user.id)
-    await message.reply_text(
-        tr("🔗 I only understand links. Send me one (http:// or https://) and I'll fetch it.")
-    )
+    command = is_command(message)
+    log.info("unsupported_message user=%d command=%s", user.id, command)
+    await message.reply_text(tr(UNKNOWN_COMMAND if command else NO_LINK))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -10,7 +10,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.handlers.common import answer, edit_html
 from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.i18n.formats import number
 from bot.telegram_io.ui import keyboard
 
 log = logging.getLogger(__name__)
@@ -26,9 +25,10 @@ async def forget_command(update: Update, ctx: BotContext) -> None:
         return
     buttons = [[(tr("🗑 Erase"), "forget:yes"), (tr("Keep it"), "forget:no")]]
     await message.reply_text(
-        tr(
+        tr.ngettext(
+            "Erase the {n} link of your history? This cannot be undone.",
             "Erase all {n} links of your history? This cannot be undone.",
-            n=number(tr, count, 0),
+            count,
         ),
         reply_markup=keyboard(buttons),
     )
@@ -41,7 +41,9 @@ async def forget_button(update: Update, ctx: BotContext) -> None:
     if query.data == "forget:yes":
         erased = await ctx.services.history.forget(user.id)  # the presser's own, nobody else's
         log.info("history_forgotten user=%d links=%d", user.id, erased)
-        text = tr("🗑 Erased {n} links from your history.", n=number(tr, erased, 0))
+        text = tr.ngettext(
+            "🗑 Erased {n} link from your history.", "🗑 Erased {n} links from your history.", erased
+        )
     else:
         text = tr("Your history was kept.")
     await edit_html(query, text)

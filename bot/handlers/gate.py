@@ -9,7 +9,8 @@
   /language included, so no handler can forget to ask.
 - Admin-only commands (the admin part of handlers/menu.py), the admin panel's buttons and
   someone else's history pages: anyone else gets what an unknown command or button gets.
-- The rate limit on links (RATE_LIMIT_PER_MINUTE): a link past it is answered here.
+- The rate limit on links (RATE_LIMIT_PER_MINUTE), every link of a message counted: what it
+  lets through is handed to the links handler (`ctx.links`), which answers for them all.
 - A button with empty data is answered as one no longer active: PTB would hand it to every
   button handler, whatever their patterns say.
 """
@@ -23,24 +24,19 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.access.rules import Verdict
-from bot.download.urls import extract_url
 from bot.handlers import errors
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
 from bot.handlers.menu import ADMIN_COMMANDS
-from bot.i18n import N_, Translator
-from bot.i18n.formats import number
+from bot.handlers.message_links import IncomingLinks, is_command, links_of
+from bot.handlers.refusals import access_text
+from bot.i18n import N_
 
 log = logging.getLogger(__name__)
 
 GATE_GROUP = -1  # after the update counter (-2), before every handler (0)
 
-REFUSAL = N_("⛔ Sorry, this bot is not available to you.")
-RESTRICTED = N_("🔒 Access to this bot is restricted.")
 PRIVATE_ONLY = N_("🔒 I only work in private chats. Send me your link directly: @{bot}")
-SLOW_DOWN = N_("🐢 Slow down: up to {n} links a minute. Try again in {seconds} s.")
-# /start and /help, which introduce the bot, say it more gently.
-_GENTLE = ("start", "help")
 ADMIN_ONLY = frozenset(name for name, _ in ADMIN_COMMANDS)
 
 
@@ -59,11 +55,10 @@ async def gate(update: Update, ctx: BotContext) -> None:
     record, tr = await ctx.visitor(user)
     verdict = ctx.services.access.verdict(record)
     if verdict is Verdict.ALLOWED:
-        await _admitted(update, ctx, tr, user.id)
+        await _admitted(update, ctx, user.id)
         return
-    what = _what(update)
-    log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, what)
-    refusal = tr(RESTRICTED if what in _GENTLE else REFUSAL)
+    log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, _what(update))
+    refusal = access_text(tr, verdict, user.id)  # one text, whatever was asked
     if update.callback_query is not None:
         await answer(update.callback_query, refusal)
     elif update.message is not None:
@@ -71,7 +66,7 @@ async def gate(update: Update, ctx: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def _admitted(update: Update, ctx: BotContext, tr: Translator, user_id: int) -> None:
+async def _admitted(update: Update, ctx: BotContext, user_id: int) -> None:
     """For a user who may use the bot: what they may not do all the same."""
     query = update.callback_query
     if query is not None and not query.data and not query.game_short_name:
@@ -87,18 +82,12 @@ async def _admitted(update: Update, ctx: BotContext, tr: Translator, user_id: in
             await errors.unsupported_message(update, ctx)
         raise ApplicationHandlerStop
     message = update.message
-    if message is not None and _is_link(message.text):
+    if message is not None and not is_command(message) and (urls := links_of(message)):
         limiter = ctx.services.limiter
-        if not limiter.allow(user_id):
-            log.info("rate_limited user=%d", user_id)
-            await message.reply_text(
-                tr(
-                    SLOW_DOWN,
-                    n=number(tr, ctx.services.settings.rate_limit_per_minute, 0),
-                    seconds=number(tr, limiter.retry_in(user_id), 0),
-                )
-            )
-            raise ApplicationHandlerStop
+        within = limiter.take(user_id, len(urls))
+        if within < len(urls):
+            log.info("rate_limited user=%d links=%d within=%d", user_id, len(urls), within)
+        ctx.links = IncomingLinks(tuple(urls), within, limiter.retry_in(user_id))
 
 
 def _needs_admin(update: Update, user_id: int) -> bool:
@@ -111,11 +100,6 @@ def _needs_admin(update: Update, user_id: int) -> bool:
         owner = rest.split(":", 1)[0]
         return kind == "hist" and not (owner.isdecimal() and int(owner) == user_id)
     return _what(update) in ADMIN_ONLY
-
-
-def _is_link(text: str | None) -> bool:
-    """A message a download would start from (what the rate limit counts)."""
-    return bool(text) and not (text or "").startswith("/") and extract_url(text or "") is not None
 
 
 async def _elsewhere(update: Update, ctx: BotContext) -> None:

@@ -9,7 +9,6 @@ from telegram.ext import Application, CommandHandler
 from bot.handlers.context import BotContext
 from bot.handlers.guards import admin_target
 from bot.handlers.history import history_view
-from bot.i18n.formats import number
 from bot.telegram_io.ui import NO_PREVIEW
 
 
@@ -31,8 +30,13 @@ async def expiring_command(update: Update, ctx: BotContext) -> None:
     expiry = ctx.services.expiry
     parts = await expiry.preview(tr)
     if not parts:
-        hours = number(tr, expiry.window_hours, 0)
-        await message.reply_text(tr("Nothing will be purged within {hours} h.", hours=hours))
+        await message.reply_text(
+            tr.ngettext(
+                "Nothing will be purged within {n} hour.",
+                "Nothing will be purged within {n} hours.",
+                expiry.window_hours,
+            )
+        )
     for part in parts:
         await message.reply_text(part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 

@@ -10,7 +10,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.i18n.formats import number
 from bot.model.job import FormatChoice
 
 log = logging.getLogger(__name__)
@@ -23,7 +22,7 @@ async def cancel_command(update: Update, ctx: BotContext) -> None:
         return
     count = await ctx.services.jobs.cancel_user(update.effective_user.id)
     text = (
-        tr("✖️ Stopped {n} download(s).", n=number(tr, count, 0))
+        tr.ngettext("✖️ Stopped {n} download.", "✖️ Stopped {n} downloads.", count)
         if count
         else tr("You have no downloads going.")
     )

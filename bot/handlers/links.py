@@ -1,64 +1,106 @@
-"""A message with a link starts a job; any other text gets told what the bot expects."""
+"""A message with links starts one download per link; one answer says what was taken and what
+was not. A message without a link is told what the bot expects."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.download.urls import extract_url
 from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.i18n import N_, Translator
-from bot.i18n.formats import number
+from bot.handlers.message_links import IncomingLinks, links_of
+from bot.handlers.refusals import NO_LINK, LinkRules, NotTaken, not_taken_text
+from bot.i18n import Translator
+from bot.i18n.formats import short_url
 from bot.jobs.engine import Admission
+from bot.telegram_io.ui import NO_PREVIEW
 
 log = logging.getLogger(__name__)
 
-REFUSALS = {
-    Admission.USER_LIMIT: N_(
-        "⏳ You already have {n} downloads going. Wait for one to finish or /cancel it."
-    ),
-    Admission.QUEUE_FULL: N_(
-        "🚦 The bot is very busy right now. Please try again in a few minutes."
-    ),
-    Admission.STOPPING: N_("🔄 The bot is restarting. Please send the link again in a minute."),
-    Admission.UNAVAILABLE: N_(
-        "🔌 Downloads are unavailable for a moment. Please send the link again in a minute."
-    ),
+NOT_TAKEN: dict[Admission, NotTaken] = {
+    Admission.USER_LIMIT: NotTaken.USER_LIMIT,
+    Admission.QUEUE_FULL: NotTaken.QUEUE_FULL,
+    Admission.STOPPING: NotTaken.STOPPING,
+    Admission.UNAVAILABLE: NotTaken.UNAVAILABLE,
 }
+LISTED = 10  # links listed under one reason; the rest are counted
+
+Refused = Sequence[tuple[str, NotTaken]]
 
 
-def not_a_link(tr: Translator) -> str:
-    return tr("🔗 Send me a link (starting with http:// or https://) and I'll fetch the file.")
-
-
-async def on_text(update: Update, ctx: BotContext) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or update.effective_chat is None:
+async def on_message(update: Update, ctx: BotContext) -> None:
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None or (tr := await visit(update, ctx)) is None:
         return
-    tr = await visit(update, ctx)
-    if tr is None:
-        return
-    url = extract_url(message.text or "")
-    if url is None:
+    # The gate counted the links against the rate limit; without it, none is limited.
+    incoming = ctx.links or _unlimited(links_of(message))
+    if not incoming.urls:
         log.info("not_a_link user=%d length=%d", user.id, len(message.text or ""))
-        await message.reply_text(not_a_link(tr), parse_mode=ParseMode.HTML)
+        await message.reply_text(tr(NO_LINK))
         return
-    result = await ctx.services.jobs.submit(
-        user_id=user.id,
-        chat_id=update.effective_chat.id,
-        url=url,
-        language=tr.language,
-        reply_to=message.message_id,
-    )
-    if result.admission is not Admission.ACCEPTED:
-        log.info("link_refused user=%d why=%s", user.id, result.admission)
-        n = number(tr, ctx.services.settings.max_jobs_per_user, 0)
-        await message.reply_text(tr(REFUSALS[result.admission], n=n))
+    refused = await _submit(ctx, incoming, user.id, chat.id, tr.language, message.id)
+    log.info("links user=%d found=%d refused=%d", user.id, len(incoming.urls), len(refused))
+    settings, limiter = ctx.services.settings, ctx.services.limiter
+    rules = LinkRules(settings.max_jobs_per_user, limiter.per_minute, incoming.retry_in)
+    text = links_answer(tr, len(incoming.urls), refused, rules)
+    if text is not None:
+        await message.reply_text(text, link_preview_options=NO_PREVIEW)
+
+
+async def _submit(
+    ctx: BotContext, incoming: IncomingLinks, user_id: int, chat_id: int, language: str, to: int
+) -> list[tuple[str, NotTaken]]:
+    """One job per link the rate limit let through; returns the links not taken, and why."""
+    refused = []
+    for url in incoming.allowed:
+        result = await ctx.services.jobs.submit(
+            user_id=user_id, chat_id=chat_id, url=url, language=language, reply_to=to
+        )
+        if result.admission is not Admission.ACCEPTED:
+            refused.append((url, NOT_TAKEN[result.admission]))
+    return refused + [(url, NotTaken.RATE_LIMIT) for url in incoming.over_rate]
+
+
+def _unlimited(urls: list[str]) -> IncomingLinks:
+    return IncomingLinks(tuple(urls), len(urls))
+
+
+def links_answer(tr: Translator, found: int, refused: Refused, rules: LinkRules) -> str | None:
+    """The one answer to a message's links; None when its one link was taken (the download's
+    own status message answers)."""
+    if found == 1:
+        return not_taken_text(tr, refused[0][1], rules) if refused else None
+    taken = found - len(refused)
+    lines = [tr.ngettext("🔗 Your message has {n} link.", "🔗 Your message has {n} links.", found)]
+    if taken:
+        lines.append(
+            tr.ngettext(
+                "✅ {n} is being fetched; its progress has a message of its own.",
+                "✅ {n} are being fetched, each with a progress message of its own.",
+                taken,
+            )
+        )
+    if refused:
+        lines.append(
+            tr.ngettext("{n} was not taken:", "{n} were not taken:", len(refused))
+            if taken
+            else tr("None of them was taken:")
+        )
+    for why in dict.fromkeys(reason for _, reason in refused):
+        urls = [url for url, reason in refused if reason is why]
+        lines += ["", not_taken_text(tr, why, rules, len(urls))]
+        lines += [tr.line("• " + tr.ltr(short_url(url))) for url in urls[:LISTED]]
+        if len(urls) > LISTED:
+            more = len(urls) - LISTED
+            lines.append(tr.ngettext("…and {n} more.", "…and {n} more.", more))
+    return "\n".join(lines)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
+    # Text that is not a command, and any media with a caption (a shared or forwarded post).
+    app.add_handler(
+        MessageHandler((filters.TEXT & ~filters.COMMAND) | filters.CAPTION, on_message)
+    )

@@ -8,30 +8,36 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
+from bot.config.limits import file_limit
 from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
 from bot.handlers.menu import USER_COMMANDS
 from bot.i18n import Translator
-from bot.i18n.formats import human_size
+from bot.presenter.texts import limit_rule
 
 
-def welcome(tr: Translator, first_name: str, limit: str) -> str:
+def welcome(tr: Translator, first_name: str, limit: int) -> str:
     return tr(
-        "👋 Hi {name}!\n\nSend me a link and I'll send you the file: a video page from any site"
-        " yt-dlp supports, or a direct file link. Files up to {limit} are delivered here.\n\n"
+        "👋 Hi {name}!\n\nSend me a link and I'll send you the file: a video page from most"
+        " video sites, or a direct link to a file. {limit_rule}\n\n"
         "/help shows everything I can do.",
         name=tr.isolate(html.escape(first_name)),
-        limit=limit,
+        limit_rule=html.escape(limit_rule(tr, limit)),
     )
 
 
-def help_text(tr: Translator, limit: str) -> str:
+def help_text(tr: Translator, limit: int, per_user: int) -> str:
     lines = [
         tr("<b>How to use me</b>"),
-        tr("• Send one link (http or https) in a message."),
+        tr("• Send a link, on its own or inside any text; a shared or forwarded post works too."),
+        tr.ngettext(
+            "• A message with several links starts a download for each, up to {n} at a time.",
+            "• A message with several links starts a download for each, up to {n} at a time.",
+            per_user,
+        ),
         tr("• On a video page you can pick best video, a smaller video or audio only."),
         tr("• I show progress while I download; press Cancel to stop."),
-        tr("• Files up to {limit}.", limit=limit),
+        tr.line("• " + html.escape(limit_rule(tr, limit))),
         "",
         tr("<b>Commands</b>"),
     ]
@@ -44,7 +50,7 @@ async def start(update: Update, ctx: BotContext) -> None:
         return
     if (tr := await visit(update, ctx)) is None:
         return
-    limit = human_size(tr, ctx.services.settings.max_file_size)
+    limit = file_limit(ctx.services.settings).size
     await update.effective_message.reply_text(
         welcome(tr, update.effective_user.first_name, limit), parse_mode=ParseMode.HTML
     )
@@ -55,8 +61,9 @@ async def help_command(update: Update, ctx: BotContext) -> None:
         return
     if (tr := await visit(update, ctx)) is None:
         return
-    limit = human_size(tr, ctx.services.settings.max_file_size)
-    await update.effective_message.reply_text(help_text(tr, limit), parse_mode=ParseMode.HTML)
+    settings = ctx.services.settings
+    text = help_text(tr, file_limit(settings).size, settings.max_jobs_per_user)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

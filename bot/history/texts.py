@@ -30,8 +30,16 @@ REASONS: dict[FailureReason, str] = {
     FailureReason.BLOCKED_URL: N_("address not allowed"),
     FailureReason.DNS: N_("site not found"),
     FailureReason.CONNECTION: N_("site unreachable"),
+    FailureReason.CONNECTION_LOST: N_("connection broke off"),
+    FailureReason.TLS: N_("secure connection failed"),
+    FailureReason.REDIRECTS: N_("too many redirects"),
     FailureReason.HTTP_STATUS: N_("the site answered with an error"),
     FailureReason.TIMEOUT: N_("took too long"),
+    FailureReason.LOGIN_REQUIRED: N_("needs a login"),
+    FailureReason.GEO_BLOCKED: N_("not offered in the bot's country"),
+    FailureReason.UNAVAILABLE: N_("no longer available"),
+    FailureReason.UPCOMING: N_("not started yet"),
+    FailureReason.BAD_ENCODING: N_("unreadable compression"),
     FailureReason.TOO_LARGE: N_("file too large"),
     FailureReason.TOO_LARGE_FOR_TELEGRAM: N_("too large for Telegram"),
     FailureReason.PAGE_TOO_LARGE: N_("page too large"),
@@ -56,10 +64,12 @@ def url_text(tr: Translator, url: str) -> str:
 
 
 def reason_label(tr: Translator, reason: str | None) -> str:
+    """A failure's short label; a reason this version does not know (none recorded, or one
+    a newer version wrote) is "another reason", never the stored word."""
     try:
         return tr(REASONS[FailureReason(reason or "")])
-    except ValueError:
-        return html.escape(reason or "?")
+    except (ValueError, KeyError):
+        return tr("another reason")
 
 
 def mention(tr: Translator, user_id: int, user: UserRecord | None) -> str:
@@ -109,18 +119,20 @@ def history_text(
             tr("No links in the history.") if owner else tr("You have no links in your history.")
         )
         return f"<b>{title}</b>\n\n{empty}"
+    shown, pages = number(tr, page.page + 1, 0), number(tr, page.pages, 0)
     lines = [
         f"<b>{title}</b>",
-        tr(
-            "Page {page} of {pages}, {total} links in all.",
-            page=number(tr, page.page + 1, 0),
-            pages=number(tr, page.pages, 0),
-            total=number(tr, page.total, 0),
+        tr.ngettext(
+            "Page {page} of {pages}, {n} link in all.",
+            "Page {page} of {pages}, {n} links in all.",
+            page.total,
+            page=shown,
+            pages=pages,
         ),
         "",
     ]
     lines += [history_entry(tr, zone, link) for link in page.records]
-    kept = tr("Links are kept {days} days.", days=number(tr, retention_days, 0))
+    kept = tr.ngettext("Links are kept {n} day.", "Links are kept {n} days.", retention_days)
     lines += ["", f"<i>{kept}</i>"]
     return "\n".join(lines)
 

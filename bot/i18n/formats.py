@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
+import jdatetime
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
 
 from bot.i18n import N_, Translator
 
@@ -17,6 +17,8 @@ _UNITS = (N_("{n} B"), N_("{n} KB"), N_("{n} MB"), N_("{n} GB"), N_("{n} TB"))
 # for "mp4.exe") or garble the message around it.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
+# Languages whose readers date things in the Solar Hijri calendar (Iran's official calendar).
+SOLAR_HIJRI = frozenset({"fa"})
 
 
 def clean_text(text: str) -> str:
@@ -26,9 +28,7 @@ def clean_text(text: str) -> str:
 
 def number(tr: Translator, value: float, digits: int = 1) -> str:
     """A number as the user's locale writes it: "1,234.5" in English, "۱٬۲۳۴٫۵" in Persian."""
-    fmt = "#,##0" if digits == 0 else "#,##0." + "#" * digits
-    text = format_decimal(value, format=fmt, locale=tr.locale, numbering_system="default")
-    return tr.digits(text)
+    return tr.number(value, digits)
 
 
 def percent(tr: Translator, fraction: float) -> str:
@@ -54,12 +54,23 @@ def human_duration(tr: Translator, seconds: float) -> str:
 
 
 def human_datetime(tr: Translator, moment: dt.datetime, zone: dt.tzinfo) -> str:
-    """Date and time in `zone`, in the user's language: "Mar 21, 2025, 2:05 PM",
-    "۲۱ مارس ۲۰۲۵، ۱۴:۰۵"."""
+    """Date and time in `zone`, in the user's language and calendar: "Nov 29, 2026, 1:05 PM",
+    "۸ آذر ۱۴۰۵، ۱۳:۰۵"."""
     local = moment.astimezone(zone)
-    day = format_date(local, format="medium", locale=tr.locale)
+    if tr.language in SOLAR_HIJRI:
+        day = solar_hijri_date(local.date())
+    else:
+        day = format_date(local, format="medium", locale=tr.locale)
     hour = format_time(local, format="short", tzinfo=zone, locale=tr.locale)
     return tr.digits(str(tr.locale.datetime_formats["medium"]).format(hour, day))
+
+
+def solar_hijri_date(day: dt.date) -> str:
+    """A day of the Solar Hijri calendar, as Iran writes it: "8 آذر 1405" (digits are the
+    caller's). Babel formats the Gregorian calendar only; jdatetime converts."""
+    jalali = jdatetime.date.fromgregorian(date=day, locale="fa_IR")
+    month = jdatetime.date.j_months_fa[jalali.month - 1]
+    return f"{jalali.day} {month} {jalali.year}"
 
 
 def short_url(url: str, width: int = 60) -> str:

@@ -1,11 +1,16 @@
 """The fetch stage: the URL's own answer picks the route, a plain file or a media page.
 
 A plain file streams to disk at once. A page goes to yt-dlp, which finds the media; the
-pipeline settles the format (it may ask the user) before anything is downloaded.
+pipeline settles the format (it may ask the user) before anything is downloaded. For the sound
+alone, the page's picture is fetched too, as the cover (through the same guarded, size-capped
+route as a plain file).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +20,14 @@ from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
+from bot.model.failures import FetchError
 from bot.model.job import FormatChoice
 
+log = logging.getLogger(__name__)
+
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
+COVER_MAX_BYTES = 5 * 1024 * 1024  # a page's picture; anything larger is not a cover
+COVER_FOLDER = "cover"
 
 # Settles the format of a media page; None: the pipeline answered the job otherwise.
 Choose = Callable[[PageInfo], Awaitable[FormatChoice | None]]
@@ -27,6 +37,7 @@ Choose = Callable[[PageInfo], Awaitable[FormatChoice | None]]
 class Fetched:
     files: tuple[FetchedFile, ...]
     choice: str  # the format, as the file_id cache knows it
+    more: int = 0  # other videos on the page, not fetched
 
 
 class FetchStage(Protocol):
@@ -83,4 +94,26 @@ class Fetcher:
         if choice is None:
             return None
         fetched = await self._ytdlp.download(page, choice, folder, progress, cancel, cap)
-        return Fetched((fetched,), str(choice))
+        if choice is FormatChoice.AUDIO and page.picture is not None:
+            cover = await self._cover(page.picture, folder / COVER_FOLDER, cancel)
+            fetched = dataclasses.replace(fetched, cover=cover)
+        return Fetched((fetched,), str(choice), page.more)
+
+    async def _cover(self, url: str, folder: Path, cancel: CancelToken) -> Path | None:
+        """The page's picture, or None when it cannot be had: audio goes without a cover
+        rather than fail. A stop still stops (StoppedError is not a FetchError)."""
+        try:
+            async with self._http.open(url) as response:
+                if is_page(response):
+                    log.info("cover_skipped reason=not_a_picture")
+                    return None
+                await asyncio.to_thread(folder.mkdir, exist_ok=True)
+                saved = await self._http.save(response, folder, _ignore, cancel, COVER_MAX_BYTES)
+        except FetchError as exc:
+            log.info("cover_skipped reason=%s", exc.reason)
+            return None
+        return saved.path
+
+
+def _ignore(done: int, total: int | None) -> None:
+    """The cover's progress: too small to show."""

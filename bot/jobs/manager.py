@@ -107,7 +107,12 @@ class JobManager:
         try:
             link_id = await self._links.add(user_id, url)
             job = await self._repo.create(
-                user_id=user_id, chat_id=chat_id, url=url, language=language, link_id=link_id
+                user_id=user_id,
+                chat_id=chat_id,
+                url=url,
+                language=language,
+                link_id=link_id,
+                reply_to=reply_to,
             )
         except BaseException:
             self._release(user_id)
@@ -135,7 +140,7 @@ class JobManager:
         crashed = await self._repo.begin_session()
         resumed = 0
         for job in await self._repo.unfinished():
-            observer = self._observers(job, None)
+            observer = self._observers(job, job.reply_to)
             if crashed and job.state is JobState.RUNNING:
                 log.warning(
                     "job_given_up id=%d reason=crashed url_length=%d", job.id, len(job.url)

@@ -22,6 +22,7 @@ class SentFile:
 @dataclass(frozen=True, slots=True)
 class Delivered:
     files: tuple[SentFile, ...]
+    more: int = 0  # other videos on the page, not sent (until playlists exist): say so
 
     @property
     def confirmed(self) -> bool:

@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bot.config.limits import LARGE_FILES_ADVICE
 from bot.download.cancel import StoppedError, StopReason
-from bot.download.types import FetchedFile
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
@@ -26,6 +26,7 @@ from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
+from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings, JobRecorder, settle
 from bot.model.failures import (
@@ -38,7 +39,7 @@ from bot.model.failures import (
     is_disk_full,
 )
 from bot.model.job import FormatChoice, Job, JobState
-from bot.model.media import MediaInfo, MediaKind
+from bot.model.media import MediaKind
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
@@ -65,11 +66,15 @@ class Deliverer(Protocol):
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent: ...
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Sent: ...
-
-
-# Post-processing: what the finished file is (kind, duration, a thumbnail), learnt from it.
-PostProcess = Callable[[Path], Awaitable[MediaInfo]]
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Sent: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +82,6 @@ class PipelineConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
-
-
-@dataclass(frozen=True, slots=True)
-class Deliverable:
-    """A fetched file made ready to send."""
-
-    path: Path
-    size: int
-    title: str
-    info: MediaInfo
 
 
 @dataclass(eq=False)
@@ -211,22 +206,20 @@ class Pipeline:
         if fetched is None:
             assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
             return run.answered  # the chosen format was in the cache
-        # 3. post-process
-        [file] = fetched.files
-        ready = await self._post_process(file)
+        # 3. post-process (postprocess.py)
+        ready = await post_process(self._postprocess, fetched)
         # 4. deliver, 5. record
         return await self._deliver(run, ready, fetched.choice)
-
-    async def _post_process(self, file: FetchedFile) -> Deliverable:
-        info = await self._postprocess(file.path)
-        return Deliverable(file.path, file.size, file.title or file.path.name, info)
 
     async def _deliver(self, run: JobRun, ready: Deliverable, choice: str) -> Outcome:
         job = run.job
         text = caption(run.tr, ready.title, ready.size, job.url)
         run.events.emit(Delivering())
         run.tracker.phase("upload")
-        delivery = Delivery(job.chat_id, ready.path, ready.path.name, text, ready.size, ready.info)
+        info = ready.prepared.info
+        delivery = Delivery(
+            job.chat_id, ready.path, ready.filename, text, ready.size, info, job.reply_to
+        )
         try:
             sent = await self._deliverer.deliver(delivery, run.tracker.update)
         except UnconfirmedDeliveryError as exc:
@@ -239,7 +232,7 @@ class Pipeline:
             reason = run.control.cancel.reason or StopReason.TIMEOUT
             lost = UnconfirmedDeliveryError("upload", f"stopped: {reason}")
             return await self._end.unconfirmed(run, lost, ready.size, ready.title)
-        entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size)
+        entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size, ready.more)
         ending = Ending(
             JobState.DONE,
             LinkOutcome.DELIVERED,
@@ -247,9 +240,8 @@ class Pipeline:
             title=ready.title,
             cached=Cached(run.key, choice, entry),
         )
-        return await self._end.delivered(
-            run, ending, Delivered((SentFile(sent.route, ready.size),))
-        )
+        outcome = Delivered((SentFile(sent.route, ready.size),), ready.more)
+        return await self._end.delivered(run, ending, outcome)
 
     @property
     def _cap(self) -> int:
@@ -262,7 +254,10 @@ class Pipeline:
         if isinstance(size, int) and size:
             params["size"] = size
         if self._deliverer.capacity < self._fetcher.max_size:
-            return DeliveryError(FailureReason.TOO_LARGE_FOR_TELEGRAM, "", **params)
+            # The detail is for the log (job_failed): what the operator could configure.
+            return DeliveryError(
+                FailureReason.TOO_LARGE_FOR_TELEGRAM, LARGE_FILES_ADVICE, **params
+            )
         return FetchError(FailureReason.TOO_LARGE, "", **params)
 
     async def _stopped(self, run: JobRun, reason: StopReason) -> Outcome:
@@ -281,7 +276,9 @@ class Pipeline:
         job = run.job
         text = caption(run.tr, hit.title or "", hit.size, job.url)
         try:
-            await self._deliverer.resend(job.chat_id, hit.kind, hit.file_id, text)
+            await self._deliverer.resend(
+                job.chat_id, hit.kind, hit.file_id, text, reply_to=job.reply_to
+            )
         except StaleFileIdError:
             log.info("cache_stale id=%d", job.id)
             await self._cache.drop(run.key, choice)
@@ -296,7 +293,8 @@ class Pipeline:
             return await self._end.unconfirmed(run, lost, hit.size, hit.title)
         log.info("cache_hit id=%d choice=%s", job.id, choice)
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=hit.size, title=hit.title)
-        return await self._end.delivered(run, ending, Delivered((SentFile("cache", 0),)))
+        outcome = Delivered((SentFile("cache", 0),), hit.more)
+        return await self._end.delivered(run, ending, outcome)
 
     async def _choose(self, run: JobRun, page: PageInfo) -> FormatChoice | None:
         """The format to fetch (asked, or the default); None when the pipeline answered the

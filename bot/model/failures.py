@@ -9,14 +9,26 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class FailureReason(StrEnum):
-    """Why a job failed; `render.failure_text` turns it into the user's message."""
+    """Why a job failed; `presenter.texts.failure_text` turns it into the user's message.
+
+    The values are stored (links.reason): never rename one. A failure's own words (a library's
+    or a site's, in English) go into JobError.detail, which only the log shows.
+    """
 
     INVALID_URL = "invalid_url"
     BLOCKED_URL = "blocked_url"
     DNS = "dns"
-    CONNECTION = "connection"
+    CONNECTION = "connection"  # refused, reset or unreachable before anything came
+    CONNECTION_LOST = "connection_lost"  # broke off, or ended early, while reading
+    TLS = "tls"  # the secure connection failed (a certificate that does not verify)
+    REDIRECTS = "redirects"  # too many redirects
     HTTP_STATUS = "http_status"
     TIMEOUT = "timeout"
+    LOGIN_REQUIRED = "login_required"  # private, age-restricted, members-only, anti-bot login
+    GEO_BLOCKED = "geo_blocked"  # not offered in the server's country
+    UNAVAILABLE = "unavailable"  # removed, or never public
+    UPCOMING = "upcoming"  # a live stream or premiere that has not started
+    BAD_ENCODING = "bad_encoding"  # compressed in a way the bot refuses, or corrupt
     TOO_LARGE = "too_large"
     TOO_LARGE_FOR_TELEGRAM = "too_large_for_telegram"
     PAGE_TOO_LARGE = "page_too_large"  # a page or manifest past MAX_PAGE_MB

@@ -41,3 +41,4 @@ class Job:
     link_id: int | None
     attempts: int
     created_at: dt.datetime
+    reply_to: int | None = None  # the user's message with the link: what the file answers

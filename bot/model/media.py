@@ -1,4 +1,5 @@
-"""What kind of media a file is, as Telegram shows it, and what a probe learnt about it."""
+"""What kind of media a file is, as Telegram shows it, what a probe learnt about it, and the
+post-process stage's way in (a fetched file and what its page said) and out (a file to send)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,25 @@ class MediaInfo:
     title: str | None = None
     performer: str | None = None
     thumbnail: Path | None = None
+    # An MP4 whose index (moov) comes before the media: a player starts it while it loads.
+    streaming: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """A fetched file and what its page said about it: what the post-process stage works on."""
+
+    path: Path
+    title: str | None = None
+    performer: str | None = None
+    cover: Path | None = None  # the page's picture, fetched into the job's folder
+    audio_only: bool = False  # the user asked for the sound alone
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A file ready to send (the fetched one, or a remuxed or tagged copy that replaced it)."""
+
+    path: Path
+    size: int
+    info: MediaInfo

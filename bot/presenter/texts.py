@@ -15,26 +15,47 @@ from bot.telegram_io.chat import Buttons
 BAR_WIDTH = 12
 
 _FAILURES: dict[FailureReason, str] = {
-    FailureReason.INVALID_URL: N_("That link is not a valid http(s) URL."),
+    FailureReason.INVALID_URL: N_("That link is not a valid web address (http:// or https://)."),
     FailureReason.BLOCKED_URL: N_(
         "That address is not allowed: it points inside a private network."
     ),
-    FailureReason.DNS: N_("The site's name could not be found (DNS). Check the link."),
-    FailureReason.CONNECTION: N_("The site could not be reached: {detail}."),
-    FailureReason.HTTP_STATUS: N_("The site answered with an error: HTTP {status}."),
+    FailureReason.DNS: N_("The site's name could not be found. Check the link."),
+    FailureReason.CONNECTION: N_(
+        "The site could not be reached: it refused or dropped the connection. Check the link,"
+        " or try again later."
+    ),
+    FailureReason.CONNECTION_LOST: N_(
+        "The connection to the site broke off before the file was complete. Please try again."
+    ),
+    FailureReason.TLS: N_(
+        "The site's secure connection failed: its certificate could not be verified."
+    ),
+    FailureReason.REDIRECTS: N_("The link sends the bot on too many redirects, so it gave up."),
     FailureReason.TIMEOUT: N_("The site took too long to answer, so the download was stopped."),
-    FailureReason.TOO_LARGE: N_("The file is too large: {size}, the limit is {limit}."),
-    FailureReason.TOO_LARGE_FOR_TELEGRAM: N_(
-        "The file is {size}, more than Telegram lets this bot upload ({limit}). "
-        "The operator can set API_ID and API_HASH to send files up to 2 GB."
+    FailureReason.LOGIN_REQUIRED: N_(
+        "The site shows this only after a login (a private, age-restricted or members-only"
+        " video), so the bot cannot fetch it."
+    ),
+    FailureReason.GEO_BLOCKED: N_("The site does not offer this in the bot's country."),
+    FailureReason.UNAVAILABLE: N_(
+        "This is no longer available: it was removed, or it is not public."
+    ),
+    FailureReason.UPCOMING: N_(
+        "This has not started yet (a live stream or a premiere). Send the link again once it is"
+        " out."
+    ),
+    FailureReason.BAD_ENCODING: N_(
+        "The site sent the file compressed in a way the bot cannot read."
     ),
     FailureReason.PAGE_TOO_LARGE: N_(
         "The page is too large to look for media in: more than {limit}."
     ),
     FailureReason.NO_MEDIA: N_("No video or audio was found on that page."),
-    FailureReason.UNSUPPORTED: N_("That link cannot be downloaded: {detail}."),
+    FailureReason.UNSUPPORTED: N_(
+        "That link cannot be downloaded: the site is not supported, or it would not give the file."
+    ),
     FailureReason.EMPTY: N_("The server sent an empty file."),
-    FailureReason.UPLOAD_FAILED: N_("Telegram did not accept the file: {detail}."),
+    FailureReason.UPLOAD_FAILED: N_("Telegram did not accept the file. Please try again later."),
     FailureReason.CHAT_UNAVAILABLE: N_("The chat is no longer available."),
     FailureReason.INTERRUPTED: N_("The download was interrupted too many times and was given up."),
     FailureReason.CRASHED: N_(
@@ -44,15 +65,37 @@ _FAILURES: dict[FailureReason, str] = {
     FailureReason.INTERNAL: N_("Something went wrong on our side. Please try again later."),
 }
 
+# An error status, by what the user can do about it; the number is shown for reference.
+_HTTP_DENIED = N_(
+    "The site refused access (error {status}): the file may be private or need a login."
+)
+_HTTP_MISSING = N_("The site says there is nothing at this link (error {status}). Check the link.")
+_HTTP_BUSY = N_(
+    "The site is limiting requests right now (error {status}). Please try again later."
+)
+_HTTP_BROKEN = N_("The site has a problem right now (error {status}). Please try again later.")
+_HTTP_OTHER = N_("The site answered with error {status}.")
 
-# When the size is unknown (the limit was hit while streaming a file of unannounced size).
-_FAILURES_NO_SIZE: dict[FailureReason, str] = {
-    FailureReason.TOO_LARGE: N_("The file is too large: more than the limit of {limit}."),
-    FailureReason.TOO_LARGE_FOR_TELEGRAM: N_(
-        "The file is larger than Telegram lets this bot upload ({limit}). "
-        "The operator can set API_ID and API_HASH to send files up to 2 GB."
-    ),
-}
+# The limit: one rule, said the same way in /start, /help and every refusal.
+LIMIT_RULE = N_("This bot sends files up to {limit}.")
+_TOO_LARGE = N_("The file is too large ({size}).")
+_TOO_LARGE_UNKNOWN = N_("The file is too large.")
+
+
+def limit_rule(tr: Translator, limit: int) -> str:
+    return tr(LIMIT_RULE, limit=human_size(tr, limit))
+
+
+def _http_template(status: int | None) -> str:
+    if status in (401, 403, 451):
+        return _HTTP_DENIED
+    if status in (404, 410):
+        return _HTTP_MISSING
+    if status == 429:
+        return _HTTP_BUSY
+    if status is not None and status >= 500:
+        return _HTTP_BROKEN
+    return _HTTP_OTHER
 
 
 def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -93,14 +136,25 @@ def progress_text(tr: Translator, p: Progress, title: str | None = None) -> str:
 
 
 def failure_text(tr: Translator, failed: Failed) -> str:
-    params: dict[str, object] = {"detail": tr.isolate(failed.detail or failed.reason.value)}
-    params["size"] = human_size(tr, failed.size) if failed.size is not None else "?"
-    params["limit"] = human_size(tr, failed.limit) if failed.limit is not None else "?"
-    params["status"] = failed.status if failed.status is not None else "?"
-    template = _FAILURES.get(failed.reason, _FAILURES[FailureReason.INTERNAL])
-    if failed.size is None and failed.reason in _FAILURES_NO_SIZE:
-        template = _FAILURES_NO_SIZE[failed.reason]
-    return "❌ " + html.escape(tr(template, **params))
+    """The failure in the user's words. Never a library's or a site's own words (the detail):
+    those are English, and for the log."""
+    reason = failed.reason
+    if reason in (FailureReason.TOO_LARGE, FailureReason.TOO_LARGE_FOR_TELEGRAM):
+        # One rule for the user, whichever route or setting set the limit.
+        head = (
+            tr(_TOO_LARGE, size=human_size(tr, failed.size))
+            if failed.size
+            else tr(_TOO_LARGE_UNKNOWN)
+        )
+        rule = limit_rule(tr, failed.limit) if failed.limit else ""
+        text = f"{head} {rule}".strip()
+    elif reason is FailureReason.HTTP_STATUS:
+        status = tr.digits(str(failed.status)) if failed.status is not None else "?"
+        text = tr(_http_template(failed.status), status=status)
+    else:
+        limit = human_size(tr, failed.limit) if failed.limit is not None else "?"
+        text = tr(_FAILURES.get(reason, _FAILURES[FailureReason.INTERNAL]), limit=limit)
+    return "❌ " + html.escape(text)
 
 
 def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
@@ -130,12 +184,17 @@ def uploading_text(tr: Translator) -> str:
 def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> tuple[str, Buttons]:
     """The question asked on a media page, with one button per format and Cancel."""
     size = f" ({human_size(tr, asked.estimated_size)})" if asked.estimated_size else ""
-    text = tr(
-        "🎞 <b>{title}</b>{size}\nWhat would you like? Best video is sent in {seconds} s.",
+    question = tr(
+        "🎞 <b>{title}</b>{size}\nWhat would you like?",
         title=tr.isolate(html.escape(clean_text(asked.title or short_url(url)))),
         size=size,
-        seconds=number(tr, asked.seconds, 0),
     )
+    deadline = tr.ngettext(
+        "Best video is sent in {n} second.",
+        "Best video is sent in {n} seconds.",
+        round(asked.seconds),
+    )
+    text = f"{question} {deadline}"
     buttons = [
         [
             (tr("🎬 Best video"), f"fmt:{job_id}:best"),
@@ -149,16 +208,32 @@ def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> t
     return text, buttons
 
 
+def unconfirmed_text(tr: Translator) -> str:
+    """The answer to a send was lost: the file is most likely there; it is not sent twice."""
+    return tr(
+        "📨 The file was sent, but Telegram did not confirm it. It should be in this chat;"
+        " if it is not, send the link again."
+    )
+
+
+def more_videos_text(tr: Translator, more: int) -> str:
+    """The page had more videos than the one sent (a link brings one video, for now)."""
+    return tr.ngettext(
+        "ℹ️ Only the first video on this page was sent: it has {n} more video. One video per"
+        " link, for now.",
+        "ℹ️ Only the first video on this page was sent: it has {n} more videos. One video per"
+        " link, for now.",
+        more,
+    )
+
+
 def final_text(tr: Translator, outcome: Outcome) -> str | None:
     """The job's last word; None when the delivered file is the answer."""
     if isinstance(outcome, Delivered):
-        if outcome.confirmed:
-            return None
-        # The answer to a send was lost: the file is most likely there; it is not sent twice.
-        return tr(
-            "📨 The file was sent, but Telegram did not confirm it. It should be in this chat;"
-            " if it is not, send the link again."
-        )
+        said = [] if outcome.confirmed else [unconfirmed_text(tr)]
+        if outcome.more:
+            said.append(more_videos_text(tr, outcome.more))
+        return "\n\n".join(said) or None
     if isinstance(outcome, Failed):
         return failure_text(tr, outcome)
     if isinstance(outcome, Cancelled):

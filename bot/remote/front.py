@@ -176,7 +176,12 @@ class RemoteEngine:
         try:
             link_id = await stores.links.add(user_id, url)
             job = await stores.jobs.create(
-                user_id=user_id, chat_id=chat_id, url=url, language=language, link_id=link_id
+                user_id=user_id,
+                chat_id=chat_id,
+                url=url,
+                language=language,
+                link_id=link_id,
+                reply_to=reply_to,
             )
         except BaseException:
             self._release(user_id)
@@ -243,7 +248,7 @@ class RemoteEngine:
         await self._stores.jobs.begin_session()
         jobs = await self._stores.jobs.unfinished()
         for job in jobs:
-            entry = _Entry(job, self._observers(job, None), self._clock())
+            entry = _Entry(job, self._observers(job, job.reply_to), self._clock())
             entry.taken = job.state is JobState.RUNNING
             self._jobs[job.id] = entry
             self._per_user[job.user_id] += 1

@@ -205,10 +205,20 @@ class LedgerDeliverer:
         self._sent += 1
         return sent
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
         sent = await self._ledger.once(
             self._sent + 1,
-            lambda _watched: self._inner.resend(chat_id, kind, file_id, caption),
+            lambda _watched: self._inner.resend(
+                chat_id, kind, file_id, caption, reply_to=reply_to
+            ),
             _ignore,
             resend=True,
         )

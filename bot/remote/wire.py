@@ -64,6 +64,7 @@ class JobSpec:
                 "language": job.language,
                 "link_id": job.link_id,
                 "created_at": job.created_at.timestamp(),
+                "reply_to": job.reply_to,  # the user's message with the link: files answer it
             },
             "cached": {choice: _cached_file(entry) for choice, entry in self.cached.items()},
         }
@@ -82,9 +83,10 @@ class JobSpec:
                 state=JobState.QUEUED,
                 language=str(raw["language"]),
                 status_message_id=None,  # the front's business
-                link_id=None if raw["link_id"] is None else int(raw["link_id"]),
+                link_id=_optional_int(raw["link_id"]),
                 attempts=0,
                 created_at=dt.datetime.fromtimestamp(float(raw["created_at"]), dt.UTC),
+                reply_to=_optional_int(raw["reply_to"]),
             )
             cached = {str(c): _read_cached_file(e) for c, e in data["cached"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -211,17 +213,22 @@ def _cached_file(entry: CachedFile) -> dict[str, Any]:
         "kind": entry.kind.value,
         "title": entry.title,
         "size": entry.size,
+        "more": entry.more,
     }
 
 
 def _read_cached_file(data: Mapping[str, Any]) -> CachedFile:
-    size = data["size"]
     return CachedFile(
         str(data["file_id"]),
         MediaKind(data["kind"]),
         data["title"],
-        None if size is None else int(size),
+        _optional_int(data["size"]),
+        int(data["more"]),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _ending(ending: Ending) -> dict[str, Any]:
@@ -271,7 +278,8 @@ def _read_outcome(data: Mapping[str, Any]) -> Outcome:
             tuple(
                 SentFile(str(f["route"]), int(f["size"]), bool(f["confirmed"]))
                 for f in data["files"]
-            )
+            ),
+            int(data["more"]),
         )
     if kind == "Failed":
         return Failed(

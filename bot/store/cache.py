@@ -15,6 +15,7 @@ class CachedFile:
     kind: MediaKind
     title: str | None
     size: int | None
+    more: int = 0  # other videos on the page, not sent: the user is told again
 
 
 def put_file(
@@ -24,8 +25,17 @@ def put_file(
     outcome is written with it: store/outcomes.py)."""
     conn.execute(
         "INSERT OR REPLACE INTO file_cache (url_key, choice, file_id, kind, title, size,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (url_key, choice, entry.file_id, entry.kind.value, entry.title, entry.size, at),
+        " more, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            url_key,
+            choice,
+            entry.file_id,
+            entry.kind.value,
+            entry.title,
+            entry.size,
+            entry.more,
+            at,
+        ),
     )
 
 
@@ -34,7 +44,9 @@ def drop_file(conn: sqlite3.Connection, url_key: str, choice: str) -> None:
 
 
 def _entry(row: sqlite3.Row) -> CachedFile:
-    return CachedFile(row["file_id"], MediaKind(row["kind"]), row["title"], row["size"])
+    return CachedFile(
+        row["file_id"], MediaKind(row["kind"]), row["title"], row["size"], row["more"]
+    )
 
 
 class CacheRepo:

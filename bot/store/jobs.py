@@ -28,6 +28,7 @@ def _job(row: sqlite3.Row) -> Job:
         link_id=row["link_id"],
         attempts=row["attempts"],
         created_at=dt.datetime.fromtimestamp(row["created_at"], dt.UTC),
+        reply_to=row["reply_to"],
     )
 
 
@@ -43,14 +44,21 @@ class JobRepo:
         self._clock = clock
 
     async def create(
-        self, *, user_id: int, chat_id: int, url: str, language: str, link_id: int | None
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        url: str,
+        language: str,
+        link_id: int | None,
+        reply_to: int | None = None,
     ) -> Job:
         now = self._clock().timestamp()
 
         def insert(conn: sqlite3.Connection) -> Job:
             cur = conn.execute(
                 "INSERT INTO jobs (user_id, chat_id, url, choice, state, language, link_id,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " reply_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user_id,
                     chat_id,
@@ -59,6 +67,7 @@ class JobRepo:
                     JobState.QUEUED.value,
                     language,
                     link_id,
+                    reply_to,
                     now,
                     now,
                 ),

@@ -10,8 +10,13 @@ from enum import StrEnum
 
 from bot.store.db import Database
 
-# Running totals of purged links, so "delivered in total" outlives the retention period.
-PURGED_DELIVERED = "links_purged_delivered"
+# Running totals of purged links, so the totals of /admin outlive the retention period.
+# Before issue 15 only delivered links (and their bytes) were added up: received, failed and
+# cancelled count from then on (store/stats.py makes "received" at least the sum of the rest).
+PURGED_RECEIVED = "links_purged_received"
+PURGED_DELIVERED = "links_purged_delivered"  # unconfirmed deliveries included
+PURGED_FAILED = "links_purged_failed"
+PURGED_CANCELLED = "links_purged_cancelled"
 PURGED_BYTES = "links_purged_bytes"
 
 
@@ -22,6 +27,11 @@ class LinkOutcome(StrEnum):
     UNCONFIRMED = "unconfirmed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+# Outcomes that count as delivered: an unconfirmed file is most likely in the chat.
+DELIVERED = (LinkOutcome.DELIVERED.value, LinkOutcome.UNCONFIRMED.value)
+ENDED_BADLY = (LinkOutcome.FAILED.value, LinkOutcome.CANCELLED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +155,25 @@ class LinkRepo:
         )
 
     async def purge(self, created_before: dt.datetime) -> int:
-        """Delete links created before the cut-off, adding what they delivered to the totals."""
+        """Delete links created before the cut-off, adding them to the running totals."""
         cut = created_before.timestamp()
 
         def delete(conn: sqlite3.Connection) -> int:
-            count, size = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM links"
-                " WHERE created_at < ? AND outcome = ?",
-                (cut, LinkOutcome.DELIVERED.value),
+            received, delivered, size, failed, cancelled = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(outcome IN (?, ?)), 0),"
+                " COALESCE(SUM(CASE WHEN outcome IN (?, ?) THEN size END), 0),"
+                " COALESCE(SUM(outcome = ?), 0), COALESCE(SUM(outcome = ?), 0)"
+                " FROM links WHERE created_at < ?",
+                (*DELIVERED, *DELIVERED, *ENDED_BADLY, cut),
             ).fetchone()
-            for key, value in ((PURGED_DELIVERED, count), (PURGED_BYTES, size)):
+            totals = (
+                (PURGED_RECEIVED, received),
+                (PURGED_DELIVERED, delivered),
+                (PURGED_FAILED, failed),
+                (PURGED_CANCELLED, cancelled),
+                (PURGED_BYTES, size),
+            )
+            for key, value in totals:
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
                     " SET value = CAST(meta.value AS INTEGER) + CAST(excluded.value AS INTEGER)",

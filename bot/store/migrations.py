@@ -61,6 +61,12 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: the user's message a job answers (its files reply to it, after a restart too), and
+    # how many more videos the page of a cached file had.
+    """
+    ALTER TABLE jobs ADD COLUMN reply_to INTEGER;
+    ALTER TABLE file_cache ADD COLUMN more INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -14,11 +14,12 @@ import io
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from telegram import Bot, InputFile, Message
+from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -56,7 +57,7 @@ _STALE_MARKERS = (
 )
 _CHAT_GONE_MARKERS = ("chat not found", "user not found", "peer_id_invalid")
 # 400s about the message rather than the media: sending it as a document would fail the same way.
-_NOT_MEDIA_MARKERS = (*_CHAT_GONE_MARKERS, "caption", "entities", "parse")
+_NOT_MEDIA_MARKERS = (*_CHAT_GONE_MARKERS, "caption", "entities", "parse", "replied")
 
 
 class ProgressFile(io.FileIO):
@@ -115,11 +116,20 @@ class BotApiUploader:
         log.info("botapi_uploaded method=%s size=%d kind=%s", _METHODS[kind], delivery.size, kind)
         return delivered
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
         """Send a file Telegram already has by its file_id; a stale id raises StaleFileIdError."""
+        sent = _Sent(chat_id, caption, MediaInfo(kind), 0, reply_to)
         try:
             async with self._refusals(None, fallback=False):
-                message = await self._call(kind, chat_id, file_id, caption, MediaInfo(kind), 0)
+                message = await self._call(kind, sent, file_id)
         except DeliveryError as exc:
             description = exc.detail.lower()
             if exc.params.get("status") == 400 and any(m in description for m in _STALE_MARKERS):
@@ -147,25 +157,24 @@ class BotApiUploader:
                 image = InputFile(
                     handle, filename="thumb.jpg", attach=True, read_file_handle=False
                 )
-            return await self._call(
-                kind, delivery.chat_id, media, delivery.caption, info, delivery.size, image
+            sent = _Sent(
+                delivery.chat_id, delivery.caption, info, delivery.size, delivery.reply_to
             )
+            return await self._call(kind, sent, media, image)
 
     async def _call(
-        self,
-        kind: MediaKind,
-        chat_id: int,
-        media: Any,
-        caption: str,
-        info: MediaInfo,
-        size: int,
-        thumbnail: InputFile | None = None,
+        self, kind: MediaKind, sent: _Sent, media: Any, thumbnail: InputFile | None = None
     ) -> Message:
-        bot = self._bot
+        bot, chat_id, info = self._bot, sent.chat_id, sent.info
         common: dict[str, Any] = {
-            "caption": caption,
+            "caption": sent.caption,
             "parse_mode": ParseMode.HTML,
-            "read_timeout": upload_read_timeout(size, self._answer_timeout),
+            # A reply to the user's link, so each file says which link it answers; sent all
+            # the same if that message is gone.
+            "reply_parameters": ReplyParameters(sent.reply_to, allow_sending_without_reply=True)
+            if sent.reply_to is not None
+            else None,
+            "read_timeout": upload_read_timeout(sent.size, self._answer_timeout),
             "write_timeout": WRITE_TIMEOUT_S,
             "connect_timeout": CONNECT_TIMEOUT_S,
             "pool_timeout": POOL_TIMEOUT_S,
@@ -177,7 +186,9 @@ class BotApiUploader:
                 duration=info.duration,
                 width=info.width,
                 height=info.height,
-                supports_streaming=True,
+                # Only for an MP4 with its index first: Telegram would let a player start
+                # a file it cannot play before it has the whole of it.
+                supports_streaming=info.streaming or None,
                 thumbnail=thumbnail,
                 **common,
             )
@@ -234,6 +245,18 @@ class BotApiUploader:
             unanswered = isinstance(exc.__cause__, httpx.HTTPError)
             detail = "network error" if unanswered else exc.message
             raise DeliveryError(FailureReason.UPLOAD_FAILED, detail) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What a send says besides its file: where, the caption, the media's details, its size
+    (for the answer's timeout), the message it replies to."""
+
+    chat_id: int
+    caption: str
+    info: MediaInfo
+    size: int
+    reply_to: int | None
 
 
 class _MediaRefused(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.config.limits import upload_capacity
 from bot.model.failures import DeliveryError, FailureReason
 from bot.model.media import MediaKind
 from bot.upload.botapi import BotApiUploader
@@ -11,8 +12,6 @@ from bot.upload.mtproto import MtprotoUploader
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
-
-MTPROTO_LIMIT = 2000 * 1024 * 1024
 
 
 class Deliverer:
@@ -28,7 +27,7 @@ class Deliverer:
     @property
     def capacity(self) -> int:
         """The largest file some configured route can carry (Telegram's 2000 MB via MTProto)."""
-        return max(self._limit, MTPROTO_LIMIT) if self._mtproto is not None else self._limit
+        return upload_capacity(self._limit, self._mtproto is not None)
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
         """Send the file; too large for every configured route raises TOO_LARGE_FOR_TELEGRAM."""
@@ -49,6 +48,14 @@ class Deliverer:
             )
         return await self._mtproto.send(delivery, progress)
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
         """Send a file Telegram already has; raises StaleFileIdError when the id is gone."""
-        return await self._botapi.resend(chat_id, kind, file_id, caption)
+        return await self._botapi.resend(chat_id, kind, file_id, caption, reply_to=reply_to)

@@ -90,11 +90,12 @@ class MtprotoUploader:
         """Upload the file; flood waits are waited out up to `flood_wait_limit` seconds in all."""
         errors = _pyrogram_errors()
         kind = delivery.info.kind
+        reply_to = delivery.reply_to
         waited = 0.0
         while True:
             client = await self._connected()
             try:
-                message = await _send(client, delivery, kind, progress)
+                message = await _send(client, delivery, kind, progress, reply_to)
             except errors.FloodWait as exc:
                 wait = max(1.0, float(exc.value or 0))  # never spin on a zero wait
                 if waited + wait > self._flood_wait_limit:
@@ -107,6 +108,11 @@ class MtprotoUploader:
                 continue
             except errors.RPCError as exc:
                 error_id = str(getattr(exc, "ID", None) or type(exc).__name__)
+                if reply_to is not None and error_id.startswith("REPLY_"):
+                    # The user's message is gone: the Bot API's allow_sending_without_reply.
+                    log.info("mtproto_reply_dropped error=%s", error_id)
+                    reply_to = None
+                    continue
                 if isinstance(exc, errors.Forbidden) or error_id in _CHAT_GONE_IDS:
                     raise DeliveryError(FailureReason.CHAT_UNAVAILABLE, error_id) from exc
                 media_refused = isinstance(exc, errors.BadRequest) and "CAPTION" not in error_id
@@ -194,7 +200,11 @@ class MtprotoUploader:
 
 
 async def _send(
-    client: MtprotoClient, delivery: Delivery, kind: MediaKind, progress: ProgressFn
+    client: MtprotoClient,
+    delivery: Delivery,
+    kind: MediaKind,
+    progress: ProgressFn,
+    reply_to: int | None,
 ) -> SentMessage | None:
     async def report(current: int, total: int) -> None:
         progress(current, total)
@@ -205,6 +215,7 @@ async def _send(
     common: dict[str, Any] = {
         "caption": delivery.caption,
         "file_name": delivery.filename,
+        "reply_to_message_id": reply_to,
         "progress": report,
     }
     if kind is MediaKind.VIDEO:
@@ -215,7 +226,7 @@ async def _send(
             width=info.width or 0,
             height=info.height or 0,
             thumb=thumb,
-            supports_streaming=True,
+            supports_streaming=info.streaming,
             **common,
         )
     if kind is MediaKind.AUDIO:

@@ -57,6 +57,7 @@ class MtprotoClient(Protocol):
         caption: str = "",
         file_name: str | None = None,
         force_document: bool | None = None,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
     async def send_video(
@@ -71,6 +72,7 @@ class MtprotoClient(Protocol):
         thumb: str | None = None,
         file_name: str | None = None,
         supports_streaming: bool = True,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
     async def send_audio(
@@ -84,6 +86,7 @@ class MtprotoClient(Protocol):
         title: str | None = None,
         thumb: str | None = None,
         file_name: str | None = None,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
     async def send_animation(
@@ -97,6 +100,7 @@ class MtprotoClient(Protocol):
         height: int = 0,
         thumb: str | None = None,
         file_name: str | None = None,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
 

@@ -22,6 +22,7 @@ class Delivery:
     caption: str  # HTML, already rendered in the user's language
     size: int
     info: MediaInfo
+    reply_to: int | None = None  # the user's message with the link: the file answers it
 
 
 @dataclass(frozen=True, slots=True)

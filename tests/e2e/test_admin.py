@@ -13,7 +13,7 @@ from tests.fakes.media_server import MediaServer
 ADMIN, ADMIN2 = 9001, 9002
 USER, STRANGER = 1001, 2002
 ADA = OldUser(USER, "Ada", "ada")
-UNKNOWN = "I only understand links"
+UNKNOWN = "I don't know that command"
 REFUSED = "not available to you"
 
 
@@ -30,7 +30,11 @@ async def test_the_admin_panel_is_for_admins_only(
     bot_api.push_message(ADMIN, "/admin")
     panel = await bot_api.wait_for_text(ADMIN, "Statistics")
     assert "Users: 2 (active: 2 in 24 h" in panel.content  # Ada (seeded just now) and the admin
-    assert "Downloads: 0 today, 1 in total" in panel.content
+    # What each figure counts: links received, and how they ended (both sent 24 h ago).
+    assert "📥 Links received: 0 today, 2 in 7 days, 2 in total" in panel.content
+    assert "✅ Delivered: 0 today, 1 in 7 days, 1 in total" in panel.content
+    assert "❌ Failed: 0 today, 1 in 7 days, 1 in total" in panel.content
+    assert "✖️ Cancelled: 0 today, 0 in 7 days, 0 in total" in panel.content
     assert "Queue now: 0 running, 0 waiting" in panel.content
     assert "• took too long: 1" in panel.content
     assert [b["callback_data"] for b in panel.buttons] == [
@@ -89,7 +93,7 @@ async def test_check_and_expiring(
     )
 
     bot_api.push_message(ADMIN, "/expiring")
-    notice = await bot_api.wait_for_text(ADMIN, "Links to be purged within 24 h")
+    notice = await bot_api.wait_for_text(ADMIN, "Links to be purged within 24 hours")
     assert "Ada @ada · 1001" in notice.content
     assert "soon.example/a" in notice.content
     assert "fresh.example" not in notice.content
@@ -115,7 +119,9 @@ async def test_a_banned_user_is_refused_until_unbanned(
     bot_api.push_message(USER, "/history")
     await bot_api.wait_for(lambda _: sum(REFUSED in m.content for m in bot_api.chat(USER)) == 2)
     bot_api.push_message(USER, "/start")
-    await bot_api.wait_for_text(USER, "Access to this bot is restricted.")
+    await bot_api.wait_for(lambda _: sum(REFUSED in m.content for m in bot_api.chat(USER)) == 3)
+    # One rule, one text: the link, /history and /start are refused alike.
+    assert len({m.content for m in bot_api.chat(USER) if REFUSED in m.content}) == 1
     assert not bot_api.calls_of("sendDocument", USER)
 
     bot_api.push_message(ADMIN, f"/unban {USER}")
@@ -132,7 +138,12 @@ async def test_allowed_users_keeps_everyone_else_out(
     await bot_api.wait_for_text(STRANGER, REFUSED)
     await daemon.wait_log(f"access_denied user={STRANGER} verdict=not_allowed what=message")
     bot_api.push_message(STRANGER, "/help")
-    await bot_api.wait_for_text(STRANGER, "Access to this bot is restricted.")
+    await bot_api.wait_for(
+        lambda _: sum(REFUSED in m.content for m in bot_api.chat(STRANGER)) == 2
+    )
+    # The same text for the link and /help; it names the id the operator would add.
+    [refusal] = {m.content for m in bot_api.chat(STRANGER)}
+    assert f"your user id, {STRANGER}." in refusal
     bot_api.push_message(USER, media.url("/file/a.bin?size=1000"))
     await bot_api.wait_for_file(USER)
     bot_api.push_message(ADMIN, "/admin")  # admins need not be listed
@@ -153,14 +164,12 @@ async def test_a_missed_daily_run_is_caught_up_at_start_and_not_repeated(
     env = {"ADMIN_IDS": f"{ADMIN},{ADMIN2}", "DAILY_JOB_TIME": "03:30", "TZ": "Asia/Tehran"}
     daemon = await start_daemon(**env)
 
-    notice = await bot_api.wait_for_text(ADMIN2, "Links to be purged within 24 h")
+    notice = await bot_api.wait_for_text(ADMIN2, "Links to be purged within 24 hours")
     assert "Ada @ada · 1001" in notice.content
     assert "soon.example/a" in notice.content
     assert "overdue.example/b" in notice.content
     assert "fresh.example" not in notice.content
-    await bot_api.wait_for_text(
-        ADMIN2, "could not notify admin 9001: Forbidden: bot was blocked by the user"
-    )
+    await bot_api.wait_for_text(ADMIN2, "could not notify admin 9001: the admin blocked the bot")
     await daemon.wait_log("daily_job_done noticed=2 admins=1 purged_links=1")
     scheduled = await daemon.wait_log("daily_job_scheduled at=03:30 tz=Asia/Tehran")
     assert "T03:30:00+03:30" in scheduled

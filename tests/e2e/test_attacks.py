@@ -63,7 +63,10 @@ async def answer(bot_api: FakeBotApi, text: str) -> ChatMessage:
     ("path", "expected"),
     [
         # 4 GiB of zeros in two layers of gzip, a few kilobytes on the wire
-        (f"/gzip.bin?size={4 * GiB}", "❌ The file is too large: more than the limit of 10"),
+        (
+            f"/gzip.bin?size={4 * GiB}",
+            "❌ The file is too large. This bot sends files up to 10 MB.",
+        ),
         # yt-dlp's routes: a page that is a gzip bomb, and one that never ends
         (f"/bomb.html?size={GiB}", "❌ The page is too large to look for media in"),
         ("/endless.html", "❌ The page is too large to look for media in"),

@@ -56,12 +56,12 @@ async def test_failed_links_say_what_went_wrong(
 ) -> None:
     daemon = await start_daemon(MAX_FILE_SIZE_MB="1")
     bot_api.push_message(USER, media.url("/file/gone.bin?size=10&status=404"))
-    await bot_api.wait_for_text(USER, "HTTP 404")
+    await bot_api.wait_for_text(USER, "error 404")
     bot_api.push_message(USER, media.url("/file/big.bin?size=3000000"))
     await bot_api.wait_for_text(USER, "too large")
     # No Content-Length: the limit is enforced while streaming and the partial file deleted.
     bot_api.push_message(USER, media.url("/file/big2.bin?size=3000000&nolength=1"))
-    await bot_api.wait_for_text(USER, "more than the limit of 1 MB")
+    await bot_api.wait_for_text(USER, "The file is too large. This bot sends files up to 1 MB.")
     bot_api.push_message(USER, "http://127.0.0.1:1/refused.bin")
     await bot_api.wait_for_text(USER, "could not be reached")
     await daemon.wait_log("job_end id=4 ")

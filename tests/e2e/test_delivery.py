@@ -68,14 +68,17 @@ async def test_over_50_mb_goes_through_mtproto(
     assert not any((data_dir / "jobs").glob("*/*"))
 
 
-async def test_over_50_mb_without_mtproto_says_what_to_configure(
+async def test_over_50_mb_without_mtproto_says_the_limit_and_tells_the_operator_how(
     bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, data_dir: Path
 ) -> None:
     daemon = await start_daemon()
     bot_api.push_message(USER, media.url(f"/file/big.bin?size={51 * MB}"))
-    message = await bot_api.wait_for_text(USER, "API_ID", timeout=60)
-    assert "51" in message.content and "50" in message.content
+    message = await bot_api.wait_for_text(USER, "❌", timeout=60)
+    assert message.content == "❌ The file is too large (51 MB). This bot sends files up to 50 MB."
     await daemon.wait_log("job_end id=1 outcome=failed")
+    # What to configure is for the operator: in the log, not in the chat.
+    failed = await daemon.wait_log("job_failed id=1 reason=too_large_for_telegram")
+    assert "set API_ID and API_HASH" in failed
     assert "http_saved" not in daemon.output  # refused from Content-Length, nothing fetched
     assert not any((data_dir / "jobs").glob("*/*"))
 

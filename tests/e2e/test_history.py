@@ -22,7 +22,7 @@ async def test_history_shows_outcomes_newest_first_in_pages(
     bot_api.push_message(USER, media.url("/file/report.pdf?size=2048&type=application/pdf"))
     await bot_api.wait_for_file(USER)
     bot_api.push_message(USER, media.url("/file/gone.bin?size=10&status=404"))
-    await bot_api.wait_for_text(USER, "HTTP 404")
+    await bot_api.wait_for_text(USER, "error 404")
     await daemon.wait_log("job_end id=2 ")
 
     bot_api.push_message(USER, "/history")

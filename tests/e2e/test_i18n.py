@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,20 @@ USER = 7001
 FA = "fa"
 PERSIAN = re.compile(r"[\u0600-\u06ff]")
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u2066-\u2069]")
+SOLAR_HIJRI_MONTHS = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
 
 
 def plain(text: str) -> str:
@@ -56,32 +71,34 @@ async def test_persian_user_sees_the_whole_flow_in_persian(
     bot_api.push_message(USER, media.url("/file/gone.bin?size=10&status=404"), language_code=FA)
     # (Not waiting for "404" itself: the media server's port may contain it, as in 44043.)
     failure = await bot_api.wait_for_text(USER, "❌")
-    assert "404" in failure.content
-    assert "HTTP" in failure.content
+    assert "۴۰۴" in failure.content  # the status, in Persian digits
+    assert not re.search("[A-Za-z]", failure.content), failure.content
     assert PERSIAN.search(failure.content)
 
-    # The history lists both, with Persian dates ("۲۱ مارس ۲۰۲۵، ۱۴:۰۵", "... ۱:۰۵" before
+    # The history lists both, with Solar Hijri dates ("۸ آذر ۱۴۰۵، ۱۴:۰۵", "... ۱:۰۵" before
     # ten: Persian hours have no leading zero; test_history_times_at_one_and_thirteen).
     bot_api.push_message(USER, "/history", language_code=FA)
     history = await bot_api.wait_for_text(USER, "لینک‌های شما")
     shown = plain(history.content)
     assert "x.bin" in shown
     assert "gone.bin" in shown
-    assert re.search(r"[۰-۹]{1,2} [\u0600-\u06ff]+ [۰-۹]{4}، [۰-۹]{1,2}:[۰-۹]{2}", shown), shown
+    month = "|".join(SOLAR_HIJRI_MONTHS)
+    date = rf"[۰-۹]{{1,2}} (?:{month}) ۱۴[۰-۹]{{2}}، [۰-۹]{{1,2}}:[۰-۹]{{2}}"
+    assert re.search(date, shown), shown
 
     # Text that is not a link is explained in Persian too.
     bot_api.push_message(USER, "سلام", language_code=FA)
-    await bot_api.wait_for_text(USER, "شروع شود")
+    await bot_api.wait_for_text(USER, "لینکی پیدا نکردم")
 
 
 async def test_history_times_at_one_and_thirteen_in_tehran(
     bot_api: FakeBotApi, start_daemon: StartDaemon, data_dir: Path
 ) -> None:
-    # Two links sent yesterday at 01:05 and 13:05 Tehran time (UTC+03:30), whatever the hour
-    # and the time zone the tests run in.
+    # Two links sent on 29 November 2026 (8 Azar 1405) at 01:05 and 13:05 Tehran time
+    # (UTC+03:30): a known day of the Solar Hijri calendar, whatever the hour and the time
+    # zone the tests run in. The daily job ran just now, so nothing is purged at start.
     tehran = ZoneInfo("Asia/Tehran")
-    yesterday = (now() - DAY).astimezone(tehran)
-    moments = [yesterday.replace(hour=h, minute=5, second=0, microsecond=0) for h in (1, 13)]
+    moments = [dt.datetime(2026, 11, 29, h, 5, tzinfo=tehran) for h in (1, 13)]
     links = [OldLink(USER, f"https://t.example/at{m.hour}h", DAY, at=m) for m in moments]
     await seed(data_dir, links=links, last_run=now())
     await start_daemon(TZ="Asia/Tehran")
@@ -91,9 +108,17 @@ async def test_history_times_at_one_and_thirteen_in_tehran(
     shown = {
         hour: next(line for line in lines if f"t.example/at{hour}h" in line) for hour in (1, 13)
     }
-    day = "".join("۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in str(yesterday.day))
-    assert f"{day} " in shown[1] and "، ۱:۰۵ " in shown[1], shown[1]
-    assert f"{day} " in shown[13] and "، ۱۳:۰۵ " in shown[13], shown[13]
+    assert "۸ آذر ۱۴۰۵، ۱:۰۵ " in shown[1], shown[1]
+    assert "۸ آذر ۱۴۰۵، ۱۳:۰۵ " in shown[13], shown[13]
+    # The same history in English keeps the Gregorian calendar.
+    bot_api.push_message(USER, "/language", language_code=FA)
+    menu = await bot_api.wait_for_text(USER, "زبان:")
+    bot_api.push_callback(USER, menu.message_id, "lang:en", language_code=FA)
+    await bot_api.wait_for_text(USER, "speak English")
+    bot_api.push_message(USER, "/history", language_code=FA)
+    english = await bot_api.wait_for_text(USER, "Your links")
+    assert "Nov 29, 2026, 1:05\u202fAM" in english.content
+    assert "Nov 29, 2026, 1:05\u202fPM" in english.content
 
 
 async def test_language_command_switches_and_the_choice_is_kept(

@@ -276,7 +276,7 @@ async def test_updates_nothing_handles_do_not_crash(
     bot_api.push_update(
         {"callback_query": {"id": "78", "from": user, "chat_instance": "c", "data": "bogus"}}
     )
-    await bot_api.wait_for_text(USER, "only understand links")
+    await bot_api.wait_for_text(USER, "I found no link in your message")  # the sticker
     await bot_api.wait_for(
         lambda c: c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == "78"
     )
@@ -289,4 +289,4 @@ async def test_updates_nothing_handles_do_not_crash(
 async def test_unknown_command_is_answered(bot_api: FakeBotApi, start_daemon: StartDaemon) -> None:
     await start_daemon()
     bot_api.push_message(USER, "/frobnicate")
-    await bot_api.wait_for_text(USER, "only understand links")
+    await bot_api.wait_for_text(USER, "I don't know that command. /help lists what I can do.")

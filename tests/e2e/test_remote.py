@@ -43,6 +43,14 @@ def uploads(bot_api: FakeBotApi, chat_id: int) -> list[Call]:
     ]
 
 
+def replies_to(call: Call, message_id: int) -> bool:
+    """The file answers the user's message with the link (as in one process)."""
+    return call.params.get("reply_parameters") == {
+        "message_id": message_id,
+        "allow_sending_without_reply": True,
+    }
+
+
 def cancel_data(bot_api: FakeBotApi, chat_id: int) -> tuple[int, str]:
     for message in bot_api.chat(chat_id):
         for button in message.buttons:
@@ -107,6 +115,29 @@ async def test_a_cached_link_is_answered_by_the_front_without_a_worker(
     assert worker.output.count("job_taken") == 1
 
 
+async def test_a_worker_replies_to_the_link_and_says_how_many_more_videos_even_from_cache(
+    bot_api: FakeBotApi, media: MediaServer, media_dir: Path, cluster: Cluster
+) -> None:
+    await asyncio.to_thread(make_video, media_dir / "two.mp4", 1)
+    front = await cluster.start_front()
+    [worker] = await cluster.start_workers(1)
+    video = quote(media.url("/static/two.mp4?n=1"), safe="")
+    second = quote(media.url("/static/two.mp4?n=2"), safe="")
+    link = media.url(f"/page/watch?video={video}&video2={second}&title=Two")
+    update = bot_api.push_message(8601, link)
+    call = await bot_api.wait_for_file(8601, timeout=60)
+    assert replies_to(call, bot_api.message_id_of(update))  # sent by the worker
+    await bot_api.wait_for_text(8601, "it has 1 more video.", timeout=15)  # shown by the front
+    await front.wait_log("job_reported id=1 state=done")
+    # The front answers the same link from its cache: a reply too, with the same note.
+    again = bot_api.push_message(8602, link)
+    cached = await bot_api.wait_for_file(8602, timeout=30)
+    assert not cached.files
+    assert replies_to(cached, bot_api.message_id_of(again))
+    await bot_api.wait_for_text(8602, "it has 1 more video.", timeout=15)
+    assert worker.output.count("job_taken") == 1
+
+
 async def test_kill_9_of_the_worker_holding_a_slow_job_is_delivered_once_by_another(
     bot_api: FakeBotApi, media: MediaServer, cluster: Cluster
 ) -> None:
@@ -115,12 +146,13 @@ async def test_kill_9_of_the_worker_holding_a_slow_job_is_delivered_once_by_anot
     await cluster.start_front(**quick)
     await cluster.start_workers(2, DOWNLOAD_WORKERS="1", **quick)
     size = 300 * KB  # 3 s at this rate: the worker dies mid-download
-    bot_api.push_message(8101, media.url(f"/file/slow.bin?size={size}&rate=100000"))
+    update = bot_api.push_message(8101, media.url(f"/file/slow.bin?size={size}&rate=100000"))
     holder = await cluster.wait_taken(1)
     await media.wait_streams(1, timeout=30)
     holder.kill()
     call = await bot_api.wait_for_file(8101, timeout=60)
     assert call.files["document"].sha256 == MediaServer.expected_sha256("slow.bin", size)
+    assert replies_to(call, bot_api.message_id_of(update))  # the second attempt's too
     other = cluster.holder(1, attempt=2)
     assert other is not None and other is not holder
     await other.wait_log("job_end id=1 outcome=delivered")

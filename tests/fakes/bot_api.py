@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -40,8 +41,12 @@ class FakeBotApi:
         *,
         local_mode: bool = False,
         upload_limit: int | None = None,
+        save_dir: Path | None = None,
     ) -> None:
         self.token = token
+        # Where uploaded files are kept (for a test that opens what was delivered); None: only
+        # hashed as they stream in.
+        self.save_dir = save_dir
         self.bot_id = int(token.split(":", 1)[0])
         self.local_mode = local_mode
         self.upload_limit = upload_limit or (LOCAL_UPLOAD_LIMIT if local_mode else UPLOAD_LIMIT)
@@ -168,6 +173,10 @@ class FakeBotApi:
             username=username,
             chat_id=chat_id,
         )
+
+    def message_id_of(self, update_id: int) -> int:
+        """The message_id of the user's message pushed as `update_id` (what a reply points at)."""
+        return self._bot.pushes.message_ids[update_id]
 
     def push_callback(
         self,
@@ -350,7 +359,7 @@ class FakeBotApi:
         raw: dict[str, object] = {}
         parsed: ParsedRequest | None = None
         try:
-            parsed = await parse_request(request, self.upload_limit, raw)
+            parsed = await parse_request(request, self.upload_limit, raw, self.save_dir)
         finally:
             if parsed is None:  # the client hung up mid-request (a cancelled upload, say)
                 self._record(Call(method, decode_params(raw), {}, at, 499))

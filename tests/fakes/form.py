@@ -6,9 +6,11 @@ holding more than one chunk in memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import mimetypes
+import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import BodyPartReader, web
 
+from tests.fakes.atoms import AtomScanner
 from tests.fakes.errors import ApiError
 from tests.fakes.records import UploadedFile
 
@@ -105,11 +108,13 @@ def decode_params(raw: dict[str, object]) -> dict[str, Any]:
     return {name: decode_value(name, value) for name, value in raw.items()}
 
 
-async def parse_request(request: web.Request, limit: int, raw: dict[str, object]) -> ParsedRequest:
+async def parse_request(
+    request: web.Request, limit: int, raw: dict[str, object], save_dir: Path | None = None
+) -> ParsedRequest:
     """Read every parameter of `request`; file parts larger than `limit` mark it too large.
 
     Raw values land in `raw` as they are read, so a caller whose client hung up mid-request
-    still knows what arrived.
+    still knows what arrived. With `save_dir`, each uploaded part is also written there.
     """
     raw.update(request.query)
     files: dict[str, UploadedFile] = {}
@@ -130,7 +135,9 @@ async def parse_request(request: web.Request, limit: int, raw: dict[str, object]
     elif request.content_type.startswith("multipart/"):
         length = request.content_length
         too_large = length is not None and length > limit + MULTIPART_SLACK
-        too_large = await _read_multipart(request, limit, raw, files, too_large=too_large)
+        too_large = await _read_multipart(
+            request, limit, raw, files, too_large=too_large, save_dir=save_dir
+        )
     else:
         await _drain(request)
     params = decode_params(raw)
@@ -147,6 +154,7 @@ async def _read_multipart(
     files: dict[str, UploadedFile],
     *,
     too_large: bool,
+    save_dir: Path | None,
 ) -> bool:
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
@@ -161,7 +169,7 @@ async def _read_multipart(
         if too_large:
             await part.release()
             continue
-        uploaded = await _hash_part(part, name, limit)
+        uploaded = await _hash_part(part, name, limit, save_dir)
         if uploaded is None:
             too_large = True
         else:
@@ -169,17 +177,31 @@ async def _read_multipart(
     return too_large
 
 
-async def _hash_part(part: BodyPartReader, name: str, limit: int) -> UploadedFile | None:
+async def _hash_part(
+    part: BodyPartReader, name: str, limit: int, save_dir: Path | None
+) -> UploadedFile | None:
     digest = hashlib.sha256()
+    atoms = AtomScanner()
     size = 0
-    while chunk := await part.read_chunk(CHUNK):
-        size += len(chunk)
-        if size > limit:
-            await part.release()
-            return None
-        digest.update(chunk)
+    saved = None
+    with contextlib.ExitStack() as stack:
+        out = None
+        if save_dir is not None:
+            saved = save_dir / f"{secrets.token_hex(6)}-{name}"
+            out = stack.enter_context(saved.open("wb"))  # a test's small files: written inline
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                await part.release()
+                return None
+            digest.update(chunk)
+            atoms.feed(chunk)
+            if out is not None:
+                out.write(chunk)
     content_type = part.headers.get("Content-Type")
-    return UploadedFile(name, part.filename, content_type, size, digest.hexdigest())
+    return UploadedFile(
+        name, part.filename, content_type, size, digest.hexdigest(), atoms.atoms, saved
+    )
 
 
 async def _drain(request: web.Request) -> None:
@@ -212,10 +234,12 @@ def hash_local_file(field: str, path: Path, limit: int) -> UploadedFile | None:
     if path.stat().st_size > limit:
         raise ApiError(400, "Bad Request: file is too big")
     digest = hashlib.sha256()
+    atoms = AtomScanner()
     size = 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             size += len(chunk)
             digest.update(chunk)
+            atoms.feed(chunk)
     content_type = mimetypes.guess_type(path.name)[0]
-    return UploadedFile(field, path.name, content_type, size, digest.hexdigest())
+    return UploadedFile(field, path.name, content_type, size, digest.hexdigest(), atoms.atoms)

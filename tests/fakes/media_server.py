@@ -1,12 +1,15 @@
 """A media server for tests: generated files, real static files, pages with <video>, faults.
 
 Routes (all on 127.0.0.1, random port):
-- `GET|HEAD /file/{name}?size=N&type=MIME&rate=BPS&nolength=1&status=CODE&chunk=BYTES`:
-  N deterministic bytes derived from `name` (see `expected_sha256`), streamed in chunks,
-  optionally throttled, without Content-Length, or answering an error status. Ranges work.
-- `GET|HEAD /static/{filename}?rate=BPS`: a file from `static_dir`, with its mime type and ranges.
-- `GET /page/{name}?video=URL&video2=URL&title=TEXT`: HTML with a <title> and <video> tags
-  (none for `/page/empty` or without `video`).
+- `GET|HEAD /file/{name}?size=N&type=MIME&rate=BPS&nolength=1&status=CODE&chunk=BYTES
+  &disposition=HEADER`: N deterministic bytes derived from `name` (see `expected_sha256`),
+  streamed in chunks, optionally throttled, without Content-Length, with a Content-Disposition
+  header, or answering an error status. Ranges work.
+- `GET|HEAD /static/{path}?rate=BPS`: a file from `static_dir` (subfolders too), with its mime
+  type and ranges (`.m3u8` as an HLS playlist, `.ts` as MPEG-TS).
+- `GET /page/{name}?video=URL&video2=URL&og=URL&image=URL&title=TEXT`: HTML with a <title>,
+  <video> tags (none for `/page/empty` or without `video`), and `og:video`, `og:title` and
+  `og:image` meta tags for `og` and `image`.
 - `GET /redirect?to=URL&status=302`, and `GET /hang`, which never answers.
 """
 
@@ -17,7 +20,7 @@ import html
 import mimetypes
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import BinaryIO, Self
 
 from aiohttp import web
@@ -30,6 +33,8 @@ __all__ = ["MediaServer"]
 DEFAULT_SIZE = 1024 * 1024
 DEFAULT_CHUNK = 64 * 1024
 Reader = Callable[[int, int], Awaitable[bytes]]
+# Types `mimetypes` does not know everywhere: HLS playlists and segments.
+_STATIC_TYPES = MappingProxyType({".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"})
 
 
 def _parse_range(header: str, total: int) -> tuple[int, int] | None:
@@ -62,6 +67,8 @@ class MediaServer:
     def __init__(self, static_dir: Path | None = None) -> None:
         self.static_dir = static_dir
         self.requests: list[tuple[str, str]] = []
+        # (path and query, body bytes written) of every response streamed, cut short or not
+        self.served: list[tuple[str, int]] = []
         self.active_streams = 0
         self._waiters = Waiters()
         self._closing = False
@@ -74,7 +81,7 @@ class MediaServer:
         """Listen on a random loopback port."""
         app = web.Application(middlewares=[self._record])
         app.router.add_get("/file/{name}", self._file)
-        app.router.add_get("/static/{filename}", self._static)
+        app.router.add_get("/static/{filename:.+}", self._static)
         app.router.add_get("/page/{name}", self._page)
         app.router.add_get("/redirect", self._redirect)
         app.router.add_get("/hang", self._hang)
@@ -124,6 +131,10 @@ class MediaServer:
     def expected_bytes(name: str, size: int) -> bytes:
         """The body of `/file/{name}?size={size}` (builds it in memory: small sizes only)."""
         return Content(name).read(0, size)
+
+    def bytes_served(self, path_contains: str = "") -> int:
+        """Body bytes sent so far in responses whose path and query contain the text."""
+        return sum(size for path, size in self.served if path_contains in path)
 
     async def wait_streams(
         self,
@@ -197,6 +208,7 @@ class MediaServer:
             rate=rate,
             chunk=chunk,
             nolength=query.get("nolength") == "1",
+            disposition=query.get("disposition"),
         )
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
@@ -204,10 +216,12 @@ class MediaServer:
             raise web.HTTPNotFound
         root = self.static_dir.resolve()
         path = (root / request.match_info["filename"]).resolve()
-        if path.parent != root or not await asyncio.to_thread(path.is_file):
+        if not path.is_relative_to(root) or not await asyncio.to_thread(path.is_file):
             raise web.HTTPNotFound
         size = (await asyncio.to_thread(path.stat)).st_size
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        content_type = _STATIC_TYPES.get(path.suffix.lower()) or (
+            mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        )
         rate = float(request.query["rate"]) if "rate" in request.query else None
         handle = await asyncio.to_thread(path.open, "rb")
         try:
@@ -229,9 +243,12 @@ class MediaServer:
         rate: float | None = None,
         chunk: int | None = None,
         nolength: bool = False,
+        disposition: str | None = None,
     ) -> web.StreamResponse:
         start, end, status = 0, total, 200
         headers = {"Content-Type": content_type, "Accept-Ranges": "bytes"}
+        if disposition:
+            headers["Content-Disposition"] = disposition
         if "Range" in request.headers and not nolength:
             wanted = _parse_range(request.headers["Range"], total)
             if wanted is None:
@@ -249,13 +266,15 @@ class MediaServer:
         if chunk is None:
             chunk = DEFAULT_CHUNK if rate is None else max(1, min(DEFAULT_CHUNK, int(rate / 20)))
         self._set_streams(+1)
+        sent = [0]
         try:
             await response.prepare(request)
-            await self._send(response, reader, start, end, chunk, rate)
+            await self._send(response, reader, start, end, chunk, rate, sent)
             await response.write_eof()
         except ConnectionError:
             pass  # the client went away mid-download; that is what some tests do on purpose
         finally:
+            self.served.append((request.path_qs, sent[0]))
             self._set_streams(-1)
         return response
 
@@ -267,6 +286,7 @@ class MediaServer:
         end: int,
         chunk: int,
         rate: float | None,
+        sent: list[int],
     ) -> None:
         loop = asyncio.get_running_loop()
         began = loop.time()
@@ -275,6 +295,7 @@ class MediaServer:
             data = await reader(position, min(chunk, end - position))
             await response.write(data)
             position += len(data)
+            sent[0] += len(data)
             if rate:
                 # Real throttling: hold each chunk until the average rate is back under `rate`.
                 lag = began + (position - start) / rate - loop.time()
@@ -288,9 +309,16 @@ class MediaServer:
         tags = "".join(
             f'<video controls src="{html.escape(url)}"></video>\n' for url in videos if url
         )
+        meta = ""
+        if og := request.query.get("og"):
+            meta += f'<meta property="og:title" content="{title}">\n'
+            meta += f'<meta property="og:video" content="{html.escape(og)}">\n'
+        if image := request.query.get("image"):
+            meta += f'<meta property="og:image" content="{html.escape(image)}">\n'
         body = (
-            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
-            f"<body><h1>{title}</h1>\n{tags}<p>Nothing else here.</p></body></html>\n"
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title>\n'
+            f"{meta}</head>\n<body><h1>{title}</h1>\n{tags}"
+            "<p>Nothing else here.</p></body></html>\n"
         )
         return web.Response(text=body, content_type="text/html")
 

@@ -192,10 +192,15 @@ class FakeMtprotoClient:
         caption: str = "",
         file_name: str | None = None,
         force_document: bool | None = None,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
-        params = {"thumb": thumb, "force_document": force_document}
+        params = {
+            "thumb": thumb,
+            "force_document": force_document,
+            "reply_to_message_id": reply_to_message_id,
+        }
         return await self.hub._upload(
             "document", chat_id, document, caption, file_name, progress, params
         )
@@ -212,6 +217,7 @@ class FakeMtprotoClient:
         thumb: str | None = None,
         file_name: str | None = None,
         supports_streaming: bool = True,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
@@ -221,6 +227,7 @@ class FakeMtprotoClient:
             "height": height,
             "thumb": thumb,
             "supports_streaming": supports_streaming,
+            "reply_to_message_id": reply_to_message_id,
         }
         return await self.hub._upload(
             "video", chat_id, video, caption, file_name, progress, params
@@ -237,10 +244,17 @@ class FakeMtprotoClient:
         title: str | None = None,
         thumb: str | None = None,
         file_name: str | None = None,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
-        params = {"duration": duration, "performer": performer, "title": title, "thumb": thumb}
+        params = {
+            "duration": duration,
+            "performer": performer,
+            "title": title,
+            "thumb": thumb,
+            "reply_to_message_id": reply_to_message_id,
+        }
         return await self.hub._upload(
             "audio", chat_id, audio, caption, file_name, progress, params
         )
@@ -256,10 +270,17 @@ class FakeMtprotoClient:
         height: int = 0,
         thumb: str | None = None,
         file_name: str | None = None,
+        reply_to_message_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
-        params = {"duration": duration, "width": width, "height": height, "thumb": thumb}
+        params = {
+            "duration": duration,
+            "width": width,
+            "height": height,
+            "thumb": thumb,
+            "reply_to_message_id": reply_to_message_id,
+        }
         return await self.hub._upload(
             "animation", chat_id, animation, caption, file_name, progress, params
         )

@@ -21,6 +21,7 @@ class Pushes:
         self._chats = chats
         self._push = push
         self._callback_ids: set[str] = set()
+        self.message_ids: dict[int, int] = {}  # a pushed message's update_id -> its message_id
 
     def message(
         self,
@@ -50,7 +51,9 @@ class Pushes:
         }
         if entities := incoming_entities(text):
             message["entities"] = entities
-        return self.raw({"message": message})
+        update_id = self.raw({"message": message})
+        self.message_ids[update_id] = message["message_id"]
+        return update_id
 
     def callback(
         self,

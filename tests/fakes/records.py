@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -22,13 +23,17 @@ UPLOAD_METHODS: Mapping[str, str] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
-    """A file the bot uploaded: its bytes were hashed while streaming, never kept."""
+    """A file the bot uploaded: its bytes were hashed while streaming, and kept only when the
+    fake was asked to (`saved`). `atoms`: an MP4's top-level boxes in order ("ftyp", "moov",
+    "mdat"...), empty for anything else."""
 
     field: str
     filename: str | None
     content_type: str | None
     size: int
     sha256: str
+    atoms: tuple[str, ...] = ()
+    saved: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,9 @@ def make_file(path: Path, size: int) -> tuple[Path, str]:
     return path, hashlib.sha256(data).hexdigest()
 
 
-def delivery(path: Path, info: MediaInfo | None = None, chat_id: int = CHAT) -> Delivery:
+def delivery(
+    path: Path, info: MediaInfo | None = None, chat_id: int = CHAT, reply_to: int | None = None
+) -> Delivery:
     return Delivery(
         chat_id=chat_id,
         path=path,
@@ -57,6 +59,7 @@ def delivery(path: Path, info: MediaInfo | None = None, chat_id: int = CHAT) -> 
         caption="<b>done</b>",
         size=path.stat().st_size,
         info=info or MediaInfo(),
+        reply_to=reply_to,
     )
 
 
@@ -104,9 +107,11 @@ async def test_video_goes_with_its_parameters_and_thumbnail(
 ) -> None:
     path, sha = make_file(tmp_path / "clip.mp4", 300_000)
     thumb, thumb_sha = make_file(tmp_path / "clip.mp4.thumb.jpg", 5_000)
-    info = MediaInfo(MediaKind.VIDEO, duration=12, width=640, height=360, thumbnail=thumb)
+    info = MediaInfo(
+        MediaKind.VIDEO, duration=12, width=640, height=360, thumbnail=thumb, streaming=True
+    )
 
-    delivered = await uploader.send(delivery(path, info), Progress())
+    delivered = await uploader.send(delivery(path, info, reply_to=77), Progress())
 
     call = bot_api.calls_of("sendVideo")[-1]
     assert call.ok
@@ -115,7 +120,25 @@ async def test_video_goes_with_its_parameters_and_thumbnail(
     assert call.params["duration"] == 12
     assert (call.params["width"], call.params["height"]) == (640, 360)
     assert call.params["supports_streaming"] is True
+    # A reply to the user's link, sent all the same if that message is gone.
+    assert call.params["reply_parameters"] == {
+        "message_id": 77,
+        "allow_sending_without_reply": True,
+    }
     assert delivered.kind is MediaKind.VIDEO
+
+
+async def test_streaming_is_claimed_only_for_an_mp4_with_its_index_first(
+    bot_api: FakeBotApi, uploader: BotApiUploader, tmp_path: Path
+) -> None:
+    path, _ = make_file(tmp_path / "late.mp4", 10_000)
+    info = MediaInfo(MediaKind.VIDEO, duration=2, width=64, height=48, streaming=False)
+
+    await uploader.send(delivery(path, info), Progress())
+
+    call = bot_api.calls_of("sendVideo")[-1]
+    assert "supports_streaming" not in call.params
+    assert "reply_parameters" not in call.params  # no link message known: not a reply
 
 
 async def test_audio_sends_title_and_performer(

@@ -2,11 +2,15 @@
 
 The strings are found the way `make i18n` finds them: Babel's extractor over bot/, with the
 translator's call names as keywords. `tr("...")` covers literal calls; strings chosen at run time
-(`tr(REFUSALS[...])`, `tr(template, ...)`) are the module-level `N_("...")` marks.
+(`tr(_FAILURES[...])`, `tr(template, ...)`) are the module-level `N_("...")` marks. Counted texts
+are `tr.ngettext("one", "many", n)` and `N_plural("one", "many")`: gettext plural entries, with
+every form of the language's Plural-Forms header translated.
 """
 
 from __future__ import annotations
 
+import ast
+import gettext
 import re
 import string
 from collections import Counter
@@ -20,23 +24,75 @@ from babel.messages.pofile import read_po
 from bot.i18n import DEFAULT_LANGUAGE, LOCALES_DIR, I18n
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"tr": None, "N_": None}  # the same as `make i18n`: -k tr -k N_
+# The same as `make i18n`: -k tr -k N_ -k ngettext:1,2 -k N_plural:1,2
+KEYWORDS = {"tr": None, "N_": None, "ngettext": (1, 2), "N_plural": (1, 2)}
 TEMPLATE = ROOT / "bot" / "i18n" / "messages.pot"
 TAG = re.compile(r"</?[a-z]+(?:\s[^>]*)?>")
 FIX = "run `make i18n`, then translate"
 
 CATALOGS = sorted(LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
+# How each language counts (gettext's Plural-Forms): n -> the form used, for a few n.
+PLURAL_RULES = {
+    "fa": (2, {0: 0, 1: 0, 2: 1, 5: 1, 21: 1, 1000: 1}),  # CLDR: "one" is 0 and 1
+}
+
+MsgId = str | tuple[str, str]  # a plain msgid, or (msgid, msgid_plural)
 
 
-def source_strings() -> dict[str, list[str]]:
-    """Every msgid in bot/, with where it is used."""
-    found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+def source_strings() -> dict[MsgId, list[str]]:
+    """Every msgid in bot/ (a pair for a counted text), with where it is used."""
+    found: dict[MsgId, list[str]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         ROOT / "bot", [("**.py", "python")], keywords=KEYWORDS
     ):
-        assert isinstance(message, str), f"bot/{filename}:{lineno}: plural or context message"
-        found.setdefault(message, []).append(f"bot/{filename}:{lineno}")
+        assert context is None, f"bot/{filename}:{lineno}: context message"
+        key: MsgId
+        if isinstance(message, str):
+            key = message
+        else:
+            singular, plural = message
+            assert isinstance(singular, str), f"bot/{filename}:{lineno}: {message!r}"
+            assert isinstance(plural, str), f"bot/{filename}:{lineno}: {message!r}"
+            key = (singular, plural)
+        found.setdefault(key, []).append(f"bot/{filename}:{lineno}")
     return found
+
+
+def counted_calls() -> dict[tuple[str, str], str]:
+    """Every `x.ngettext("...", "...", ...)` and `N_plural("...", "...")` in bot/, read with
+    ast: what Babel's extractor must find as plural entries (a `tr` inside such a call's
+    arguments once made it extract the singular alone)."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first, second = node.args[0], node.args[1]
+            if (
+                name in ("ngettext", "N_plural")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and isinstance(second, ast.Constant)
+                and isinstance(second.value, str)
+            ):
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                found[(first.value, second.value)] = where
+    return found
+
+
+def msgid(message: Message) -> MsgId:
+    if isinstance(message.id, str):
+        return message.id
+    singular, plural = message.id
+    return (str(singular), str(plural))
+
+
+def forms(message: Message) -> tuple[str, ...]:
+    if isinstance(message.string, str) or message.string is None:
+        return (message.string or "",)
+    return tuple(message.string)
 
 
 def read(path: Path) -> Catalog:
@@ -63,11 +119,28 @@ def test_there_is_a_catalog_besides_english() -> None:
 
 
 def test_source_strings_are_valid_templates() -> None:
-    for msgid, where in source_strings().items():
-        try:
-            fields(msgid)
-        except ValueError as exc:
-            pytest.fail(f"{where[0]}: {msgid!r} is not a valid str.format template: {exc}")
+    for key, where in source_strings().items():
+        for text in (key,) if isinstance(key, str) else key:
+            try:
+                fields(text)
+            except ValueError as exc:
+                pytest.fail(f"{where[0]}: {text!r} is not a valid str.format template: {exc}")
+
+
+def test_both_english_forms_have_the_same_placeholders() -> None:
+    """So every translated form can be checked against one set (the count is {n})."""
+    counted = [key for key in source_strings() if isinstance(key, tuple)]
+    assert counted
+    for singular, plural in counted:
+        assert fields(singular) == fields(plural), (singular, plural)
+
+
+def test_every_counted_call_is_extracted_as_a_plural() -> None:
+    calls = counted_calls()
+    assert len(calls) > 10
+    extracted = {key for key in source_strings() if isinstance(key, tuple)}
+    missing = [f"{where}: {key!r}" for key, where in calls.items() if key not in extracted]
+    assert not missing, "extracted without their plural:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("path", CATALOGS, ids=language)
@@ -80,27 +153,53 @@ def test_catalog_parses_and_nothing_is_fuzzy(path: Path) -> None:
     assert not fuzzy, f"{path}: fuzzy entries (check the translation, drop the flag): {fuzzy}"
 
 
+@pytest.mark.parametrize("path", CATALOGS, ids=language)
+def test_catalog_states_how_its_language_counts(path: Path) -> None:
+    """The Plural-Forms header is the language's rule, not a tool's placeholder."""
+    catalog = read(path)
+    expected_forms, examples = PLURAL_RULES[language(path)]
+    assert catalog.num_plurals == expected_forms
+    rule = gettext.c2py(catalog.plural_expr)
+    assert {n: rule(n) for n in examples} == examples
+    assert I18n().get(language(path)).plural_rule(5) == examples[5]
+
+
+def test_english_counts_one_and_many() -> None:
+    tr = I18n().get(DEFAULT_LANGUAGE)
+    said = {n: tr.ngettext("{n} link", "{n} links", n) for n in (0, 1, 2, 5, 1000)}
+    assert said == {0: "0 links", 1: "1 link", 2: "2 links", 5: "5 links", 1000: "1,000 links"}
+
+
 def test_template_matches_the_code() -> None:
-    template = {str(m.id) for m in entries(read(TEMPLATE))}
+    template = {msgid(m) for m in entries(read(TEMPLATE))}
     code = set(source_strings())
     assert template == code, (
-        f"messages.pot is stale ({FIX}): missing {sorted(code - template)}, "
-        f"stale {sorted(template - code)}"
+        f"messages.pot is stale ({FIX}): missing {sorted(map(str, code - template))}, "
+        f"stale {sorted(map(str, template - code))}"
     )
 
 
 @pytest.mark.parametrize("path", CATALOGS, ids=language)
 def test_catalog_translates_every_string_of_the_code(path: Path) -> None:
     code = source_strings()
-    translated = {str(m.id) for m in entries(read(path)) if m.string}
-    missing = [f"{code[msgid][0]}: {msgid!r}" for msgid in sorted(code) if msgid not in translated]
-    assert not missing, f"{path}: untranslated ({FIX}):\n" + "\n".join(missing)
+    catalog = read(path)
+    translated = {
+        msgid(m)
+        for m in entries(catalog)
+        if all(forms(m)) and len(forms(m)) == (1 if isinstance(m.id, str) else catalog.num_plurals)
+    }
+    missing = [
+        f"{code[key][0]}: {key!r}" for key in sorted(code, key=str) if key not in translated
+    ]
+    assert not missing, f"{path}: untranslated, or a plural form missing ({FIX}):\n" + "\n".join(
+        missing
+    )
 
 
 @pytest.mark.parametrize("path", CATALOGS, ids=language)
 def test_catalog_has_no_strings_the_code_dropped(path: Path) -> None:
     code = source_strings()
-    stale = sorted(str(m.id) for m in entries(read(path)) if m.id not in code)
+    stale = sorted(str(msgid(m)) for m in entries(read(path)) if msgid(m) not in code)
     assert not stale, f"{path}: strings no longer in the code ({FIX}): {stale}"
 
 
@@ -108,16 +207,19 @@ def test_catalog_has_no_strings_the_code_dropped(path: Path) -> None:
 def test_translations_keep_placeholders_and_tags(path: Path) -> None:
     problems = []
     for message in entries(read(path)):
-        msgid, msgstr = str(message.id), str(message.string)
-        if not msgstr:
-            continue
-        try:
-            same_fields = fields(msgid).keys() == fields(msgstr).keys()
-        except ValueError as exc:
-            problems.append(f"{msgid!r}: malformed translation: {exc}")
-            continue
-        if not same_fields:
-            problems.append(f"{msgid!r}: placeholders {fields(msgid)} != {fields(msgstr)}")
-        if Counter(TAG.findall(msgid)) != Counter(TAG.findall(msgstr)):
-            problems.append(f"{msgid!r}: HTML tags differ in {msgstr!r}")
+        key = msgid(message)
+        source = key if isinstance(key, str) else key[1]
+        for number, text in enumerate(forms(message)):
+            if not text:
+                continue
+            where = f"{key!r}" if isinstance(key, str) else f"{key!r} form {number}"
+            try:
+                same_fields = fields(source).keys() == fields(text).keys()
+            except ValueError as exc:
+                problems.append(f"{where}: malformed translation: {exc}")
+                continue
+            if not same_fields:
+                problems.append(f"{where}: placeholders {fields(source)} != {fields(text)}")
+            if Counter(TAG.findall(source)) != Counter(TAG.findall(text)):
+                problems.append(f"{where}: HTML tags differ in {text!r}")
     assert not problems, f"{path}:\n" + "\n".join(problems)

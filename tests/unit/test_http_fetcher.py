@@ -102,7 +102,7 @@ async def test_an_encoding_it_cannot_decode_is_refused(
 ) -> None:
     with pytest.raises(FetchError) as caught:
         await fetch(fetcher(), hostile.url("/odd.bin?encoding=br"), tmp_path)
-    assert caught.value.reason is FailureReason.UNSUPPORTED
+    assert caught.value.reason is FailureReason.BAD_ENCODING
     assert "br" in caught.value.detail
 
 

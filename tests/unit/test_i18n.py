@@ -98,3 +98,26 @@ def test_ltr_runs_are_isolated(template: str, expected: str | None) -> None:
 
 def test_rtl_template_pins_each_line_and_keeps_empty_lines() -> None:
     assert rtl_template("سلام {name}!\n\n/help") == f"{RLM}سلام {{name}}!\n\n{RLM}{LRI}/help{PDI}"
+
+
+def test_a_counted_text_takes_the_form_of_the_languages_rule() -> None:
+    key = ("{n} file", "{n} files")
+    tr = Translator(
+        "fa", plurals={key: ("{n} پرونده", "{n} پرونده‌ها")}, plural_rule=lambda n: int(n > 1)
+    )
+    assert [tr.ngettext(*key, n) for n in (0, 1, 2)] == ["۰ پرونده", "۱ پرونده", "۲ پرونده‌ها"]
+    # The count is written as the language writes numbers; other placeholders are filled too.
+    assert tr.ngettext("{n} of {who}", "{n} of {who}", 1234, who="x") == "۱٬۲۳۴ of x"
+
+
+def test_a_counted_text_missing_from_the_catalog_falls_back_to_english() -> None:
+    tr = Translator("fa", plural_rule=lambda n: 0)
+    assert tr.ngettext("{n} file", "{n} files", 1) == "۱ file"
+    assert tr.ngettext("{n} file", "{n} files", 3) == "۳ files"
+
+
+def test_persian_plural_forms_come_from_the_catalog(i18n: I18n) -> None:
+    tr = i18n.get("fa")
+    text = tr.ngettext("✖️ Stopped {n} download.", "✖️ Stopped {n} downloads.", 5)
+    assert PERSIAN_LETTER.search(text)
+    assert "۵" in text

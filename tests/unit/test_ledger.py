@@ -50,7 +50,15 @@ class Telegram:
             raise UnconfirmedDeliveryError("botapi", "answer lost")
         return Delivered(len(self.sent), f"file-{len(self.sent)}", MediaKind.DOCUMENT, "botapi")
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
         self.sent.append(file_id)
         return Delivered(len(self.sent), file_id, kind, "botapi")
 

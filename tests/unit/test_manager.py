@@ -34,6 +34,7 @@ class SlowUI:
 
     def __init__(self) -> None:
         self.texts: dict[int, str] = {}
+        self.replies: dict[int, int | None] = {}  # message id -> the message it replies to
         self._next = 0
 
     async def send(
@@ -46,6 +47,7 @@ class SlowUI:
     ) -> int | None:
         self._next += 1
         self.texts[self._next] = text
+        self.replies[self._next] = reply_to
         return self._next
 
     async def edit(
@@ -67,6 +69,7 @@ class ScriptedPipeline:
         self.root = root or Path("/nonexistent")
         self.release: dict[int, asyncio.Event] = {}
         self.started: list[int] = []
+        self.jobs: list[Job] = []
         self.finished: list[int] = []
         self.all_done = asyncio.Event()
         self.expected = 0
@@ -76,6 +79,7 @@ class ScriptedPipeline:
 
     async def run(self, job: Job, control: JobControl, events: EventSink) -> Outcome:
         self.started.append(job.id)
+        self.jobs.append(job)
         gate = self.release.setdefault(job.id, asyncio.Event())
         events.emit(Started())
         await gate.wait()
@@ -173,6 +177,30 @@ async def test_a_job_running_at_a_crash_is_given_up_and_a_waiting_one_resumed(
     texts = " ".join(ui.texts.values())
     assert "stopped unexpectedly while working on this link" in texts
     assert not left_behind.exists()
+    await after.shutdown(5)
+
+
+async def test_a_resumed_job_still_answers_the_users_link(db: Database) -> None:
+    first, ui = ScriptedPipeline(), SlowUI()
+    before = make(db, first, ui)
+    await before.resume()
+    submitted = await before.submit(
+        user_id=1, chat_id=1, url="https://e.com/a", language="en", reply_to=42
+    )
+    assert submitted.job_id is not None
+    await before.shutdown(0)  # a restart: the job runs again on the next start
+
+    again, later_ui = ScriptedPipeline(), SlowUI()
+    again.release[submitted.job_id] = asyncio.Event()
+    again.release[submitted.job_id].set()
+    again.expected = 1
+    after = make(db, again, later_ui)
+    assert await after.resume() == 1
+    await asyncio.wait_for(again.all_done.wait(), 10)
+
+    [resumed] = again.jobs
+    assert resumed.reply_to == 42  # its file will reply to the link, as before the restart
+    assert set(later_ui.replies.values()) == {42}  # and so does its status message
     await after.shutdown(5)
 
 

@@ -1,4 +1,5 @@
-"""probe(): real ffmpeg-made files are told apart; broken files become documents, never errors."""
+"""What real ffmpeg-made files go as (the post-process stage, prepare()); broken files become
+documents, never errors. What each kind is made into is tests/unit/test_prepare.py's."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.media.probe import THUMB_MAX_BYTES, THUMB_SIDE, classify, probe
-from bot.model.media import MediaInfo, MediaKind
-from tests.fakes.media_files import make_audio, make_gif_like, make_video
+from bot.media.facts import read_facts
+from bot.media.prepare import prepare
+from bot.media.probe import THUMB_MAX_BYTES, THUMB_SIDE, info_of, read
+from bot.model.media import MediaFile, MediaInfo, MediaKind
+from tests.fakes.media_files import make_audio, make_gif_like, make_text, make_video
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +36,17 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "silent": make_gif_like(folder / "loop.mp4", seconds=1),
         "image": image,
     }
+
+
+def classify(data: dict[str, Any], path: Path) -> MediaInfo:
+    """What ffprobe's JSON makes of a file (the name decides nothing)."""
+    del path
+    return info_of(read_facts(data))
+
+
+async def probe(path: Path) -> MediaInfo:
+    """How a plain file (no page around it) goes."""
+    return (await prepare(MediaFile(path))).info
 
 
 def ffprobe_size(path: Path) -> tuple[int, int]:
@@ -78,6 +93,20 @@ async def test_image_is_a_document(made: dict[str, Path]) -> None:
     assert await probe(made["image"]) == MediaInfo()
 
 
+@pytest.mark.parametrize("name", ["notes.txt", "key.asc", "notes.gif"])
+async def test_text_is_a_document_whatever_ffprobe_guesses(tmp_path: Path, name: str) -> None:
+    # ffprobe's tty demuxer reads these as a 640x400 "video" of several seconds.
+    path = make_text(tmp_path / name, 41_000)
+
+    assert await probe(path) == MediaInfo()
+
+
+async def test_vp9_webm_is_a_document(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "clip.webm", 1, 64, 48, video="vp9", audio="opus")
+
+    assert await probe(path) == MediaInfo()
+
+
 async def test_random_bytes_named_mp4_are_a_document(tmp_path: Path) -> None:
     path = tmp_path / "noise.mp4"
     path.write_bytes(os.urandom(200_000))
@@ -96,8 +125,8 @@ async def test_truncated_video_is_a_document(
     assert await probe(path) == MediaInfo()
 
 
-async def test_missing_file_is_a_document(tmp_path: Path) -> None:
-    assert await probe(tmp_path / "gone.mp4") == MediaInfo()
+async def test_a_missing_file_has_no_facts(tmp_path: Path) -> None:
+    assert await read(tmp_path / "gone.mp4") is None
 
 
 def children() -> set[str]:
@@ -110,9 +139,9 @@ def children() -> set[str]:
 async def test_timeout_kills_ffprobe(made: dict[str, Path]) -> None:
     before = children()
 
-    info = await probe(made["video"], timeout=0.0001)
+    facts = await read(made["video"], timeout=0.0001)
 
-    assert info == MediaInfo()
+    assert facts is None
     assert children() == before
 
 
@@ -144,6 +173,32 @@ def test_classify_from_ffprobe_json() -> None:
     assert classify(with_cover, Path("s.mp3")) == MediaInfo(
         MediaKind.AUDIO, duration=200, title="T", performer="A"
     )
+
+    tty = {
+        "format": {"format_name": "tty", "duration": "9.2"},
+        "streams": [{"codec_type": "video", "codec_name": "ansi", "width": 640, "height": 400}],
+    }
+    assert classify(tty, Path("book.txt")) == MediaInfo()
+
+    picture: dict[str, Any] = {"codec_type": "video", "codec_name": "h264"}
+    picture |= {"width": 64, "height": 48}
+
+    def mkv(seconds: str, *streams: dict[str, Any]) -> dict[str, Any]:
+        container = {"format_name": "matroska,webm", "duration": seconds}
+        return {"format": container, "streams": list(streams)}
+
+    sound = {"codec_type": "audio", "codec_name": "aac"}
+    assert classify(mkv("61", picture, sound), Path("x.mkv")).kind is MediaKind.VIDEO  # remuxed
+    ac3 = {"codec_type": "audio", "codec_name": "ac3"}
+    assert classify(mkv("61", picture, ac3), Path("x.mkv")) == MediaInfo()  # no inline play
+    hevc = picture | {"codec_name": "hevc"}
+    assert classify(mkv("3", hevc), Path("x.mkv")).kind is MediaKind.VIDEO  # animations: H.264
+
+    flac = {
+        "format": {"format_name": "flac", "duration": "20"},
+        "streams": [{"codec_type": "audio", "codec_name": "flac"}],
+    }
+    assert classify(flac, Path("x.flac")) == MediaInfo()  # sendAudio takes MP3 and M4A only
 
     zero = {"format": {"duration": "0"}, "streams": [{"codec_type": "audio"}]}
     assert classify(zero, Path("z.m4a")) == MediaInfo()

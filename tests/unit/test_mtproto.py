@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -12,7 +13,12 @@ from typing import Any
 
 import pytest
 from pyrogram.connection import Connection
-from pyrogram.errors import AccessTokenInvalid, MediaInvalid, UserIsBlocked
+from pyrogram.errors import (
+    AccessTokenInvalid,
+    MediaInvalid,
+    ReplyMessageIdInvalid,
+    UserIsBlocked,
+)
 from pyrogram.storage import SQLiteStorage
 
 from bot.config.settings import ConfigError, Settings
@@ -99,9 +105,12 @@ async def test_video_goes_with_its_parameters(tmp_path: Path) -> None:
     uploader = MtprotoUploader(hub.factory)
     thumb = tmp_path / "v.thumb.jpg"
     thumb.write_bytes(b"\xff\xd8jpeg")
-    info = MediaInfo(MediaKind.VIDEO, duration=61, width=1280, height=720, thumbnail=thumb)
+    info = MediaInfo(
+        MediaKind.VIDEO, duration=61, width=1280, height=720, thumbnail=thumb, streaming=True
+    )
+    sent = dataclasses.replace(make_delivery(tmp_path, 1000, info), reply_to=41)
 
-    delivered = await uploader.send(make_delivery(tmp_path, 1000, info), ignore)
+    delivered = await uploader.send(sent, ignore)
 
     assert delivered.kind is MediaKind.VIDEO
     assert hub.uploads[0].params == {
@@ -110,6 +119,7 @@ async def test_video_goes_with_its_parameters(tmp_path: Path) -> None:
         "height": 720,
         "thumb": str(thumb),
         "supports_streaming": True,
+        "reply_to_message_id": 41,
     }
     await uploader.close()
 
@@ -276,6 +286,22 @@ async def test_refused_video_falls_back_to_document(tmp_path: Path) -> None:
 
     assert delivered.kind is MediaKind.DOCUMENT
     assert [u.kind for u in hub.uploads] == ["document"]
+    await uploader.close()
+
+
+async def test_a_reply_to_a_vanished_message_is_sent_without_it(tmp_path: Path) -> None:
+    """The user deleted the link's message: the file still comes, as a video, not a reply
+    (the Bot API's allow_sending_without_reply)."""
+    hub = FakeMtproto()
+    uploader = MtprotoUploader(hub.factory)
+    hub.raise_next(ReplyMessageIdInvalid())
+    info = MediaInfo(MediaKind.VIDEO, duration=3, width=10, height=10)
+    sent = dataclasses.replace(make_delivery(tmp_path, 1000, info), reply_to=5)
+
+    delivered = await uploader.send(sent, ignore)
+
+    assert delivered.kind is MediaKind.VIDEO
+    assert [(u.kind, u.params["reply_to_message_id"]) for u in hub.uploads] == [("video", None)]
     await uploader.close()
 
 

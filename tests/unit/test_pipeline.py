@@ -24,7 +24,7 @@ from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, SentFil
 from bot.jobs.pipeline import Pipeline, PipelineConfig
 from bot.model.failures import FailureReason, FetchError
 from bot.model.job import FormatChoice, Job, JobState
-from bot.model.media import MediaInfo, MediaKind
+from bot.model.media import MediaFile, MediaInfo, MediaKind, Prepared
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
@@ -35,9 +35,9 @@ URL = "https://example.com/clip"
 SIZE = 4096
 
 
-def make_job(choice: FormatChoice = FormatChoice.AUTO) -> Job:
+def make_job(choice: FormatChoice = FormatChoice.AUTO, reply_to: int | None = None) -> Job:
     now = dt.datetime.now(dt.UTC)
-    return Job(7, 1, 1, URL, choice, JobState.QUEUED, "en", None, 70, 0, now)
+    return Job(7, 1, 1, URL, choice, JobState.QUEUED, "en", None, 70, 0, now, reply_to)
 
 
 class Events:
@@ -59,9 +59,10 @@ class Fetcher:
 
     max_size = 10 * SIZE
 
-    def __init__(self, *, page: bool = False, hold: bool = False) -> None:
+    def __init__(self, *, page: bool = False, hold: bool = False, more: int = 0) -> None:
         self.page = page
         self.hold = hold
+        self.more = more
         self.chosen: FormatChoice | None = None
         self.holding = asyncio.Event()
 
@@ -87,7 +88,10 @@ class Fetcher:
             self.holding.set()
             await asyncio.Event().wait()  # until stopped
         progress(SIZE, SIZE)
-        return Fetched((FetchedFile(path, SIZE, "A clip"),), key)
+        if not self.page:
+            return Fetched((FetchedFile(path, SIZE, None),), key)
+        fetched = FetchedFile(path, SIZE, "A clip", performer="The Band", track="Clip Song")
+        return Fetched((fetched,), key, self.more)
 
 
 class Deliverer:
@@ -95,6 +99,7 @@ class Deliverer:
 
     def __init__(self) -> None:
         self.sent: list[Delivery] = []
+        self.resent: list[int | None] = []  # the reply_to of each resend
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent:
         assert delivery.path.read_bytes() == b"x" * SIZE  # the fetched file, still there
@@ -102,7 +107,16 @@ class Deliverer:
         self.sent.append(delivery)
         return Sent(11, "FILE-ID", delivery.info.kind, "botapi")
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Sent:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Sent:
+        self.resent.append(reply_to)
         return Sent(12, file_id, kind, "botapi")
 
 
@@ -131,18 +145,33 @@ class Records:
         self.log.append(ending)
 
 
-async def probe(_path: Path) -> MediaInfo:
-    return MediaInfo(MediaKind.VIDEO, 3, 320, 240)
+class PostProcess:
+    """Takes the file as it is, a video (or the sound, as an .m4a, when that was asked for)."""
+
+    def __init__(self) -> None:
+        self.given: list[MediaFile] = []
+
+    async def __call__(self, file: MediaFile) -> Prepared:
+        self.given.append(file)
+        if file.audio_only:
+            sound = file.path.rename(file.path.with_suffix(".m4a"))
+            return Prepared(sound, SIZE, MediaInfo(MediaKind.AUDIO, 3))
+        return Prepared(file.path, SIZE, MediaInfo(MediaKind.VIDEO, 3, 320, 240))
 
 
 def pipeline(
-    tmp_path: Path, fetcher: Fetcher, records: Records, cache: Cache | None = None
+    tmp_path: Path,
+    fetcher: Fetcher,
+    records: Records,
+    cache: Cache | None = None,
+    postprocess: PostProcess | None = None,
+    job_timeout: float = 30,
 ) -> tuple[Pipeline, Deliverer]:
     deliverer = Deliverer()
     built = Pipeline(
-        config=PipelineConfig(tmp_path, job_timeout=30, choice_timeout=5),
+        config=PipelineConfig(tmp_path, job_timeout=job_timeout, choice_timeout=5),
         fetcher=fetcher,
-        postprocess=probe,
+        postprocess=postprocess or PostProcess(),
         deliverer=deliverer,
         cache=cache or Cache(),
         records=records,
@@ -160,7 +189,8 @@ async def test_a_plain_file_is_fetched_delivered_and_recorded(tmp_path: Path) ->
     assert outcome == Delivered((SentFile("botapi", SIZE),))
     [sent] = deliverer.sent
     assert (sent.info.kind, sent.size) == (MediaKind.VIDEO, SIZE)
-    assert "A clip" in sent.caption
+    assert sent.filename == "clip.mp4"  # a plain file keeps its own name
+    assert "clip.mp4" in sent.caption
     assert events.kinds()[0] is Started
     assert Delivering in events.kinds()
     assert records.log[0] == "started"
@@ -205,6 +235,41 @@ async def test_the_chosen_format_may_come_from_the_cache(tmp_path: Path) -> None
     assert deliverer.sent == []  # resent by file_id, nothing uploaded
 
 
+async def test_a_page_file_is_named_after_the_page_tagged_and_answers_the_link(
+    tmp_path: Path,
+) -> None:
+    records, events, control = Records(), Events(), JobControl()
+    post = PostProcess()
+    run, deliverer = pipeline(tmp_path, Fetcher(page=True, more=2), records, None, post)
+
+    task = asyncio.create_task(run.run(make_job(reply_to=55), control, events))
+    await asyncio.wait_for(events.asked.wait(), 5)
+    control.choose(FormatChoice.AUDIO)
+    outcome = await task
+
+    # The page had two more videos: the outcome says so (the presenter tells the user).
+    assert outcome == Delivered((SentFile("botapi", SIZE),), more=2)
+    [given] = post.given
+    assert (given.title, given.performer, given.audio_only) == ("Clip Song", "The Band", True)
+    [sent] = deliverer.sent
+    assert (sent.filename, sent.reply_to) == ("A clip.m4a", 55)
+    assert "A clip" in sent.caption
+    assert records.log[-1].cached.file.more == 2  # told again when resent from the cache
+
+
+async def test_a_resend_from_the_cache_answers_the_link_and_tells_of_more_videos(
+    tmp_path: Path,
+) -> None:
+    cached = CachedFile("OLD-ID", MediaKind.VIDEO, "A clip", SIZE, more=3)
+    cache = Cache({("https://example.com/clip", FILE_CHOICE): cached})
+    run, deliverer = pipeline(tmp_path, Fetcher(), Records(), cache)
+
+    outcome = await run.run(make_job(reply_to=8), JobControl(), Events())
+
+    assert outcome == Delivered((SentFile("cache", 0),), more=3)
+    assert deliverer.resent == [8]
+
+
 async def test_a_cancel_mid_fetch_ends_cancelled_and_leaves_nothing(tmp_path: Path) -> None:
     records, events, control = Records(), Events(), JobControl()
     fetcher = Fetcher(hold=True)
@@ -237,6 +302,26 @@ async def test_a_restart_mid_fetch_leaves_the_job_to_run_again(tmp_path: Path) -
     assert await task == Interrupted()
     ending = records.log[-1]
     assert (ending.state, ending.link, ending.attempts) == (JobState.QUEUED, None, 0)
+
+
+async def test_a_post_process_past_the_job_deadline_is_stopped(tmp_path: Path) -> None:
+    """A remux that never ends counts against the job's timeout like the download did."""
+
+    class Endless(PostProcess):
+        async def __call__(self, file: MediaFile) -> Prepared:
+            self.given.append(file)
+            await asyncio.Event().wait()  # an ffmpeg run that never finishes
+            raise AssertionError("unreachable")
+
+    endless = Endless()
+    run, deliverer = pipeline(tmp_path, Fetcher(), Records(), None, endless, job_timeout=0.5)
+
+    outcome = await run.run(make_job(), JobControl(), Events())
+
+    assert outcome == Failed(FailureReason.TIMEOUT)
+    assert len(endless.given) == 1  # it ran, and the deadline stopped it
+    assert deliverer.sent == []
+    assert not run.folder_of(7).exists()  # the half-made file went with the job's folder
 
 
 async def test_a_fetch_failure_is_a_typed_outcome(tmp_path: Path) -> None:

@@ -33,3 +33,15 @@ def test_zero_means_unlimited_and_idle_users_are_forgotten() -> None:
     clock.now += 61
     limiter.forget_idle()
     assert limiter.retry_in(7) == 0
+
+
+def test_a_message_with_several_links_takes_what_fits() -> None:
+    clock = Clock()
+    limiter = RateLimiter(3, clock)
+    assert limiter.take(1, 2) == 2
+    assert limiter.take(1, 5) == 1  # one place left in this minute
+    assert limiter.take(1, 1) == 0
+    assert limiter.retry_in(1) == 60
+    clock.now += 60
+    assert limiter.take(1, 4) == 3
+    assert RateLimiter(0, clock).take(1, 50) == 50

@@ -51,12 +51,13 @@ EVENTS: list[JobEvent] = [
 ]
 OUTCOMES: list[Outcome] = [
     Delivered((SentFile("botapi", 100), SentFile("mtproto", 7, confirmed=False))),
+    Delivered((SentFile("botapi", 100),), more=3),  # the page had 3 more videos: said so
     Failed(FailureReason.TOO_LARGE, "big", size=10, limit=5, status=None),
     Failed(FailureReason.HTTP_STATUS, status=404),
     Cancelled(),
     Interrupted(),
 ]
-FILE = CachedFile("AgAD-file", MediaKind.VIDEO, "Clip", 2048)
+FILE = CachedFile("AgAD-file", MediaKind.VIDEO, "Clip", 2048, more=2)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ def test_every_report_reads_back_as_sent(report: Report) -> None:
     assert decode(encode(report)) == report
 
 
-def test_a_job_reads_back_with_its_cached_formats() -> None:
+def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
     job = Job(
         id=41,
         user_id=5,
@@ -106,6 +107,7 @@ def test_a_job_reads_back_with_its_cached_formats() -> None:
         link_id=12,
         attempts=0,
         created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        reply_to=77,
     )
     spec = JobSpec(job, {"best": FILE, "audio": CachedFile("x", MediaKind.AUDIO, None, None)})
     back = JobSpec.from_json(json.loads(json.dumps(spec.to_json())))
@@ -116,6 +118,7 @@ def test_a_job_reads_back_with_its_cached_formats() -> None:
         12,
     )
     assert back.job.created_at == job.created_at
+    assert back.job.reply_to == 77  # the worker's file answers the user's link message
     assert back.job.status_message_id is None  # showing the job is the front's business
     assert back.cached == spec.cached
 

@@ -65,7 +65,15 @@ class Deliverer:
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
         raise AssertionError("nothing is uploaded in these tests")
 
-    async def resend(self, chat_id: int, kind: MediaKind, file_id: str, caption: str) -> Delivered:
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
         self.resends += 1
         if self.failure is not None:
             raise self.failure
@@ -297,7 +305,13 @@ async def test_a_resend_records_the_delivery_and_removes_the_status_message(
 async def test_a_stop_during_a_resend_does_not_let_a_restart_send_it_again(world: World) -> None:
     class Hanging(Deliverer):
         async def resend(
-            self, chat_id: int, kind: MediaKind, file_id: str, caption: str
+            self,
+            chat_id: int,
+            kind: MediaKind,
+            file_id: str,
+            caption: str,
+            *,
+            reply_to: int | None = None,
         ) -> Delivered:
             self.resends += 1
             started.set()

@@ -1,0 +1,126 @@
+"""Runs ffmpeg and ffprobe: bounded in time and output, killed on a stop, never left running."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+STDOUT_MAX = 8 * 1024 * 1024  # ffprobe's JSON; a file with absurdly many streams is refused
+STDERR_TAIL = 2000  # what is kept of a tool's complaints, for the log
+_READ = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRun:
+    """How a tool ended: its exit status, its output, the end of what it wrote to stderr."""
+
+    status: int
+    stdout: bytes
+    error: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+
+async def run_tool(args: list[str], limit: float | None) -> ToolRun | None:
+    """Run a tool; None if it is missing, ran past `limit` seconds or wrote too much.
+
+    A cancellation (the job stopped, its deadline passed) kills the process before it goes
+    on: nothing keeps working on a job that ended.
+    """
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:
+        log.warning("media_tool_missing tool=%s error=%s", args[0], type(exc).__name__)
+        return None
+    assert process.stdout is not None and process.stderr is not None  # noqa: S101 - PIPE
+    try:
+        async with asyncio.timeout(limit):
+            stdout, error, status = await asyncio.gather(
+                _capped(process.stdout, process), _tail(process.stderr), process.wait()
+            )
+    except TimeoutError:
+        log.warning("media_tool_timeout tool=%s seconds=%.0f", args[0], limit or 0)
+        return None
+    finally:
+        if process.returncode is None:  # timed out or cancelled: never leave it running
+            process.kill()
+            await process.wait()
+    if stdout is None:
+        log.warning("media_tool_output_too_large tool=%s", args[0])
+        return None
+    return ToolRun(status, stdout, error)
+
+
+async def _capped(
+    stream: asyncio.StreamReader, process: asyncio.subprocess.Process
+) -> bytes | None:
+    """Everything on `stream`, or None (and the process killed) past STDOUT_MAX."""
+    chunks: list[bytes] = []
+    held = 0
+    while chunk := await stream.read(_READ):
+        held += len(chunk)
+        if held <= STDOUT_MAX:
+            chunks.append(chunk)
+        elif process.returncode is None:
+            process.kill()  # the pipe is still read to its end, so the process can be reaped
+    return b"".join(chunks) if held <= STDOUT_MAX else None
+
+
+async def _tail(stream: asyncio.StreamReader) -> str:
+    """The last STDERR_TAIL bytes on `stream`, as text."""
+    tail = b""
+    while chunk := await stream.read(_READ):
+        tail = (tail + chunk)[-STDERR_TAIL:]
+    return tail.decode(errors="replace").strip()
+
+
+async def produce(
+    args: list[str],
+    *,
+    source: Path,
+    partial: Path,
+    target: Path,
+    limit: float,
+    event: str,
+    check: Callable[[Path], bool] | None = None,
+) -> bool:
+    """Run a tool that reads `source` and writes `partial` (appended to `args`); on success
+    (and `check`) `partial` becomes `target` and `source` goes. On a failure or a stop,
+    `partial` goes and `source` stays as it was: nothing half-written is left behind."""
+    done = False
+    try:
+        result = await run_tool([*args, str(partial)], limit)
+        ok = result is not None and result.ok
+        if not ok or (check is not None and not await asyncio.to_thread(check, partial)):
+            log.warning("%s_failed error=%r", event, _last_line(result))
+            return False
+        await asyncio.to_thread(_swap, source, partial, target)
+        done = True
+    finally:
+        if not done:  # at once, even while a stop cancels this task: no await to be cut short
+            partial.unlink(missing_ok=True)  # noqa: ASYNC240 - one unlink, microseconds
+    return True
+
+
+def _last_line(result: ToolRun | None) -> str:
+    if result is None:
+        return "did not finish"
+    lines = result.error.splitlines()
+    return lines[-1][:200] if lines else f"exit status {result.status}"
+
+
+def _swap(source: Path, partial: Path, target: Path) -> None:
+    source.unlink()
+    partial.replace(target)
