@@ -61,8 +61,13 @@ async def scale_run(workers: int, *, size: int, rate: float, slots: int) -> dict
                     for n in range(LINKS):
                         user = 9000 + n % USERS
                         api.push_message(user, media.url(f"/file/s{n}.bin?size={size}"))
-                    await api.wait_for(lambda _c: delivered(api) >= LINKS, timeout=600)
+                    # A job that failed would leave this waiting for the 40th file: stop there.
+                    await api.wait_for(
+                        lambda _c: delivered(api) >= LINKS or "state=failed" in front.output,
+                        timeout=600,
+                    )
                     seconds = time.monotonic() - began
+                    assert "state=failed" not in front.output, front.output[-3000:]
                     await front.wait_lines("job_reported", LINKS, timeout=60)
                     wrong = [
                         c

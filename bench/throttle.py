@@ -10,6 +10,7 @@ Bot API's sha256 can be checked against MediaServer.expected_sha256).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from tests.fakes.content import Content
 
 CHUNK = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 class Bucket:
@@ -36,21 +38,27 @@ class Bucket:
             await asyncio.sleep(self._free_at - now)
 
 
-def _inode_of_port(port: int) -> str | None:
-    wanted = f":{port:04X}"
+def _inode_of_port(port: int, server_port: int) -> str | None:
+    """The inode of the live socket whose local port is `port` and whose peer is this server.
+
+    Matching the local port alone is not enough on a busy machine: an old connection of some
+    other process on the same port lingers in TIME_WAIT with inode 0 and may come first.
+    """
+    local, remote = f":{port:04X}", f":{server_port:04X}"
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with Path(table).open() as lines:
             next(lines)
             for line in lines:
                 fields = line.split()
-                if fields[1].endswith(wanted):
+                if fields[1].endswith(local) and fields[2].endswith(remote) and fields[9] != "0":
                     return fields[9]
     return None
 
 
-def owner_of(port: int, pids: Iterable[int]) -> int | None:
-    """Which of `pids` has the local TCP socket bound to `port` open."""
-    inode = _inode_of_port(port)
+def owner_of(port: int, server_port: int, pids: Iterable[int]) -> int | None:
+    """Which of `pids` has the local TCP socket bound to `port`, connected to `server_port`,
+    open."""
+    inode = _inode_of_port(port, server_port)
     if inode is None:
         return None
     target = f"socket:[{inode}]"
@@ -99,9 +107,10 @@ class ThrottledMedia:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         pid = None
         if peer is not None:
-            pid = await asyncio.to_thread(owner_of, int(peer[1]), sorted(self.pids))
+            pid = await asyncio.to_thread(owner_of, int(peer[1]), self.port, sorted(self.pids))
         if pid is None:
             self.unknown += 1
+            log.warning("throttle_unknown_client port=%s", peer[1] if peer else None)
             return web.Response(status=403, text="unknown client process")
         bucket = self._buckets.setdefault(pid, Bucket(self.rate))
         content = Content(request.match_info["name"])
