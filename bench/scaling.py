@@ -77,7 +77,13 @@ async def scale_run(workers: int, *, size: int, rate: float, slots: int) -> dict
                         and c.files["document"].sha256
                         != MediaServer.expected_sha256(str(c.files["document"].filename), size)
                     ]
-                    per_worker = [w.output.count("job_end id=") for w in started]
+                    # A worker logs job_end after its report went out: the front may have
+                    # recorded the last one a moment before its worker's line.
+                    for _ in range(100):
+                        per_worker = [w.output.count("job_end id=") for w in started]
+                        if sum(per_worker) >= LINKS:
+                            break
+                        await asyncio.sleep(0.1)
                 finally:
                     await cluster.stop()
         finally:
