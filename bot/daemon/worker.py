@@ -37,6 +37,7 @@ from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.remote.connect import QueueLink, open_queue
 from bot.remote.outbox import Outbox
 from bot.remote.redis_client import describe
+from bot.remote.tasks import stop_tasks
 from bot.remote.tuning import Tuning
 from bot.remote.worker import CANCEL_DEADLINE_S, JobRunner, QueueWorker, build_worker
 from bot.telegram_io.retry import RetryPolicy
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 # their last reports then get a moment to reach Redis.
 WORKER_STOP_S = CANCEL_DEADLINE_S + 1.0
 DRAIN_S = 1.0
+TASKS_STOP_S = 1.0  # the outbox, the probe and SAQ's loop, once the worker has stopped
 STEP_S = 1.0  # each other step of the stop
 
 
@@ -204,9 +206,7 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
         await bounded("worker_stop", parts.worker.stop(), WORKER_STOP_S)
         if not await parts.outbox.drain(DRAIN_S):
             log.warning("reports_not_stored (their jobs run again elsewhere)")
-        for task in serving:
-            task.cancel()
-        await asyncio.gather(*serving, return_exceptions=True)
+        await stop_tasks(serving, TASKS_STOP_S)
         await _close(parts)
     return ending
 

@@ -37,6 +37,7 @@ from bot.remote import keys
 from bot.remote.intake import Intake
 from bot.remote.queue import JobQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe
+from bot.remote.tasks import stop_tasks
 from bot.remote.tuning import Tuning
 from bot.remote.upkeep import Upkeep
 from bot.remote.wire import JobSpec
@@ -265,9 +266,7 @@ class RemoteEngine:
         """The workers go on: nothing is stopped but what runs here; every job waits on."""
         self._stopping = True
         deadline = self._clock() + grace
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await stop_tasks(self._background, grace)
         for entry in self._jobs.values():
             if entry.here is not None:
                 entry.control.stop(StopReason.SHUTDOWN)
