@@ -25,7 +25,7 @@ from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, Fetcher
+from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker
@@ -83,6 +83,9 @@ class PipelineConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
+    # A restart keeps the job's folder so that its download continues. Not on a worker of a
+    # queue: another worker may take the job up, and nothing would clear the folder here.
+    keep_interrupted: bool = True
 
 
 @dataclass(eq=False)
@@ -109,7 +112,7 @@ class Pipeline:
         self,
         *,
         config: PipelineConfig,
-        fetcher: Fetcher,
+        fetcher: FetchStage,
         postprocess: PostProcess,
         deliverer: Deliverer,
         cache: CacheLookup,
@@ -128,6 +131,11 @@ class Pipeline:
     def folder_of(self, job_id: int) -> Path:
         return self._cfg.data_dir / "jobs" / str(job_id)
 
+    async def in_cache(self, job: Job) -> bool:
+        """Whether stage 1 has a file for the job: a read, nothing recorded or shown."""
+        key = normalize_url(job.url)
+        return any([await self._cache.get(key, choice) for choice in _cache_choices(job)])
+
     async def run(self, job: Job, control: JobControl, events: EventSink) -> Outcome:
         """Run the job once; returns how it ended, already recorded. Never raises but for a
         cancellation that comes after the outcome is known."""
@@ -143,8 +151,8 @@ class Pipeline:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-            if not isinstance(outcome, Interrupted):  # a restart continues what is there
-                shutil.rmtree(folder, ignore_errors=True)
+            if not (self._cfg.keep_interrupted and isinstance(outcome, Interrupted)):
+                shutil.rmtree(folder, ignore_errors=True)  # else a restart continues from it
 
     async def _attempt(self, run: JobRun) -> Outcome:
         job, cancel = run.job, run.control.cancel
@@ -154,6 +162,8 @@ class Pipeline:
             cancel.expire_in(self._cfg.job_timeout)  # the worker thread's own clock
             async with asyncio.timeout(self._cfg.job_timeout):
                 return await self._stages(run)
+        except FetchElsewhereError:
+            raise  # not this process's to fetch: the engine sends the job on, nothing said
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if run.delivered is not None:  # stopped after Telegram took the file
                 return await settle(run.delivered)
@@ -181,8 +191,7 @@ class Pipeline:
     async def _stages(self, run: JobRun) -> Outcome:
         job = run.job
         # 1. cache: a link delivered before is resent by file_id
-        choices = [job.choice] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
-        for choice in choices:
+        for choice in _cache_choices(job):
             if (cached := await self._from_cache(run, str(choice))) is not None:
                 return cached
         # 2. fetch: a download a restart cut short continues; anything else left goes first
@@ -319,6 +328,11 @@ class Pipeline:
                 continue
             last = snapshot
             run.events.emit(snapshot)
+
+
+def _cache_choices(job: Job) -> list[str]:
+    """The formats stage 1 looks for: the one chosen, or what a link answers by default."""
+    return [str(job.choice)] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
 
 
 def _handed_over(tracker: ProgressTracker) -> bool:

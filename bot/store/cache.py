@@ -39,6 +39,16 @@ def put_file(
     )
 
 
+def drop_file(conn: sqlite3.Connection, url_key: str, choice: str) -> None:
+    conn.execute("DELETE FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice))
+
+
+def _entry(row: sqlite3.Row) -> CachedFile:
+    return CachedFile(
+        row["file_id"], MediaKind(row["kind"]), row["title"], row["size"], row["more"]
+    )
+
+
 class CacheRepo:
     """Looks files up and drops stale ones; files are added with a job's outcome."""
 
@@ -50,17 +60,18 @@ class CacheRepo:
             row = conn.execute(
                 "SELECT * FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice)
             ).fetchone()
-            if row is None:
-                return None
-            return CachedFile(
-                row["file_id"], MediaKind(row["kind"]), row["title"], row["size"], row["more"]
-            )
+            return None if row is None else _entry(row)
+
+        return await self._db.run(query)
+
+    async def of_url(self, url_key: str) -> dict[str, CachedFile]:
+        """Every format of one link that Telegram has, by choice."""
+
+        def query(conn: sqlite3.Connection) -> dict[str, CachedFile]:
+            rows = conn.execute("SELECT * FROM file_cache WHERE url_key = ?", (url_key,))
+            return {row["choice"]: _entry(row) for row in rows}
 
         return await self._db.run(query)
 
     async def drop(self, url_key: str, choice: str) -> None:
-        await self._db.run(
-            lambda conn: conn.execute(
-                "DELETE FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice)
-            )
-        )
+        await self._db.run(lambda conn: drop_file(conn, url_key, choice))

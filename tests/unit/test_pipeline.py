@@ -170,7 +170,7 @@ def pipeline(
     deliverer = Deliverer()
     built = Pipeline(
         config=PipelineConfig(tmp_path, job_timeout=job_timeout, choice_timeout=5),
-        fetcher=fetcher,  # type: ignore[arg-type]
+        fetcher=fetcher,
         postprocess=postprocess or PostProcess(),
         deliverer=deliverer,
         cache=cache or Cache(),
