@@ -34,6 +34,7 @@ from bot.jobs.outcomes import Delivered, outcome_label
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
 from bot.jobs.pipeline import Deliverer as PipelineDeliverer
 from bot.jobs.record import JobRecorder
+from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import Presenters
@@ -53,6 +54,7 @@ from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
 from bot.upload.mtproto import MtprotoUploader
 from bot.upload.mtproto_client import resolve_factory
+from bot.upload.streaming import StreamingUploader
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,13 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             repo=jobs_repo,
             outcomes=outcomes,
             pipeline=build_pipeline(
-                settings, rt.pools, deliverer=deliverer, cache=cache, records=outcomes, i18n=i18n
+                settings,
+                rt.pools,
+                deliverer=deliverer,
+                cache=cache,
+                records=outcomes,
+                i18n=i18n,
+                streamer=streaming_uploader(settings, app),
             ),
             observers=observers,
             on_outcome=lambda report: record_job(metrics, report),
@@ -222,8 +230,10 @@ def build_pipeline(
     records: JobRecorder,
     i18n: I18n,
     worker: bool = False,
+    streamer: StreamSender | None = None,
 ) -> Pipeline:
-    """The pipeline with this process's fetchers (a single process, or a worker)."""
+    """The pipeline with this process's fetchers (a single process, or a worker). `streamer`
+    uploads while downloading (none on a worker: its deliveries go through its ledger)."""
     guard = pools.guard
     return Pipeline(
         config=pipeline_config(settings, keep_interrupted=not worker),
@@ -244,6 +254,19 @@ def build_pipeline(
         cache=cache,
         records=records,
         translator=i18n.get,
+        streamer=streamer,
+    )
+
+
+def streaming_uploader(settings: Settings, app: TgApp) -> StreamingUploader | None:
+    """Uploads while downloading through the Bot API; not with a local Bot API server, which
+    reads the finished file from disk by itself."""
+    if settings.bot_api_local_mode:
+        return None
+    return StreamingUploader(
+        app.bot,
+        limit=settings.bot_api_upload_limit,
+        answer_timeout=settings.bot_api_timeout_seconds,
     )
 
 

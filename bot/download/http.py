@@ -21,7 +21,7 @@ from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
 from bot.download.reasons import network_reason
 from bot.download.resume import ResumePoint, validator_of
-from bot.download.types import FetchedFile, Guard, TransferFn
+from bot.download.types import FetchedFile, Guard, TransferFn, Watch
 from bot.model.failures import FailureReason, FetchError, is_disk_full
 
 log = logging.getLogger(__name__)
@@ -144,12 +144,14 @@ class HttpFetcher:
         limit: int | None = None,
         resume: ResumePoint | None = None,
         url: str | None = None,
+        watch: Watch | None = None,
     ) -> FetchedFile:
         """Stream the body into `folder`; the partial file is removed on any failure but a stop.
 
         `limit` lowers the size limit for this call (what Telegram can take, say). `resume`:
         the answer to `open(url, resume)`, which continues that file when it is the rest of it.
-        `url` (the job's): a large file is noted so that a restart can continue it.
+        `url` (the job's): a large file is noted so that a restart can continue it. `watch`:
+        told of a file of known size as it fills (an upload reading it meanwhile).
         """
         cap = self._max_size if limit is None else min(limit, self._max_size)
         try:
@@ -180,10 +182,14 @@ class HttpFetcher:
             path = unique_path(folder, self._name(response))
             self._note(response, folder, path, total, url)
         started = time.monotonic()
+        if total is None:
+            watch = None  # only a file whose size is known can be read as it grows
         try:
             with self._open_at(path, offset) as out:
+                if watch is not None and total is not None:
+                    watch.begin(path, total)
                 done = await self._copy(
-                    response, decoder, out, progress, total, cancel, cap, offset
+                    response, decoder, out, progress, total, cancel, cap, offset, watch
                 )
         except httpx.HTTPError as exc:
             _discard(folder, path)
@@ -258,6 +264,7 @@ class HttpFetcher:
         cancel: CancelToken,
         cap: int,
         offset: int = 0,
+        watch: Watch | None = None,
     ) -> int:
         received = done = offset
 
@@ -269,6 +276,9 @@ class HttpFetcher:
             # Blocking write of one piece: page-cache speed, bounded by the decoder's piece.
             out.write(piece)
             progress(done, total)
+            if watch is not None:
+                out.flush()  # what `grew` counts is on disk for whoever reads it
+                watch.grew(done)
 
         # Raw bytes, counted before anything is decoded: httpx's own decoding is unbounded.
         async for chunk in response.aiter_raw(CHUNK):

@@ -25,6 +25,16 @@ class FetchedFile:
     cover: Path | None = None  # the page's picture, fetched beside the file
 
 
+class Watch(Protocol):
+    """Told as a plain download of known size fills its file, for work that reads it as it
+    grows (an upload while downloading, bot/jobs/stream_through.py). Called on the event loop;
+    every byte counted in `grew` is on disk (flushed) when it is called."""
+
+    def begin(self, path: Path, total: int) -> None: ...
+
+    def grew(self, done: int) -> None: ...
+
+
 class Guard(Protocol):
     """URL safety: refuses private addresses, odd schemes and credentials."""
 

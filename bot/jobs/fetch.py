@@ -19,7 +19,7 @@ from typing import Protocol
 from bot.download import resume
 from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher, is_page
-from bot.download.types import FetchedFile, TransferFn
+from bot.download.types import FetchedFile, TransferFn, Watch
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
 from bot.model.failures import FetchError
 from bot.model.job import FormatChoice
@@ -56,6 +56,7 @@ class FetchStage(Protocol):
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        watch: Watch | None = None,
     ) -> Fetched | None: ...
 
 
@@ -83,14 +84,15 @@ class Fetcher:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        watch: Watch | None = None,
     ) -> Fetched | None:
         """The files fetched into `folder`, at most `cap` bytes each; None when `choose` said
-        to stop."""
+        to stop. `watch` is told how a plain file of known size fills (not a page's media)."""
         point = await asyncio.to_thread(resume.load, folder, url)  # what a restart left
         async with self._http.open(url, point) as response:
             if not is_page(response):
                 saved = await self._http.save(
-                    response, folder, progress, cancel, cap, resume=point, url=url
+                    response, folder, progress, cancel, cap, resume=point, url=url, watch=watch
                 )
                 return Fetched((saved,), FILE_CHOICE)
         page = await self._ytdlp.extract(url, cancel)

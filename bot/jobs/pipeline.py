@@ -25,11 +25,12 @@ from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
+from bot.jobs.fetch import FILE_CHOICE, Fetched, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings, JobRecorder, settle
+from bot.jobs.stream_through import StreamSender, StreamThrough, watching
 from bot.model.failures import (
     DeliveryError,
     FailureReason,
@@ -46,7 +47,7 @@ from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
 from bot.upload.caption import caption
 from bot.upload.types import Delivered as Sent
-from bot.upload.types import Delivery, ProgressFn
+from bot.upload.types import Delivery, Document, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,10 @@ class Pipeline:
         cache: CacheLookup,
         records: JobRecorder,
         translator: Callable[[str], Translator],
+        streamer: StreamSender | None = None,
     ) -> None:
         self._cfg = config
+        self._streamer = streamer  # uploads while downloading (stream_through.py); None: never
         self._fetcher = fetcher
         self._postprocess = postprocess
         self._deliverer = deliverer
@@ -197,14 +200,16 @@ class Pipeline:
         # 2. fetch: a download a restart cut short continues; anything else left goes first
         await asyncio.to_thread(tidy, run.folder, job.url)
         try:
-            fetched = await self._fetcher.fetch(
-                job.url,
-                run.folder,
-                run.tracker.update,
-                run.control.cancel,
-                self._cap,
-                lambda page: self._choose(run, page),
-            )
+            async with watching(self._stream_through(run)) as early:
+                fetched = await self._fetcher.fetch(
+                    job.url,
+                    run.folder,
+                    run.tracker.update,
+                    run.control.cancel,
+                    self._cap,
+                    lambda page: self._choose(run, page),
+                    watch=early,
+                )
         except FetchError as exc:
             if exc.reason is FailureReason.TOO_LARGE:
                 raise self._too_large(exc.params.get("size")) from exc
@@ -212,6 +217,8 @@ class Pipeline:
         if fetched is None:
             assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
             return run.answered  # the chosen format was in the cache
+        if early is not None and (streamed := await self._streamed(run, early, fetched)):
+            return streamed  # it went up while it came down
         # 3. post-process (postprocess.py)
         ready = await post_process(self._postprocess, fetched)
         # 4. deliver, 5. record
@@ -247,6 +254,49 @@ class Pipeline:
             cached=Cached(run.key, choice, entry),
         )
         outcome = Delivered((SentFile(sent.route, ready.size),), ready.more)
+        return await self._end.delivered(run, ending, outcome)
+
+    def _stream_through(self, run: JobRun) -> StreamThrough | None:
+        if self._streamer is None:
+            return None
+        job = run.job
+
+        def document(path: Path, size: int) -> Document:
+            text = caption(run.tr, path.name, size, job.url)
+            return Document(job.chat_id, path.name, text, size, job.reply_to)
+
+        return StreamThrough(self._streamer, run.tracker, document)
+
+    async def _streamed(
+        self, run: JobRun, early: StreamThrough, fetched: Fetched
+    ) -> Outcome | None:
+        """The upload that ran beside the download, recorded; None: the ordinary path next."""
+        [file] = fetched.files
+        if not early.started:
+            return None
+        run.events.emit(Delivering())
+        title = file.path.name
+        try:
+            sent = await early.delivered(file)
+        except UnconfirmedDeliveryError as exc:
+            return await self._end.unconfirmed(run, exc, file.size, title)
+        except asyncio.CancelledError:
+            if not early.handed_over:
+                raise  # Telegram cannot have the file: the stop goes on as usual
+            reason = run.control.cancel.reason or StopReason.TIMEOUT
+            lost = UnconfirmedDeliveryError("botapi", f"stopped: {reason}")
+            return await self._end.unconfirmed(run, lost, file.size, title)
+        if sent is None:
+            return None
+        entry = CachedFile(sent.file_id, sent.kind, title, file.size, fetched.more)
+        ending = Ending(
+            JobState.DONE,
+            LinkOutcome.DELIVERED,
+            size=file.size,
+            title=title,
+            cached=Cached(run.key, fetched.choice, entry),
+        )
+        outcome = Delivered((SentFile(sent.route, file.size),), fetched.more)
         return await self._end.delivered(run, ending, outcome)
 
     @property

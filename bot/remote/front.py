@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from saq.job import Status
 
 from bot.download.cancel import CancelToken, StopReason
-from bot.download.types import TransferFn
+from bot.download.types import TransferFn, Watch
 from bot.download.urls import normalize_url
 from bot.jobs.control import JobControl
 from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
@@ -69,6 +69,7 @@ class NoFetch:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        watch: Watch | None = None,
     ) -> Fetched | None:
         raise FetchElsewhereError
 

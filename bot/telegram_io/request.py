@@ -1,16 +1,25 @@
-"""PTB request classes: one that retries what is safe to retry, one that watches getUpdates."""
+"""PTB request classes: one that retries what is safe to retry (and sends a streamed body
+once), one that watches getUpdates."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from http import HTTPStatus
 from typing import Any
 
+import httpx
+from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.telegram_io.failures import TooLargeError, sent_of_error
+from bot.telegram_io.failures import (
+    AnswerLostError,
+    Sent,
+    TooLargeError,
+    sent_of_error,
+    sent_of_status,
+)
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
 
@@ -21,6 +30,30 @@ StatusHook = Callable[[str, int], None]
 
 def _method_of(url: str) -> str:
     return url.rsplit("/", 1)[-1]
+
+
+# PTB marks RequestData final for its users; only our own do_request reads this one (PTB's
+# answer handling around it never looks inside), so the body rides PTB's error mapping as is.
+class StreamedData(RequestData):  # type: ignore[misc]
+    """A request whose body is a stream of its own (upload/streaming.py), of exactly `length`
+    bytes. Sent once, never retried: a stream cannot be replayed. `whole` says whether every
+    byte of it was written, which decides what a failure means: before that, Telegram never
+    got a whole request (not sent); after it, the answer was lost (unknown)."""
+
+    __slots__ = ("body", "content_type", "length", "whole")
+
+    def __init__(
+        self,
+        body: AsyncIterable[bytes],
+        content_type: str,
+        length: int,
+        whole: Callable[[], bool],
+    ) -> None:
+        super().__init__()
+        self.body = body
+        self.content_type = content_type
+        self.length = length
+        self.whole = whole
 
 
 class RetryingRequest(HTTPXRequest):
@@ -50,6 +83,9 @@ class RetryingRequest(HTTPXRequest):
         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         name = _method_of(url)
+        if isinstance(request_data, StreamedData):
+            limits = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout)
+            return await self._stream(url, method, request_data, limits)
 
         # A retry sends a streamed file part whole: httpx seeks each file back to 0 when it
         # renders the multipart body (tests/unit/test_request.py checks it stays so).
@@ -81,6 +117,51 @@ class RetryingRequest(HTTPXRequest):
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:  # PTB would make it a NetworkError
             raise TooLargeError(f"{name}: Request Entity Too Large (413)")
         return status, body
+
+    async def _stream(
+        self, url: str, method: str, data: StreamedData, limits: httpx.Timeout
+    ) -> tuple[int, bytes]:
+        """One try of a streamed body, through the same client (proxy, pool) as every call."""
+        name = _method_of(url)
+        headers = {
+            "User-Agent": self.USER_AGENT,
+            "Content-Type": data.content_type,
+            "Content-Length": str(data.length),  # httpx then sends it as it is, not chunked
+        }
+        try:
+            response = await self._client.request(
+                method, url, headers=headers, content=data.body, timeout=limits
+            )
+        except httpx.HTTPError as exc:
+            if self._on_status is not None:
+                self._on_status(name, 0)
+            if data.whole() and sent_of_error(exc) is Sent.UNKNOWN:
+                log.warning("bot_api_answer_unknown method=%s choice=not_retried", name)
+                raise AnswerLostError(name, f"httpx.{type(exc).__name__}") from exc
+            raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc  # not sent
+        status, body = response.status_code, response.content
+        if self._on_status is not None:
+            self._on_status(name, status)
+        if status >= 500 and data.whole() and sent_of_status(status, body) is Sent.UNKNOWN:
+            log.warning("bot_api_answer_unknown method=%s choice=not_retried", name)
+            raise AnswerLostError(name, f"HTTP {status}")
+        if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+            raise TooLargeError(f"{name}: Request Entity Too Large (413)")
+        return status, body
+
+    def _timeout(self, read: Any, write: Any, connect: Any, pool: Any) -> httpx.Timeout:
+        """The call's timeouts, each the client's own where the call left it unset."""
+        own = self._client.timeout
+
+        def pick(value: Any, default: float | None) -> float | None:
+            return default if isinstance(value, DefaultValue) else value
+
+        return httpx.Timeout(
+            connect=pick(connect, own.connect),
+            read=pick(read, own.read),
+            write=pick(write, own.write),
+            pool=pick(pool, own.pool),
+        )
 
 
 class PollingRequest(HTTPXRequest):

@@ -33,3 +33,14 @@ class Delivered:
     file_id: str
     kind: MediaKind
     route: str  # "botapi" or "mtproto"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document sent while its file is still arriving (streaming.py): where, what, its size."""
+
+    chat_id: int
+    filename: str
+    caption: str  # HTML, already rendered in the user's language
+    size: int
+    reply_to: int | None = None

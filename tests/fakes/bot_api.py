@@ -51,6 +51,9 @@ class FakeBotApi:
         self.local_mode = local_mode
         self.upload_limit = upload_limit or (LOCAL_UPLOAD_LIMIT if local_mode else UPLOAD_LIMIT)
         self.calls: list[Call] = []
+        # (method, part name) of every file part whose first bytes arrived, in order: an upload
+        # that has begun, whether or not it ever ends.
+        self.uploads_begun: list[tuple[str, str]] = []
         # Bytes a second at which uploaded files are read (a slow link to Telegram); None: as
         # fast as they come.
         self.upload_rate: float | None = None
@@ -264,6 +267,14 @@ class FakeBotApi:
         except TimeoutError as err:
             raise TimeoutError(f"no file was delivered to chat {chat_id}: {err}") from None
 
+    async def wait_upload_begun(self, method: str, timeout: float = 10) -> None:
+        """Return once a `method` call's file part has begun to arrive (it may not end)."""
+        begun = await self._waiters.wait(
+            lambda: True if any(m == method for m, _ in self.uploads_begun) else None, timeout
+        )
+        if begun is None:
+            raise TimeoutError(self._timeout_report(f"no {method} upload began", timeout))
+
     async def wait_until_polling(
         self,
         timeout: float = 10,
@@ -363,7 +374,12 @@ class FakeBotApi:
         parsed: ParsedRequest | None = None
         try:
             parsed = await parse_request(
-                request, self.upload_limit, raw, self.save_dir, self.upload_rate
+                request,
+                self.upload_limit,
+                raw,
+                self.save_dir,
+                self.upload_rate,
+                lambda part: self._began(method, part),
             )
         finally:
             if parsed is None:  # the client hung up mid-request (a cancelled upload, say)
@@ -395,6 +411,10 @@ class FakeBotApi:
         if request.transport is not None:
             request.transport.close()
         return web.Response(status=200)  # never written: the connection is closed
+
+    def _began(self, method: str, part: str) -> None:
+        self.uploads_begun.append((method, part))
+        self._waiters.notify()
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import mimetypes
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,14 @@ async def parse_request(
     raw: dict[str, object],
     save_dir: Path | None = None,
     rate: float | None = None,
+    began: Callable[[str], None] | None = None,
 ) -> ParsedRequest:
     """Read every parameter of `request`; file parts larger than `limit` mark it too large.
 
     Raw values land in `raw` as they are read, so a caller whose client hung up mid-request
     still knows what arrived. With `save_dir`, each uploaded part is also written there; with
-    `rate`, file parts are read at most that many bytes a second.
+    `rate`, file parts are read at most that many bytes a second. `began` is told a file
+    part's name once its first bytes have arrived.
     """
     raw.update(request.query)
     files: dict[str, UploadedFile] = {}
@@ -142,7 +145,14 @@ async def parse_request(
         length = request.content_length
         too_large = length is not None and length > limit + MULTIPART_SLACK
         too_large = await _read_multipart(
-            request, limit, raw, files, too_large=too_large, save_dir=save_dir, rate=rate
+            request,
+            limit,
+            raw,
+            files,
+            too_large=too_large,
+            save_dir=save_dir,
+            rate=rate,
+            began=began,
         )
     else:
         await _drain(request)
@@ -162,6 +172,7 @@ async def _read_multipart(
     too_large: bool,
     save_dir: Path | None,
     rate: float | None,
+    began: Callable[[str], None] | None = None,
 ) -> bool:
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
@@ -176,7 +187,7 @@ async def _read_multipart(
         if too_large:
             await part.release()
             continue
-        uploaded = await _hash_part(part, name, limit, save_dir, rate)
+        uploaded = await _hash_part(part, name, limit, save_dir, rate, began)
         if uploaded is None:
             too_large = True
         else:
@@ -185,7 +196,12 @@ async def _read_multipart(
 
 
 async def _hash_part(
-    part: BodyPartReader, name: str, limit: int, save_dir: Path | None, rate: float | None
+    part: BodyPartReader,
+    name: str,
+    limit: int,
+    save_dir: Path | None,
+    rate: float | None,
+    on_begin: Callable[[str], None] | None = None,
 ) -> UploadedFile | None:
     loop = asyncio.get_running_loop()
     began = loop.time()
@@ -199,6 +215,8 @@ async def _hash_part(
             saved = save_dir / f"{secrets.token_hex(6)}-{name}"
             out = stack.enter_context(saved.open("wb"))  # a test's small files: written inline
         while chunk := await part.read_chunk(CHUNK):
+            if not size and on_begin is not None:
+                on_begin(name)
             size += len(chunk)
             if size > limit:
                 await part.release()

@@ -2,9 +2,11 @@
 
 Routes (all on 127.0.0.1, random port):
 - `GET|HEAD /file/{name}?size=N&type=MIME&rate=BPS&nolength=1&status=CODE&chunk=BYTES
-  &disposition=HEADER&validators=0`: N deterministic bytes derived from `name` (see
-  `expected_sha256`), streamed in chunks, optionally throttled, without Content-Length, with a
-  Content-Disposition header, or answering an error status. Ranges work, and `If-Range`
+  &disposition=HEADER&validators=0&hold=BYTES&cut=1`: N deterministic bytes derived from
+  `name` (see `expected_sha256`), streamed in chunks, optionally throttled, without
+  Content-Length, with a Content-Disposition header, or answering an error status. With
+  `hold`, the body pauses once BYTES are sent until `release(name)`; with `cut=1` as well, it
+  then breaks off (the connection closed mid-body). Ranges work, and `If-Range`
   against the `ETag` and `Last-Modified` it sends (none with `validators=0`);
   `change(name)` gives the same URL new content and new validators.
 - `GET|HEAD /static/{path}?rate=BPS`: a file from `static_dir` (subfolders too), with its mime
@@ -21,6 +23,7 @@ import asyncio
 import html
 import mimetypes
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import BinaryIO, Self
@@ -58,6 +61,15 @@ def _parse_range(header: str, total: int) -> tuple[int, int] | None:
     return start, end
 
 
+@dataclass(frozen=True, slots=True)
+class _Pause:
+    """Where a body pauses (`hold`), what it waits for, and whether it then breaks off."""
+
+    at: int
+    wait: Callable[[], Awaitable[None]]
+    cut: bool = False
+
+
 def _read_at(handle: BinaryIO, offset: int, size: int) -> bytes:
     handle.seek(offset)
     return handle.read(size)
@@ -76,6 +88,9 @@ class MediaServer:
         self.ranges: list[tuple[str, str, int]] = []
         # How often each /file/ name's content changed (`change`); 0: the original bytes.
         self.versions: dict[str, int] = {}
+        # /file/ names whose body paused at `hold` (`holding`), and those let go (`release`).
+        self.holding: set[str] = set()
+        self._released: set[str] = set()
         self._waiters = Waiters()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -147,6 +162,17 @@ class MediaServer:
         """The name `expected_sha256` takes for `name` after `version` changes."""
         return name if version == 0 else f"{name}~{version}"
 
+    def release(self, name: str) -> None:
+        """Let `/file/{name}` bodies held at `hold` go on (or break off, with `cut=1`)."""
+        self._released.add(name)
+        self._waiters.notify()
+
+    async def wait_holding(self, name: str, timeout: float = 10) -> None:
+        """Return once a `/file/{name}` body is paused at its `hold`."""
+        if await self._waiters.wait(lambda: True if name in self.holding else None, timeout):
+            return
+        raise TimeoutError(f"/file/{name} never reached its hold within {timeout}s")
+
     def bytes_served(self, path_contains: str = "") -> int:
         """Body bytes sent so far in responses whose path and query contain the text."""
         return sum(size for path, size in self.served if path_contains in path)
@@ -206,6 +232,7 @@ class MediaServer:
             status = int(query.get("status", 200))
             rate = float(query["rate"]) if "rate" in query else None
             chunk = int(query["chunk"]) if "chunk" in query else None
+            hold = int(query["hold"]) if "hold" in query else None
         except ValueError:
             return web.Response(status=400, text="bad query")
         if status != 200:
@@ -221,6 +248,9 @@ class MediaServer:
         async def reader(offset: int, length: int) -> bytes:
             return content.read(offset, length)
 
+        pause = None
+        if hold is not None:
+            pause = _Pause(hold, lambda: self._hold(name), cut=query.get("cut") == "1")
         return await self._stream(
             request,
             size,
@@ -231,6 +261,14 @@ class MediaServer:
             nolength=query.get("nolength") == "1",
             disposition=query.get("disposition"),
             validators=validators,
+            pause=pause,
+        )
+
+    async def _hold(self, name: str) -> None:
+        self.holding.add(name)
+        self._waiters.notify()
+        await self._waiters.wait(
+            lambda: True if name in self._released or self._closing else None, None
         )
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
@@ -267,6 +305,7 @@ class MediaServer:
         nolength: bool = False,
         disposition: str | None = None,
         validators: tuple[str, str] | None = None,
+        pause: _Pause | None = None,
     ) -> web.StreamResponse:
         start, end, status = 0, total, 200
         headers = {"Content-Type": content_type, "Accept-Ranges": "bytes"}
@@ -299,7 +338,11 @@ class MediaServer:
         sent = [0]
         try:
             await response.prepare(request)
-            await self._send(response, reader, start, end, chunk, rate, sent)
+            await self._send(response, reader, start, end, chunk, rate, sent, pause)
+            if pause is not None and pause.cut:
+                if request.transport is not None:
+                    request.transport.close()  # the body breaks off where it was held
+                return response
             await response.write_eof()
         except ConnectionError:
             pass  # the client went away mid-download; that is what some tests do on purpose
@@ -317,11 +360,17 @@ class MediaServer:
         chunk: int,
         rate: float | None,
         sent: list[int],
+        pause: _Pause | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         began = loop.time()
         position = start
         while position < end:
+            if pause is not None and position >= pause.at:
+                await pause.wait()
+                if pause.cut:
+                    return
+                pause = None
             data = await reader(position, min(chunk, end - position))
             await response.write(data)
             position += len(data)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.download.cancel import CancelToken, StopReason
-from bot.download.types import FetchedFile, TransferFn
+from bot.download.types import FetchedFile, TransferFn, Watch
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.control import JobControl
@@ -74,6 +74,7 @@ class Fetcher:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        watch: Watch | None = None,
     ) -> Fetched | None:
         key = FILE_CHOICE
         if self.page:
@@ -344,7 +345,7 @@ async def test_a_post_process_past_the_job_deadline_is_stopped(tmp_path: Path) -
 
 async def test_a_fetch_failure_is_a_typed_outcome(tmp_path: Path) -> None:
     class Failing(Fetcher):
-        async def fetch(self, *args: Any) -> Fetched | None:
+        async def fetch(self, *args: Any, **kwargs: Any) -> Fetched | None:
             raise FetchError(FailureReason.HTTP_STATUS, "HTTP 404", status=404)
 
     records = Records()
