@@ -98,3 +98,24 @@ async def test_a_lost_answer_after_the_whole_body_is_not_sent_again(
     [call] = bot_api.calls_of("sendDocument", USER)  # performed once, never repeated
     assert call.answer_lost
     assert call.files["document"].sha256 == MediaServer.expected_sha256("lost.bin", SIZE)
+
+
+async def test_a_restart_mid_stream_stops_both_and_the_next_start_sends_the_file_once(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, data_dir: Path
+) -> None:
+    daemon = await start_daemon()
+    bot_api.push_message(USER, held_url(media, "restart.bin"))
+    await bot_api.wait_upload_begun("sendDocument", timeout=20)
+    daemon.signal()
+    assert await daemon.wait_exit(15) == 0
+    await bot_api.wait_for(lambda c: c.method == "sendDocument" and c.status == 499)
+    assert bot_api.sent_files(USER) == []  # the upload was cut off, not completed
+    media.release("restart.bin")
+
+    again = await start_daemon()
+    call = await bot_api.wait_for_file(USER)
+    assert call.files["document"].sha256 == MediaServer.expected_sha256("restart.bin", SIZE)
+    assert len(bot_api.sent_files(USER)) == 1
+    assert [c.status for c in bot_api.calls_of("sendDocument", USER)] == [499, 200]
+    await again.wait_log("job_end id=1 outcome=delivered")
+    assert not any((data_dir / "jobs").glob("*/*"))
