@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.model.media import MediaKind
 from bot.store.db import Database
+from bot.store.parts import SentPart, cached_parts, put_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,8 @@ class CachedFile:
     title: str | None
     size: int | None
     more: int = 0  # other videos on the page, not sent: the user is told again
+    # A file delivered in parts: every part, in order (the row's file_id is the first's).
+    parts: tuple[SentPart, ...] = ()
 
 
 def put_file(
@@ -37,6 +40,7 @@ def put_file(
             at,
         ),
     )
+    put_parts(conn, url_key, choice, entry.parts)
 
 
 class CacheRepo:
@@ -53,14 +57,22 @@ class CacheRepo:
             if row is None:
                 return None
             return CachedFile(
-                row["file_id"], MediaKind(row["kind"]), row["title"], row["size"], row["more"]
+                row["file_id"],
+                MediaKind(row["kind"]),
+                row["title"],
+                row["size"],
+                row["more"],
+                cached_parts(conn, url_key, choice),
             )
 
         return await self._db.run(query)
 
     async def drop(self, url_key: str, choice: str) -> None:
-        await self._db.run(
-            lambda conn: conn.execute(
-                "DELETE FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice)
-            )
-        )
+        def delete(conn: sqlite3.Connection) -> None:
+            for table in ("file_cache", "file_cache_parts"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE url_key = ? AND choice = ?",  # noqa: S608 - names above
+                    (url_key, choice),
+                )
+
+        await self._db.run(delete)
