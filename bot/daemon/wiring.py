@@ -41,6 +41,7 @@ from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
 from bot.store.meta import MetaRepo
 from bot.store.outcomes import OutcomeRepo
+from bot.store.parts import PartLedger
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.ui import TelegramChatUI
@@ -115,6 +116,8 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             data_dir=settings.data_dir,
             job_timeout=settings.job_timeout_seconds,
             choice_timeout=settings.choice_timeout_seconds,
+            split=settings.split_files,
+            job_limit=settings.max_job_size,
         ),
         fetcher=Fetcher(
             HttpFetcher(rt.download_client, guard, settings.max_file_size),
@@ -132,6 +135,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         deliverer=deliverer,
         cache=cache,
         records=outcomes,
+        parts=PartLedger(rt.db, utc_now),
         translator=i18n.get,
     )
 

@@ -52,6 +52,8 @@ class Progress:
     total: int | None
     speed: float | None  # bytes per second
     eta: float | None  # seconds
+    part: int = 0  # the part being sent, of `parts`, for a file sent in parts (else 0)
+    parts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

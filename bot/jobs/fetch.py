@@ -13,7 +13,9 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import httpx
 
 from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher, is_page
@@ -25,6 +27,13 @@ from bot.model.job import FormatChoice
 log = logging.getLogger(__name__)
 
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
+# A plain file that is video or sound by its type or its name (it may be sent in parts).
+MEDIA_SUFFIXES = frozenset(
+    {
+        *(".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".flv", ".ts", ".3gp"),
+        *(".m4a", ".mp3", ".ogg", ".opus", ".oga", ".flac", ".wav", ".aac"),
+    }
+)
 COVER_MAX_BYTES = 5 * 1024 * 1024  # a page's picture; anything larger is not a cover
 COVER_FOLDER = "cover"
 
@@ -58,12 +67,15 @@ class Fetcher:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        *,
+        file_cap: int | None = None,
     ) -> Fetched | None:
-        """The files fetched into `folder`, at most `cap` bytes each; None when `choose` said
-        to stop."""
+        """The files fetched into `folder`, at most `cap` bytes each (`file_cap` for a plain
+        file that is not video or sound); None when `choose` said to stop."""
         async with self._http.open(url) as response:
             if not is_page(response):
-                saved = await self._http.save(response, folder, progress, cancel, cap)
+                limit = cap if file_cap is None or looks_like_media(response) else file_cap
+                saved = await self._http.save(response, folder, progress, cancel, limit)
                 return Fetched((saved,), FILE_CHOICE)
         page = await self._ytdlp.extract(url, cancel)
         choice = await choose(page)
@@ -89,6 +101,14 @@ class Fetcher:
             log.info("cover_skipped reason=%s", exc.reason)
             return None
         return saved.path
+
+
+def looks_like_media(response: httpx.Response) -> bool:
+    """Whether a plain file says it is video or sound: its Content-Type, or its name."""
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype.startswith(("video/", "audio/")):
+        return True
+    return PurePosixPath(response.url.path).suffix.lower() in MEDIA_SUFFIXES
 
 
 def _ignore(done: int, total: int | None) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.config.limits import LARGE_FILES_ADVICE
+from bot.config.settings import SplitFiles
 from bot.download.cancel import StoppedError, StopReason
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
@@ -26,8 +27,9 @@ from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, Fetcher
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
+from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
-from bot.jobs.progress import ProgressTracker
+from bot.jobs.progress import ProgressTracker, handed_over
 from bot.jobs.record import Endings, JobRecorder, settle
 from bot.model.failures import (
     DeliveryError,
@@ -82,6 +84,8 @@ class PipelineConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
+    split: SplitFiles = SplitFiles.OFF  # what is sent in parts when Telegram takes less
+    job_limit: int = 0  # bytes all of one job's files may come to (with `split` on)
 
 
 @dataclass(eq=False)
@@ -113,6 +117,7 @@ class Pipeline:
         deliverer: Deliverer,
         cache: CacheLookup,
         records: JobRecorder,
+        parts: PartLedger,
         translator: Callable[[str], Translator],
     ) -> None:
         self._cfg = config
@@ -122,6 +127,7 @@ class Pipeline:
         self._cache = cache
         self._records = records
         self._end = Endings(records, config.data_dir)
+        self._parts = PartSender(deliverer, parts, self._end, config.split)
         self._translator = translator
 
     def folder_of(self, job_id: int) -> Path:
@@ -192,10 +198,11 @@ class Pipeline:
                 run.control.cancel,
                 self._cap,
                 lambda page: self._choose(run, page),
+                file_cap=self._file_cap,
             )
         except FetchError as exc:
             if exc.reason is FailureReason.TOO_LARGE:
-                raise self._too_large(exc.params.get("size")) from exc
+                raise self._too_large(exc.params.get("size"), exc.params.get("limit")) from exc
             raise
         if fetched is None:
             assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
@@ -206,6 +213,8 @@ class Pipeline:
         return await self._deliver(run, ready, fetched.choice)
 
     async def _deliver(self, run: JobRun, ready: Deliverable, choice: str) -> Outcome:
+        if ready.size > self._deliverer.capacity:  # fetched only when it may go in parts
+            return await self._parts.deliver(run, ready, choice)
         job = run.job
         text = caption(run.tr, ready.title, ready.size, job.url)
         run.events.emit(Delivering())
@@ -219,7 +228,7 @@ class Pipeline:
         except UnconfirmedDeliveryError as exc:
             return await self._end.unconfirmed(run, exc, ready.size, ready.title)
         except asyncio.CancelledError:
-            if not _handed_over(run.tracker):
+            if not handed_over(run.tracker):
                 raise  # Telegram cannot have the file: the stop goes on as usual
             # Stopped (a restart, Cancel, the job timeout) while Telegram held the answer: the
             # file may be in the chat, so the job must not run again after a restart.
@@ -239,15 +248,27 @@ class Pipeline:
 
     @property
     def _cap(self) -> int:
-        """The largest file worth fetching: the size limit, or less if Telegram takes less."""
+        """The largest file worth fetching: the size limit, or less if Telegram takes less and
+        nothing is sent in parts (then all the parts together: MAX_JOB_SIZE_MB)."""
+        if self._cfg.split is SplitFiles.OFF:
+            return min(self._fetcher.max_size, self._deliverer.capacity)
+        return min(self._fetcher.max_size, self._cfg.job_limit)
+
+    @property
+    def _file_cap(self) -> int:
+        """The largest plain file worth fetching that is not video or sound: only
+        SPLIT_FILES=all sends those in parts."""
+        if self._cfg.split is SplitFiles.ALL:
+            return self._cap
         return min(self._fetcher.max_size, self._deliverer.capacity)
 
-    def _too_large(self, size: object) -> JobError:
+    def _too_large(self, size: object, limit: object = None) -> JobError:
         """Too large for the limit, or (said differently, with what to configure) for Telegram."""
-        params: dict[str, object] = {"limit": self._cap}
+        cap = limit if isinstance(limit, int) and limit else self._cap
+        params: dict[str, object] = {"limit": cap}
         if isinstance(size, int) and size:
             params["size"] = size
-        if self._deliverer.capacity < self._fetcher.max_size:
+        if cap <= self._deliverer.capacity < self._fetcher.max_size:
             # The detail is for the log (job_failed): what the operator could configure.
             return DeliveryError(
                 FailureReason.TOO_LARGE_FOR_TELEGRAM, LARGE_FILES_ADVICE, **params
@@ -268,6 +289,12 @@ class Pipeline:
         if hit is None:
             return None
         job = run.job
+        if hit.parts:
+            answered = await self._parts.resend(run, hit)
+            if answered is None:
+                log.info("cache_stale id=%d", job.id)
+                await self._cache.drop(run.key, choice)
+            return answered
         text = caption(run.tr, hit.title or "", hit.size, job.url)
         try:
             await self._deliverer.resend(
@@ -316,14 +343,3 @@ class Pipeline:
                 continue
             last = snapshot
             run.events.emit(snapshot)
-
-
-def _handed_over(tracker: ProgressTracker) -> bool:
-    """Whether the whole file went to the connection: from then on Telegram may have it."""
-    progress = tracker.snapshot
-    return (
-        progress is not None
-        and progress.phase == "upload"
-        and bool(progress.total)
-        and progress.done >= (progress.total or 0)
-    )

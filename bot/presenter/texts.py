@@ -62,6 +62,14 @@ _FAILURES: dict[FailureReason, str] = {
         "The bot stopped unexpectedly while working on this link, so it was not tried again."
     ),
     FailureReason.DISK_FULL: N_("The server is out of disk space. Please try again later."),
+    FailureReason.NOT_SPLIT: N_(
+        "The file is larger than Telegram lets this bot send ({limit}), and only video and"
+        " audio are sent in parts."
+    ),
+    FailureReason.SPLIT_FAILED: N_(
+        "The file is larger than Telegram lets this bot send ({limit}), and it could not be cut"
+        " into parts that fit."
+    ),
     FailureReason.INTERNAL: N_("Something went wrong on our side. Please try again later."),
 }
 
@@ -115,6 +123,8 @@ def progress_text(tr: Translator, p: Progress, title: str | None = None) -> str:
     """The status message during a transfer: bar, percent, done/total, speed, ETA."""
     head = tr("Downloading…") if p.phase == "download" else tr("Uploading to Telegram…")
     lines = [f"<b>{html.escape(head)}</b>"]
+    if p.parts > 1:
+        lines.append(part_text(tr, p.part, p.parts))
     if title:
         lines.append(tr.line(tr.isolate(html.escape(title))))
     if p.total:
@@ -177,8 +187,16 @@ def preparing_text(tr: Translator) -> str:
     return tr("⏳ Preparing the download…")
 
 
-def uploading_text(tr: Translator) -> str:
-    return f"<b>{html.escape(tr('Uploading to Telegram…'))}</b>"
+def uploading_text(tr: Translator, part: int = 1, parts: int = 1) -> str:
+    head = f"<b>{html.escape(tr('Uploading to Telegram…'))}</b>"
+    return f"{head}\n{part_text(tr, part, parts)}" if parts > 1 else head
+
+
+def part_text(tr: Translator, part: int, parts: int) -> str:
+    """Which part of a file in parts is on its way: "Part 2 of 3"."""
+    return html.escape(
+        tr("Part {index} of {count}", index=tr.number(part, 0), count=tr.number(parts, 0))
+    )
 
 
 def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> tuple[str, Buttons]:

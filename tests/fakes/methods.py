@@ -11,6 +11,7 @@ from tests.fakes.commands import CommandStore
 from tests.fakes.errors import ApiError
 from tests.fakes.files import FileStore
 from tests.fakes.form import hash_local_file, local_path
+from tests.fakes.playable import check_video
 from tests.fakes.pushes import Pushes
 from tests.fakes.records import UPLOAD_METHODS, UploadedFile
 from tests.fakes.updates import UpdateQueue
@@ -45,8 +46,10 @@ class BotMethods:
         *,
         local_mode: bool,
         upload_limit: int,
+        check_videos: bool = False,
     ) -> None:
         self.bot_user = bot_user
+        self.check_videos = check_videos
         self.local_mode = local_mode
         self.upload_limit = upload_limit
         self.chats = ChatStore(bot_user)
@@ -168,6 +171,8 @@ class BotMethods:
             upload = await self._local_upload(kind, params, files)
             thumbnail = await self._local_upload("thumbnail", params, files)
             reference = params.get(kind)
+            if upload is not None and kind == "video" and self.check_videos:
+                await check_video(upload, params.get("duration"))
             if upload is not None:
                 record = self.files.register(kind, upload, params, thumbnail)
             elif isinstance(reference, str) and reference:

@@ -28,6 +28,7 @@ from bot.model.media import MediaFile, MediaInfo, MediaKind, Prepared
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
+from bot.store.parts import SentPart
 from bot.upload.types import Delivered as Sent
 from bot.upload.types import Delivery, ProgressFn
 
@@ -74,6 +75,8 @@ class Fetcher:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        *,
+        file_cap: int | None = None,
     ) -> Fetched | None:
         key = FILE_CHOICE
         if self.page:
@@ -145,6 +148,19 @@ class Records:
         self.log.append(ending)
 
 
+class Ledger:
+    """The parts of a file sent in parts, by job (store/parts.py's PartLedger)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[int, dict[int, SentPart]] = {}
+
+    async def sent(self, job_id: int) -> dict[int, SentPart]:
+        return dict(self.parts.get(job_id, {}))
+
+    async def record(self, job_id: int, part: SentPart) -> None:
+        self.parts.setdefault(job_id, {})[part.index] = part
+
+
 class PostProcess:
     """Takes the file as it is, a video (or the sound, as an .m4a, when that was asked for)."""
 
@@ -175,6 +191,7 @@ def pipeline(
         deliverer=deliverer,
         cache=cache or Cache(),
         records=records,
+        parts=Ledger(),
         translator=lambda _language: Translator("en"),
     )
     return built, deliverer
@@ -326,7 +343,7 @@ async def test_a_post_process_past_the_job_deadline_is_stopped(tmp_path: Path) -
 
 async def test_a_fetch_failure_is_a_typed_outcome(tmp_path: Path) -> None:
     class Failing(Fetcher):
-        async def fetch(self, *args: Any) -> Fetched | None:
+        async def fetch(self, *args: Any, **kwargs: Any) -> Fetched | None:
             raise FetchError(FailureReason.HTTP_STATUS, "HTTP 404", status=404)
 
     records = Records()

@@ -35,6 +35,7 @@ from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
+from bot.store.parts import PartLedger
 from bot.telegram_io.chat import Buttons, NotSentError
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
@@ -157,6 +158,7 @@ class World:
             deliverer=deliverer,
             cache=self.cache,
             records=OutcomeRepo(self.db, now),
+            parts=PartLedger(self.db, now),
             translator=lambda _lang: Translator("en"),
         )
         return Runner(pipeline, self.reports.append)
