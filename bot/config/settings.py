@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # All the files of one job together (the parts of a split file, a playlist's items).
     max_job_size_mb: int = Field(default=4000, gt=0, le=100_000)
     split_files: SplitFiles = SplitFiles.VIDEO
+    # A playlist (or a page with several videos): at most this many items when the user asks
+    # for all of them.
+    max_playlist_items: int = Field(default=50, ge=1, le=500)
     # The most of one page, manifest or API answer yt-dlp may hold while it looks for media.
     max_page_mb: int = Field(default=5, ge=1, le=100)
     download_workers: int = Field(default=4, ge=1, le=64)

@@ -117,6 +117,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             job_timeout=settings.job_timeout_seconds,
             choice_timeout=settings.choice_timeout_seconds,
             split=settings.split_files,
+            max_items=settings.max_playlist_items,
             job_limit=settings.max_job_size,
         ),
         fetcher=Fetcher(

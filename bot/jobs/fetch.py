@@ -87,6 +87,19 @@ class Fetcher:
             fetched = dataclasses.replace(fetched, cover=cover)
         return Fetched((fetched,), str(choice), page.more)
 
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        """A playlist's first `limit` items (a page with several videos: its videos)."""
+        return await self._ytdlp.items(url, cancel, limit)
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched:
+        """One item of a playlist, its best video (or its sound, if it has no picture)."""
+        fetched = await self._ytdlp.download(
+            page, FormatChoice.BEST, folder, progress, cancel, cap
+        )
+        return Fetched((fetched,), str(FormatChoice.BEST))
+
     async def _cover(self, url: str, folder: Path, cancel: CancelToken) -> Path | None:
         """The page's picture, or None when it cannot be had: audio goes without a cover
         rather than fail. A stop still stops (StoppedError is not a FetchError)."""

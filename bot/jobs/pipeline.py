@@ -23,6 +23,7 @@ from bot.download.cancel import StoppedError, StopReason
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
+from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, Fetcher
@@ -45,6 +46,7 @@ from bot.model.media import MediaKind
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
+from bot.upload.album import Resent
 from bot.upload.caption import caption
 from bot.upload.types import Delivered as Sent
 from bot.upload.types import Delivery, ProgressFn
@@ -78,6 +80,15 @@ class Deliverer(Protocol):
         reply_to: int | None = None,
     ) -> Sent: ...
 
+    @property
+    def album_limit(self) -> int: ...
+
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]: ...
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Sent]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
@@ -85,6 +96,7 @@ class PipelineConfig:
     job_timeout: float
     choice_timeout: float
     split: SplitFiles = SplitFiles.OFF  # what is sent in parts when Telegram takes less
+    max_items: int = 50  # a playlist's items sent when the user asks for all
     job_limit: int = 0  # bytes all of one job's files may come to (with `split` on)
 
 
@@ -103,6 +115,7 @@ class JobRun:
     # the delivery. The future resolves once the delivery is recorded; the outcome is its own.
     delivered: tuple[asyncio.Future[None], Outcome] | None = None
     answered: Outcome | None = None  # the chosen format came from the cache
+    playlist: PageInfo | None = None  # the user asked for every item of this page
 
 
 class Pipeline:
@@ -128,6 +141,8 @@ class Pipeline:
         self._records = records
         self._end = Endings(records, config.data_dir)
         self._parts = PartSender(deliverer, parts, self._end, config.split)
+        limits = AlbumLimits(config.max_items, lambda: self._item_cap, config.job_limit)
+        self._albums = AlbumSender(fetcher, postprocess, deliverer, parts, self._end, limits)
         self._translator = translator
 
     def folder_of(self, job_id: int) -> Path:
@@ -205,8 +220,10 @@ class Pipeline:
                 raise self._too_large(exc.params.get("size"), exc.params.get("limit")) from exc
             raise
         if fetched is None:
-            assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
-            return run.answered  # the chosen format was in the cache
+            if run.answered is not None:
+                return run.answered  # the chosen format was in the cache
+            assert run.playlist is not None  # noqa: S101 - _choose set one of the two
+            return await self._albums.deliver(run, run.playlist)
         # 3. post-process (postprocess.py)
         ready = await post_process(self._postprocess, fetched)
         # 4. deliver, 5. record
@@ -255,6 +272,11 @@ class Pipeline:
         return min(self._fetcher.max_size, self._cfg.job_limit)
 
     @property
+    def _item_cap(self) -> int:
+        """The largest item of a playlist worth fetching: items are not sent in parts."""
+        return min(self._fetcher.max_size, self._deliverer.capacity)
+
+    @property
     def _file_cap(self) -> int:
         """The largest plain file worth fetching that is not video or sound: only
         SPLIT_FILES=all sends those in parts."""
@@ -290,7 +312,8 @@ class Pipeline:
             return None
         job = run.job
         if hit.parts:
-            answered = await self._parts.resend(run, hit)
+            resender = self._albums if choice == FormatChoice.ALL else self._parts
+            answered = await resender.resend(run, hit)
             if answered is None:
                 log.info("cache_stale id=%d", job.id)
                 await self._cache.drop(run.key, choice)
@@ -326,11 +349,16 @@ class Pipeline:
             choice = FormatChoice.BEST
             seconds = self._cfg.choice_timeout
             if seconds > 0 and page.has_video:
-                run.events.emit(NeedChoice(page.title, page.estimated_size, seconds))
+                items = min(page.more + 1, self._cfg.max_items)
+                asked = NeedChoice(page.title, page.estimated_size, seconds, items)
+                run.events.emit(asked)
                 choice = await run.control.wait_choice(seconds) or FormatChoice.BEST
             await self._records.chose(job.id, choice)
             run.events.emit(Chosen(str(choice)))
         run.answered = await self._from_cache(run, str(choice))
+        if run.answered is None and choice is FormatChoice.ALL:
+            run.playlist = page
+            return None
         return None if run.answered is not None else choice
 
     async def _tick(self, run: JobRun) -> None:

@@ -22,13 +22,13 @@ class ProgressTracker:
         self._last_t = clock()
         self._last_done = 0
         self._speed: float | None = None
-        self._part = (0, 0)
+        self._part: tuple[int, int, str] = (0, 0, "part")
 
-    def phase(self, name: str, part: int = 0, parts: int = 0) -> None:
-        """A new transfer begins (part `part` of `parts`, for a file sent in parts)."""
+    def phase(self, name: str, part: int = 0, parts: int = 0, unit: str = "part") -> None:
+        """A new transfer begins (`part` of `parts`, for a file in parts or a playlist's item)."""
         with self._lock:
             self._phase = name
-            self._part = (part, parts)
+            self._part = (part, parts, unit)
             self._last_t, self._last_done, self._speed = self._clock(), 0, None
             self._snapshot = None
 

@@ -29,6 +29,7 @@ from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
 from bot.store.parts import SentPart
+from bot.upload.album import Resent
 from bot.upload.types import Delivered as Sent
 from bot.upload.types import Delivery, ProgressFn
 
@@ -99,6 +100,15 @@ class Fetcher:
 
 class Deliverer:
     capacity = 50 * 1024 * 1024
+    album_limit = 50 * 1024 * 1024
+
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]:
+        raise AssertionError("no albums in these tests")
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Sent]:
+        raise AssertionError("no albums in these tests")
 
     def __init__(self) -> None:
         self.sent: list[Delivery] = []
