@@ -187,3 +187,21 @@ async def test_split_files_all_sends_other_files_as_byte_ranges(
         "Part 1 of 2" in calls[0].params["caption"],
         "Part 2 of 2" in calls[1].params["caption"],
     ] == [True, True]
+
+
+async def test_a_part_whose_answer_was_lost_is_not_sent_again(
+    bot_api: FakeBotApi, start_daemon: StartDaemon, big_link: str, uploads: Path
+) -> None:
+    daemon = await start_daemon()
+    bot_api.hold("sendVideo", after=1)
+    bot_api.push_message(USER, big_link)
+    await bot_api.wait_held()
+    bot_api.lose_next("sendVideo")  # part 2 is performed, and its answer never comes
+    bot_api.release("sendVideo")
+    await bot_api.wait_for_text(USER, "did not confirm", timeout=60)
+    await daemon.wait_log("job_end id=1")
+    captions = [c.params["caption"] for c in part_calls(bot_api, USER)]
+    assert len(captions) == PARTS  # part 2 once (its answer lost), parts 1 and 3 once
+    for n in range(1, PARTS + 1):
+        assert sum(f"Part {n} of {PARTS}" in c for c in captions) == 1
+    assert "part_unconfirmed id=1 part=2" in daemon.output

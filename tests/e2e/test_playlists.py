@@ -104,3 +104,25 @@ async def test_cancel_in_the_middle_of_a_playlist_stops_the_rest(
     assert len(albums(bot_api, USER)) == 1
     assert not bot_api.calls_of("sendVideo", USER)
     assert not bot_api.calls_of("sendDocument", USER)
+
+
+async def test_the_same_playlist_again_comes_from_the_cache(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, clips: list[str]
+) -> None:
+    link = page_of(media, [media.url(f"/static/{name}") for name in clips[:3]])
+    daemon = await start_daemon(CHOICE_TIMEOUT_SECONDS="60")
+    bot_api.push_message(USER, link)
+    await pick_all(bot_api, USER)
+    await daemon.wait_log("job_end id=1 outcome=delivered")
+    [first] = albums(bot_api, USER)
+    fetched = media.bytes_served(".mp4")
+
+    bot_api.push_message(USER + 1, link)
+    await pick_all(bot_api, USER + 1)
+    await daemon.wait_log("job_end id=2 outcome=delivered")
+    [again] = albums(bot_api, USER + 1)
+    assert not again.files  # by file_id: nothing uploaded
+    ids = [m.file_id for m in bot_api.chat(USER) if m.kind == "video"]
+    assert [item["media"] for item in again.params["media"]] == ids
+    assert len(first.params["media"]) == 3
+    assert media.bytes_served(".mp4") == fetched  # nothing fetched again
