@@ -41,7 +41,7 @@ from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
 from bot.store.meta import MetaRepo
 from bot.store.outcomes import OutcomeRepo
-from bot.store.parts import PartLedger
+from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.ui import TelegramChatUI
@@ -136,7 +136,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         deliverer=deliverer,
         cache=cache,
         records=outcomes,
-        parts=PartLedger(rt.db, utc_now),
+        parts=PartRepo(rt.db, utc_now),
         translator=i18n.get,
     )
 

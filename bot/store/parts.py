@@ -45,7 +45,7 @@ def _part(row: sqlite3.Row, count: int) -> SentPart:
     )
 
 
-class PartLedger:
+class PartRepo:
     """Reads and writes job_parts: which parts of a job's file are in the chat."""
 
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:

@@ -159,7 +159,7 @@ class Records:
 
 
 class Ledger:
-    """The parts of a file sent in parts, by job (store/parts.py's PartLedger)."""
+    """The parts of a file sent in parts, by job (store/parts.py's PartRepo)."""
 
     def __init__(self) -> None:
         self.parts: dict[int, dict[int, SentPart]] = {}

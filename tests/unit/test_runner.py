@@ -35,7 +35,7 @@ from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
-from bot.store.parts import PartLedger
+from bot.store.parts import PartRepo
 from bot.telegram_io.chat import Buttons, NotSentError
 from bot.upload.album import Resent
 from bot.upload.types import Delivered, Delivery, ProgressFn
@@ -170,7 +170,7 @@ class World:
             deliverer=deliverer,
             cache=self.cache,
             records=OutcomeRepo(self.db, now),
-            parts=PartLedger(self.db, now),
+            parts=PartRepo(self.db, now),
             translator=lambda _lang: Translator("en"),
         )
         return Runner(pipeline, self.reports.append)
