@@ -126,3 +126,23 @@ async def test_the_same_playlist_again_comes_from_the_cache(
     assert [item["media"] for item in again.params["media"]] == ids
     assert len(first.params["media"]) == 3
     assert media.bytes_served(".mp4") == fetched  # nothing fetched again
+
+
+async def test_a_restart_mid_playlist_sends_only_what_had_not_gone(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, clips: list[str]
+) -> None:
+    first = await start_daemon(CHOICE_TIMEOUT_SECONDS="60")
+    bot_api.hold("sendMediaGroup", after=1)  # the second album's upload never gets going
+    bot_api.push_message(USER, page_of(media, [media.url(f"/static/{n}") for n in clips]))
+    await pick_all(bot_api, USER)
+    await bot_api.wait_held()
+    assert [len(c.params["media"]) for c in albums(bot_api, USER)] == [10]
+    first.signal()
+    assert await first.wait_exit(30) == 0
+    bot_api.release("sendMediaGroup")
+
+    second = await start_daemon(CHOICE_TIMEOUT_SECONDS="60")
+    await second.wait_log("playlist_items id=1 items=12 sent_before=10")
+    await second.wait_log("job_end id=1 outcome=delivered")
+    assert [len(c.params["media"]) for c in albums(bot_api, USER)] == [10, 2]
+    assert len([m for m in bot_api.chat(USER) if m.kind == "video"]) == VIDEOS
