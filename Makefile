@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps run test lint bench bench-stop bench-upload bench-media bench-parts attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -17,6 +17,19 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg python3-venv >/dev/null; \
 	  else \
 	    echo "please run: sudo apt-get install -y ffmpeg python3-venv" >&2; exit 1; \
+	  fi; \
+	fi
+
+# redis-server for the tests of the distributed mode (QUEUE_URL: a front and workers through
+# Redis). The tests start their own servers; nothing is left running. A bot on one machine
+# (no QUEUE_URL) never needs it, so `make run` does not install it.
+test-deps:
+	@if ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages: redis-server"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "please run: sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -42,7 +55,7 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-test: lint
+test: lint test-deps
 	$(VENV)/bin/pytest -q
 
 # Benchmarks and the soak test (docs/BENCHMARKS.md), all on 127.0.0.1: `make bench` takes
@@ -58,6 +71,12 @@ bench-stop: install-dev
 # sending a file handle (about 15 s; goal: growth under 10 MB).
 bench-upload: install-dev
 	$(PY) -m bench.upload_memory
+
+# Past one machine (docs/SCALING.md): 40 links through the front to 1, 2 and 4 workers, each
+# worker process held to the same bandwidth by the media server, and the time from kill -9 of
+# a worker to its job running on another (about 13 minutes; bench/results/scaling.{json,md}).
+bench-scale: install-dev test-deps
+	$(PY) -m bench.scaling
 
 # What each kind of media arrives as (issue 14's table), with the delivery time and the bytes
 # fetched for an HLS master's audio and a remuxed mkv (about 30 s). BENCH_MAIN=/other/main.py

@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # Install or upgrade tgfetch as a systemd service on Debian/Ubuntu. Run as root from the checkout:
-#   sudo bash systemd/install.sh
+#   sudo bash systemd/install.sh                      # the bot (with QUEUE_URL: the front)
+#   sudo bash systemd/install.sh worker [FRONT_ENV]   # a download worker (README: "More than
+#                                                     # one machine"); FRONT_ENV: a copy of the
+#                                                     # front's settings file, QUEUE_URL in it
 # Safe to run again: it refreshes the code, the venv and the unit, keeps the settings file and the
 # data, and restarts the service if it is configured.
 set -euo pipefail
+
+ROLE=front
+ENV_SRC=
+case "${1:-}" in
+  "") ;;
+  worker) ROLE=worker; ENV_SRC=${2:-} ;;
+  *) printf 'usage: sudo bash systemd/install.sh [worker [FRONT_ENV]]\n' >&2; exit 2 ;;
+esac
 
 APP_DIR=/opt/tgfetch
 DATA_DIR=/var/lib/tgfetch
 CONF_DIR=/etc/tgfetch
 ENV_FILE=$CONF_DIR/tgfetch.env
-UNIT=/etc/systemd/system/tgfetch.service
+SERVICE=tgfetch
+[ "$ROLE" = worker ] && SERVICE=tgfetch-worker
+UNIT=/etc/systemd/system/$SERVICE.service
 SERVICE_USER=tgfetch
 
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +33,9 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run me as root (sudo bash systemd/install.sh)"
 if [ ! -f "$SRC_DIR/main.py" ] || [ ! -f "$SRC_DIR/requirements.txt" ]; then
   die "run me from a tgfetch checkout ($SRC_DIR has no main.py/requirements.txt)"
+fi
+if [ -n "$ENV_SRC" ] && [ ! -f "$ENV_SRC" ]; then
+  die "$ENV_SRC is not a file (give the front's settings file, QUEUE_URL in it)"
 fi
 command -v apt-get >/dev/null || die "this installer is for Debian/Ubuntu (apt-get not found)"
 command -v systemctl >/dev/null || die "systemd is required"
@@ -58,7 +74,9 @@ install -d -m 0750 -o root -g "$SERVICE_USER" "$CONF_DIR"
 if [ ! -f "$ENV_FILE" ]; then
   say "creating $ENV_FILE"
   # Created 0600 so the token is never world-readable, then opened to the service group.
-  if [ -f "$SRC_DIR/.env.example" ]; then
+  if [ -n "$ENV_SRC" ]; then
+    install -m 0600 -o root -g root "$ENV_SRC" "$ENV_FILE"
+  elif [ -f "$SRC_DIR/.env.example" ]; then
     install -m 0600 -o root -g root "$SRC_DIR/.env.example" "$ENV_FILE"
   else
     install -m 0600 -o root -g root /dev/null "$ENV_FILE"
@@ -76,20 +94,35 @@ elif grep -Eq '^[[:space:]]*DATA_DIR=' "$ENV_FILE" \
     "the service can only write to $DATA_DIR"
 fi
 
-say "installing the systemd unit"
-install -m 0644 -o root -g root "$SRC_DIR/systemd/tgfetch.service" "$UNIT"
+if [ -n "$ENV_SRC" ] && ! cmp -s "$ENV_SRC" "$ENV_FILE"; then
+  say "warning: $ENV_FILE exists and was kept; it differs from $ENV_SRC"
+fi
+
+say "installing the systemd unit $SERVICE"
+install -m 0644 -o root -g root "$SRC_DIR/systemd/$SERVICE.service" "$UNIT"
 systemctl daemon-reload
+
+# A worker without QUEUE_URL has no jobs to take: it refuses to start.
+if [ "$ROLE" = worker ] && ! grep -Eq '^[[:space:]]*QUEUE_URL=[^[:space:]]' "$ENV_FILE"; then
+  cat <<EOF
+
+The worker is installed but not started: $ENV_FILE has no QUEUE_URL.
+  Add the front's:  sudoedit $ENV_FILE   (QUEUE_URL=rediss://:PASSWORD@front.example:6380/0)
+  Then run:         sudo systemctl enable --now $SERVICE
+EOF
+  exit 0
+fi
 
 # A token from @BotFather looks like 123456789:AA...; a placeholder or an empty value does not.
 if grep -Eq "^[[:space:]]*BOT_TOKEN=[\"']?[0-9]{5,}:[A-Za-z0-9_-]{30,}[\"']?[[:space:]]*$" \
   "$ENV_FILE"; then
-  say "starting tgfetch"
-  systemctl enable --quiet tgfetch
-  systemctl restart tgfetch
-  if systemctl is-active --quiet tgfetch; then
-    say "tgfetch is running. Logs: journalctl -u tgfetch -f"
+  say "starting $SERVICE"
+  systemctl enable --quiet "$SERVICE"
+  systemctl restart "$SERVICE"
+  if systemctl is-active --quiet "$SERVICE"; then
+    say "$SERVICE is running. Logs: journalctl -u $SERVICE -f"
   else
-    say "tgfetch did not start; see: journalctl -u tgfetch -n 50 --no-pager"
+    say "$SERVICE did not start; see: journalctl -u $SERVICE -n 50 --no-pager"
     exit 1
   fi
 else
@@ -99,8 +132,8 @@ tgfetch is installed but not started: $ENV_FILE has no BOT_TOKEN yet.
   1. Edit it:   sudoedit $ENV_FILE
      Set BOT_TOKEN (from @BotFather) and ADMIN_IDS (your numeric Telegram id); the other
      settings are explained in the file.
-  2. Then run:  sudo systemctl enable --now tgfetch
+  2. Then run:  sudo systemctl enable --now $SERVICE
      (or run this installer again)
-  3. Watch it:  journalctl -u tgfetch -f
+  3. Watch it:  journalctl -u $SERVICE -f
 EOF
 fi

@@ -43,6 +43,25 @@ def _parse_ids(value: object) -> object:
     return value
 
 
+QUEUE_SCHEMES = frozenset({"redis", "rediss", "unix"})
+
+
+def _check_queue_url(value: SecretStr | None) -> SecretStr | None:
+    if value is None or not value.get_secret_value().strip():
+        return None
+    url = value.get_secret_value().strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    # Never echo the value: it holds Redis's password.
+    if scheme not in QUEUE_SCHEMES:
+        raise ValueError("must be redis://, rediss:// (TLS) or unix:// (a local socket)")
+    if scheme == "unix" and not parts.path:
+        raise ValueError("unix:// needs the socket's path, e.g. unix:///run/redis/redis.sock")
+    if scheme != "unix" and not parts.hostname:
+        raise ValueError("must name Redis's host, e.g. redis://:PASSWORD@10.0.0.2:6379/0")
+    return SecretStr(url)
+
+
 def _check_proxy(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
@@ -101,6 +120,13 @@ class Settings(BaseSettings):
     proxy_url: str | None = None
     download_proxy_url: str | None = None
     ytdlp_cookies: Path | None = None
+    # Set: this process is the front (polls, records, shows) and `main.py worker` processes
+    # download, through Redis (docs/SCALING.md). Unset: everything in this one process.
+    queue_url: SecretStr | None = None
+    # A worker's running job is seen alive this long after its last heartbeat; a dead worker's
+    # job runs elsewhere about this plus QUEUE_SWEEP_SECONDS plus 5 s after it died.
+    queue_heartbeat_seconds: int = Field(default=30, ge=2, le=3600)
+    queue_sweep_seconds: int = Field(default=5, ge=1, le=600)  # how often stuck jobs are sought
     log_level: str = "INFO"
     # Set by systemd for Type=notify units, not by operators.
     notify_socket: str | None = None
@@ -133,6 +159,11 @@ class Settings(BaseSettings):
     @classmethod
     def _proxy(cls, value: str | None) -> str | None:
         return _check_proxy(value)
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue(cls, value: SecretStr | None) -> SecretStr | None:
+        return _check_queue_url(value)
 
     @field_validator("tz")
     @classmethod
@@ -168,6 +199,11 @@ class Settings(BaseSettings):
     @property
     def mtproto_enabled(self) -> bool:
         return self.api_id is not None and self.api_hash is not None
+
+    @property
+    def queue_enabled(self) -> bool:
+        """Whether jobs go through Redis to workers (QUEUE_URL set)."""
+        return self.queue_url is not None
 
     @property
     def max_file_size(self) -> int:

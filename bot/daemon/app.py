@@ -39,16 +39,14 @@ from bot.telegram_io.retry import RetryPolicy
 log = logging.getLogger(__name__)
 
 
-def build_application(
-    settings: Settings, monitor: PollMonitor, policy: RetryPolicy, metrics: Metrics
-) -> TgApp:
-    api = settings.telegram_api_url
+def api_request(settings: Settings, policy: RetryPolicy, metrics: Metrics) -> RetryingRequest:
+    """The request stack of every Bot API call but getUpdates (a worker's uploads too)."""
 
     def on_status(method: str, status: int) -> None:
         if status == 0 or status >= 400:
             metrics.inc("bot_api_errors_total", method=method, code=status)
 
-    request = RetryingRequest(
+    return RetryingRequest(
         policy=policy,
         on_status=on_status,
         connection_pool_size=32,
@@ -58,6 +56,13 @@ def build_application(
         pool_timeout=10,
         proxy=settings.proxy_url,
     )
+
+
+def build_application(
+    settings: Settings, monitor: PollMonitor, policy: RetryPolicy, metrics: Metrics
+) -> TgApp:
+    api = settings.telegram_api_url
+    request = api_request(settings, policy, metrics)
     updates_request = PollingRequest(
         monitor=monitor,
         read_timeout=poll_timeout(settings) + 10,
@@ -137,11 +142,13 @@ async def _serve(
             services = build_services(settings, app, rt, ops.metrics)
             app.bot_data.services = services
             register_handlers(app, ops.metrics)
+            link = rt.queue
             ops.attach(
                 Load(
                     running=lambda: services.jobs.running,
                     queued=lambda: services.jobs.queued,
                     mtproto=lambda: services.mtproto.state if services.mtproto else "disabled",
+                    queue=lambda: link.probe.state if link is not None else None,
                 )
             )
         except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it

@@ -1,4 +1,8 @@
-"""Process entry: settings or one clear line, logging, the event loop, the exit code."""
+"""Process entry: settings or one clear line, logging, the event loop, the exit code.
+
+`python main.py` is the bot (with QUEUE_URL: the front of workers); `python main.py worker` is
+a download worker (QUEUE_URL required).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Coroutine, Sequence
 from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
 
-from bot.config.settings import ConfigError, load_settings
+from bot.config.settings import ConfigError, Settings, load_settings
 from bot.daemon.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
@@ -25,15 +32,37 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+USAGE = "usage: python main.py [worker]"
+
+Run = Callable[[Settings], Coroutine[Any, Any, int]]
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What the log must never show: the token, and Redis's password."""
+    secrets = [settings.bot_token.get_secret_value()]
+    if settings.queue_url is not None:
+        password = urlsplit(settings.queue_url.get_secret_value()).password
+        if password:
+            secrets.append(password)
+    return secrets
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args not in ([], ["worker"]):
+        print(USAGE, file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        return 2
+    worker = args == ["worker"]
     # Until the event loop takes them over, SIGTERM stops the process like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+        if worker:
+            _need_queue(settings)
+        configure_logging(settings.log_level, secrets_of(settings))
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
-        from bot.daemon.app import run
+        run = _worker() if worker else _bot()
     except ConfigError as exc:
         print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
         return 2
@@ -43,6 +72,29 @@ def main() -> int:
         code = asyncio.run(run(settings))
     except KeyboardInterrupt:  # a signal before the event loop took signals over; run()
         code = 0  # has logged `stopped`
+    return _leave(code)
+
+
+def _need_queue(settings: Settings) -> None:
+    if settings.queue_url is None:
+        raise ConfigError(
+            "config error: QUEUE_URL is required for a worker (the Redis the front uses)"
+        )
+
+
+def _bot() -> Run:
+    from bot.daemon.app import run  # after logging and PTB's settings
+
+    return run
+
+
+def _worker() -> Run:
+    from bot.daemon.worker import run  # after logging and PTB's settings
+
+    return run
+
+
+def _leave(code: int) -> int:
     deadline = time.monotonic() + THREAD_EXIT_GRACE_S
     for thread in threading.enumerate():
         if thread is not threading.main_thread():  # idle pool workers leave within moments

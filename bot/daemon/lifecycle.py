@@ -200,19 +200,19 @@ class Lifecycle:
         services = self._services
         await services.jobs.shutdown(left(JOBS_GRACE_S))
         if services.mtproto is not None:
-            await _bounded("mtproto_close", services.mtproto.close(), left())
+            await bounded("mtproto_close", services.mtproto.close(), left())
         app = self._app
         if app.updater is not None and app.updater.running:
             # Stopping confirms the last offset with one more getUpdates, which hangs when
             # Telegram does not answer (the very case of a stalled poller); after a 401 it
             # re-raises the InvalidToken that ended polling.
-            await _bounded("updater_stop", app.updater.stop(), left(UPDATER_STOP_S))
+            await bounded("updater_stop", app.updater.stop(), left(UPDATER_STOP_S))
         if app.running:
-            await _bounded("application_stop", app.stop(), left())
-        await _bounded("application_shutdown", app.shutdown(), left())
+            await bounded("application_stop", app.stop(), left())
+        await bounded("application_shutdown", app.shutdown(), left())
 
 
-async def _bounded(step: str, work: Awaitable[None], seconds: float) -> None:
+async def bounded(step: str, work: Awaitable[None], seconds: float) -> None:
     """One step of the stop: a failure or an overrun is one line, and the stop goes on."""
     try:
         await asyncio.wait_for(work, seconds)

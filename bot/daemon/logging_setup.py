@@ -46,6 +46,17 @@ class OneLineFilter(logging.Filter):
         return True
 
 
+class RoutineFilter(logging.Filter):
+    """Drops a library's line that every normal run writes and says nothing: SAQ's worker
+    warns at each stop that its running jobs outlived a grace period we set to none (they are
+    handed back to the queue at once, on purpose)."""
+
+    ROUTINE = ("did not finish within the shutdown grace period",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "saq" and any(text in str(record.msg) for text in self.ROUTINE))
+
+
 def configure_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
@@ -54,9 +65,11 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     if logging.getLevelName(level) > logging.DEBUG:
         handler.addFilter(OneLineFilter(("telegram",)))
     handler.addFilter(RedactFilter(secrets))
+    handler.addFilter(RoutineFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and the Bot API URL carries the token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "pyrogram", "aiohttp.access"):
+    # httpx logs every request URL at INFO, and the Bot API URL carries the token; SAQ logs
+    # each job three times (ours log it once, as key=value).
+    for noisy in ("httpx", "httpcore", "apscheduler", "pyrogram", "aiohttp.access", "saq"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -27,14 +27,20 @@ from bot.handlers.context import TgApp
 from bot.handlers.services import Services
 from bot.history.pages import History
 from bot.i18n import I18n
-from bot.jobs.engine import JobReport
+from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, outcome_label
-from bot.jobs.pipeline import Pipeline, PipelineConfig
+from bot.jobs.parts import PartLedger
+from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
+from bot.jobs.pipeline import Deliverer as PipelineDeliverer
+from bot.jobs.record import JobRecorder
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import Presenters
+from bot.remote.connect import QueueLink, open_queue
+from bot.remote.front import FrontStores, NoFetch, RemoteEngine
+from bot.remote.tuning import Tuning
 from bot.store.cache import CacheRepo
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
@@ -61,24 +67,31 @@ def utc_now() -> dt.datetime:
 
 
 @dataclass
-class Runtime:
-    """Everything with a lifetime that the daemon opens and must close."""
+class Pools:
+    """What downloads run on: the pools, the URL guard, the download client."""
 
-    db: Database
     blocking: ThreadPoolExecutor
     io: ThreadPoolExecutor
     guard: UrlGuard
     download_client: httpx.AsyncClient
 
 
+@dataclass
+class Runtime:
+    """Everything with a lifetime that the daemon opens and must close."""
+
+    db: Database
+    pools: Pools
+    queue: QueueLink | None  # with QUEUE_URL: this process is the front of workers
+
+
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
     loop = asyncio.get_running_loop()
     io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io")
     # DNS lookups (getaddrinfo) use the loop's default executor: keep them off the download pool.
     loop.set_default_executor(io)
     blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
-    db = Database(settings.data_dir / "tgfetch.sqlite3")
     guard = build_guard(settings)
     downloads = download_client(
         guard.addresses,
@@ -87,12 +100,28 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
     try:
-        await db.open()
-        yield Runtime(db, blocking, io, guard, downloads)
+        yield Pools(blocking, io, guard, downloads)
     finally:
         await downloads.aclose()
-        await db.close()
         blocking.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    db = Database(settings.data_dir / "tgfetch.sqlite3")
+    async with contextlib.AsyncExitStack() as stack:
+        pools = await stack.enter_async_context(open_pools(settings))
+        queue = None
+        if settings.queue_url is not None:
+            tuning = Tuning.from_settings(settings)
+            queue = await stack.enter_async_context(
+                open_queue(settings.queue_url, tuning, patient=False)
+            )
+        try:
+            await db.open()
+            yield Runtime(db, pools, queue)
+        finally:
+            await db.close()
 
 
 def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics) -> Services:
@@ -100,59 +129,65 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
     cache = CacheRepo(rt.db)
-    guard = rt.guard
     botapi = BotApiUploader(
         app.bot,
         local_mode=settings.bot_api_local_mode,
         answer_timeout=settings.bot_api_timeout_seconds,
     )
     mtproto = None
-    if settings.mtproto_enabled:
+    if settings.mtproto_enabled and rt.queue is None:  # a front uploads nothing of its own
         mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
     deliverer = Deliverer(botapi, mtproto, settings.bot_api_upload_limit)
     outcomes = OutcomeRepo(rt.db, utc_now)
-    pipeline = Pipeline(
-        config=PipelineConfig(
-            data_dir=settings.data_dir,
-            job_timeout=settings.job_timeout_seconds,
-            choice_timeout=settings.choice_timeout_seconds,
-            split=settings.split_files,
-            max_items=settings.max_playlist_items,
-            job_limit=settings.max_job_size,
-        ),
-        fetcher=Fetcher(
-            HttpFetcher(rt.download_client, guard, settings.max_file_size),
-            YtdlpFetcher(
-                rt.blocking,
-                max_size=settings.max_file_size,
-                proxy=settings.download_proxy_url,
-                cookies=settings.ytdlp_cookies,
-                factory=lambda params, stop: guarded_youtube_dl(
-                    params, guard, JobNet(stop, settings.max_page_size, rt.io)
-                ),
+    limits = Limits(
+        workers=settings.download_workers,
+        per_user=settings.max_jobs_per_user,
+        max_queued=settings.max_queued_jobs,
+    )
+    observers = Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember)
+    jobs: Engine
+    if rt.queue is None:
+        jobs = JobManager(
+            limits=limits,
+            repo=jobs_repo,
+            links=links_repo,
+            outcomes=outcomes,
+            pipeline=build_pipeline(
+                settings,
+                rt.pools,
+                deliverer=deliverer,
+                cache=cache,
+                records=outcomes,
+                parts=PartRepo(rt.db, utc_now),
+                i18n=i18n,
             ),
-        ),
-        postprocess=prepare,
-        deliverer=deliverer,
-        cache=cache,
-        records=outcomes,
-        parts=PartRepo(rt.db, utc_now),
-        translator=i18n.get,
-    )
-
-    manager = JobManager(
-        limits=Limits(
-            workers=settings.download_workers,
-            per_user=settings.max_jobs_per_user,
-            max_queued=settings.max_queued_jobs,
-        ),
-        repo=jobs_repo,
-        links=links_repo,
-        outcomes=outcomes,
-        pipeline=pipeline,
-        observers=Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember),
-        on_outcome=lambda report: record_job(metrics, report),
-    )
+            observers=observers,
+            on_outcome=lambda report: record_job(metrics, report),
+        )
+    else:
+        # The front: it answers cached links itself and sends every other job to a worker.
+        pipeline = Pipeline(
+            config=pipeline_config(settings),
+            fetcher=NoFetch(settings.max_file_size),
+            postprocess=prepare,
+            deliverer=deliverer,
+            cache=cache,
+            records=outcomes,
+            parts=PartRepo(rt.db, utc_now),  # the parts of a cached file it resends
+            translator=i18n.get,
+        )
+        jobs = RemoteEngine(
+            limits=limits,
+            stores=FrontStores(rt.db, jobs_repo, links_repo, outcomes, cache),
+            pipeline=pipeline,
+            queue=rt.queue.queue,
+            client=rt.queue.client,
+            probe=rt.queue.probe,
+            tuning=rt.queue.tuning,
+            observers=observers,
+            wall_clock=utc_now,
+            on_outcome=lambda report: record_job(metrics, report),
+        )
     users = UserRepo(rt.db, utc_now)
     expiry = ExpiryService(
         config=ExpiryConfig.from_settings(settings),
@@ -169,13 +204,59 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         i18n=i18n,
         users=users,
         links=links_repo,
-        jobs=manager,
+        jobs=jobs,
         mtproto=mtproto,
         limiter=RateLimiter(settings.rate_limit_per_minute),
         access=Access(settings.admin_ids, settings.allowed_users),
         history=History(links_repo, jobs_repo),
         stats=StatsRepo(rt.db, utc_now, settings.zone),
         expiry=expiry,
+    )
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    return PipelineConfig(
+        data_dir=settings.data_dir,
+        job_timeout=settings.job_timeout_seconds,
+        choice_timeout=settings.choice_timeout_seconds,
+        split=settings.split_files,
+        max_items=settings.max_playlist_items,
+        job_limit=settings.max_job_size,
+    )
+
+
+def build_pipeline(
+    settings: Settings,
+    pools: Pools,
+    *,
+    deliverer: PipelineDeliverer,
+    cache: CacheLookup,
+    records: JobRecorder,
+    parts: PartLedger,
+    i18n: I18n,
+) -> Pipeline:
+    """The pipeline with this process's fetchers (a single process, or a worker)."""
+    guard = pools.guard
+    return Pipeline(
+        config=pipeline_config(settings),
+        fetcher=Fetcher(
+            HttpFetcher(pools.download_client, guard, settings.max_file_size),
+            YtdlpFetcher(
+                pools.blocking,
+                max_size=settings.max_file_size,
+                proxy=settings.download_proxy_url,
+                cookies=settings.ytdlp_cookies,
+                factory=lambda params, stop: guarded_youtube_dl(
+                    params, guard, JobNet(stop, settings.max_page_size, pools.io)
+                ),
+            ),
+        ),
+        postprocess=prepare,
+        deliverer=deliverer,
+        cache=cache,
+        records=records,
+        parts=parts,
+        translator=i18n.get,
     )
 
 

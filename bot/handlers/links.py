@@ -24,6 +24,7 @@ NOT_TAKEN: dict[Admission, NotTaken] = {
     Admission.USER_LIMIT: NotTaken.USER_LIMIT,
     Admission.QUEUE_FULL: NotTaken.QUEUE_FULL,
     Admission.STOPPING: NotTaken.STOPPING,
+    Admission.UNAVAILABLE: NotTaken.UNAVAILABLE,
 }
 LISTED = 10  # links listed under one reason; the rest are counted
 

@@ -1,6 +1,6 @@
 """One text per rule a user runs into, the same wherever the rule is applied: who may use the
 bot, what it understands, and why a link was not taken (the per-user limit, a full queue, a
-restart, the rate limit)."""
+restart, the job queue away, the rate limit)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ _STOPPING = N_plural(
     "🔄 The bot is restarting. Please send the link again in a minute.",
     "🔄 The bot is restarting. Please send the links again in a minute.",
 )
+# QUEUE_URL is set and Redis does not answer: nothing was queued, and nothing is lost by asking.
+_UNAVAILABLE = N_plural(
+    "🔌 Downloads are unavailable for a moment. Please send the link again in a minute.",
+    "🔌 Downloads are unavailable for a moment. Please send the links again in a minute.",
+)
 _RATE = N_plural(
     "🐢 Slow down: up to {n} link a minute.", "🐢 Slow down: up to {n} links a minute."
 )
@@ -43,6 +48,7 @@ class NotTaken(StrEnum):
     USER_LIMIT = "user_limit"  # MAX_JOBS_PER_USER downloads already going
     QUEUE_FULL = "queue_full"  # MAX_QUEUED_JOBS waiting
     STOPPING = "stopping"  # the bot is shutting down
+    UNAVAILABLE = "unavailable"  # the job queue (QUEUE_URL) cannot be reached
     RATE_LIMIT = "rate_limit"  # RATE_LIMIT_PER_MINUTE reached
 
 
@@ -70,4 +76,6 @@ def not_taken_text(tr: Translator, why: NotTaken, rules: LinkRules, links: int =
         return tr(_QUEUE_FULL)
     if why is NotTaken.STOPPING:
         return tr.plural(_STOPPING, links)
+    if why is NotTaken.UNAVAILABLE:
+        return tr.plural(_UNAVAILABLE, links)
     return f"{tr.plural(_RATE, rules.per_minute)} {tr.plural(_RETRY, max(1, rules.retry_in))}"

@@ -22,6 +22,7 @@ class Admission(StrEnum):
     USER_LIMIT = "user_limit"
     QUEUE_FULL = "queue_full"
     STOPPING = "stopping"
+    UNAVAILABLE = "unavailable"  # the job queue cannot be reached (QUEUE_URL): try later
 
 
 @dataclass(frozen=True, slots=True)

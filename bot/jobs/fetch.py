@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import httpx
 
@@ -46,6 +47,37 @@ class Fetched:
     files: tuple[FetchedFile, ...]
     choice: str  # the format, as the file_id cache knows it
     more: int = 0  # other videos on the page, not fetched
+
+
+class FetchStage(Protocol):
+    """What the pipeline asks of its fetch stage (Fetcher here; bot/remote's front has one
+    that fetches nothing)."""
+
+    @property
+    def max_size(self) -> int: ...
+
+    async def fetch(
+        self,
+        url: str,
+        folder: Path,
+        progress: TransferFn,
+        cancel: CancelToken,
+        cap: int,
+        choose: Choose,
+        *,
+        file_cap: int | None = None,
+    ) -> Fetched | None: ...
+
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]: ...
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched: ...
+
+
+class FetchElsewhereError(Exception):
+    """Raised by a fetch stage of a process that downloads nothing (the front of a bot with
+    workers): the pipeline lets it through, nothing recorded, and the job goes to a worker."""
 
 
 class Fetcher:

@@ -56,6 +56,18 @@ class PartLedger(Protocol):
     async def record(self, job_id: int, part: SentPart) -> None: ...
 
 
+class RunLedger:
+    """A ledger that remembers one run only. For a worker: what earlier attempts delivered is
+    bot/remote's Redis ledger's business (its deliverer answers a part sent before without
+    sending it again), so every part is handed to it in order, each run."""
+
+    async def sent(self, job_id: int) -> dict[int, SentPart]:
+        return {}
+
+    async def record(self, job_id: int, part: SentPart) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Source:
     """The file being sent in parts, and what every part's message says of it."""

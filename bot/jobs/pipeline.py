@@ -26,7 +26,7 @@ from bot.i18n import Translator
 from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, Fetcher
+from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
@@ -125,7 +125,7 @@ class Pipeline:
         self,
         *,
         config: PipelineConfig,
-        fetcher: Fetcher,
+        fetcher: FetchStage,
         postprocess: PostProcess,
         deliverer: Deliverer,
         cache: CacheLookup,
@@ -147,6 +147,11 @@ class Pipeline:
 
     def folder_of(self, job_id: int) -> Path:
         return self._cfg.data_dir / "jobs" / str(job_id)
+
+    async def in_cache(self, job: Job) -> bool:
+        """Whether stage 1 has a file for the job: a read, nothing recorded or shown."""
+        key = normalize_url(job.url)
+        return any([await self._cache.get(key, choice) for choice in _cache_choices(job)])
 
     async def run(self, job: Job, control: JobControl, events: EventSink) -> Outcome:
         """Run the job once; returns how it ended, already recorded. Never raises but for a
@@ -171,6 +176,8 @@ class Pipeline:
             cancel.expire_in(self._cfg.job_timeout)  # the worker thread's own clock
             async with asyncio.timeout(self._cfg.job_timeout):
                 return await self._stages(run)
+        except FetchElsewhereError:
+            raise  # not this process's to fetch: the engine sends the job on, nothing said
         except (TimeoutError, StoppedError, asyncio.CancelledError) as exc:
             if run.delivered is not None:  # stopped after Telegram took the file
                 return await settle(run.delivered)
@@ -198,8 +205,7 @@ class Pipeline:
     async def _stages(self, run: JobRun) -> Outcome:
         job = run.job
         # 1. cache: a link delivered before is resent by file_id
-        choices = [job.choice] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
-        for choice in choices:
+        for choice in _cache_choices(job):
             if (cached := await self._from_cache(run, str(choice))) is not None:
                 return cached
         # 2. fetch (a resumed job starts over: whatever a crash left in its folder goes first)
@@ -371,3 +377,8 @@ class Pipeline:
                 continue
             last = snapshot
             run.events.emit(snapshot)
+
+
+def _cache_choices(job: Job) -> list[str]:
+    """The formats stage 1 looks for: the one chosen, or what a link answers by default."""
+    return [str(job.choice)] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]

@@ -37,7 +37,7 @@ CounterName = Literal[
     "cache_hits_total",
 ]
 HistogramName = Literal["job_duration_seconds"]
-GaugeName = Literal["jobs_running", "jobs_queued", "seconds_since_last_poll"]
+GaugeName = Literal["jobs_running", "jobs_queued", "seconds_since_last_poll", "queue_up"]
 LabelValue = str | int
 
 
@@ -66,6 +66,7 @@ GAUGES: Mapping[GaugeName, MetricSpec] = MappingProxyType(
         "jobs_running": MetricSpec("Jobs downloading or uploading now."),
         "jobs_queued": MetricSpec("Jobs waiting for a worker."),
         "seconds_since_last_poll": MetricSpec("Seconds since the last getUpdates round trip."),
+        "queue_up": MetricSpec("1 while Redis answers (QUEUE_URL set), else 0."),
     }
 )
 UPTIME_HELP = "Seconds since the daemon started."

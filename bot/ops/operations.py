@@ -27,6 +27,7 @@ class Load:
     running: Callable[[], int]
     queued: Callable[[], int]
     mtproto: Callable[[], str]
+    queue: Callable[[], str | None] = lambda: None  # Redis's state, with QUEUE_URL
 
 
 class Operations:
@@ -64,6 +65,8 @@ class Operations:
         self.metrics.set_gauge_fn("jobs_running", lambda: float(load.running()))
         self.metrics.set_gauge_fn("jobs_queued", lambda: float(load.queued()))
         self.metrics.set_gauge_fn("seconds_since_last_poll", self._monitor.seconds_since_last)
+        if load.queue() is not None:
+            self.metrics.set_gauge_fn("queue_up", lambda: float(load.queue() == "ok"))
 
     def snapshot(self) -> HealthSnapshot:
         return HealthSnapshot(
@@ -74,13 +77,16 @@ class Operations:
             jobs_queued=self._load.queued(),
             mtproto=self._load.mtproto(),
             problem=self._monitor.problem(),
+            queue=self._load.queue(),
         )
 
     def status_line(self) -> str:
         problem = self._monitor.problem()
         if problem is not None:
             return f"polling stalled: {problem}"
-        return f"polling ok; jobs running {self._load.running()}, queued {self._load.queued()}"
+        line = f"polling ok; jobs running {self._load.running()}, queued {self._load.queued()}"
+        queue = self._load.queue()
+        return line if queue is None else f"{line}; queue {queue}"
 
     async def start_health(self) -> None:
         """Binds the health server (if HEALTH_PORT is set; 0 picks a free port, and the log

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.model.media import MediaKind
 from bot.store.db import Database
-from bot.store.parts import SentPart, cached_parts, put_parts
+from bot.store.parts import SentPart, cached_parts, drop_parts, put_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,24 @@ def put_file(
     put_parts(conn, url_key, choice, entry.parts)
 
 
+def drop_file(conn: sqlite3.Connection, url_key: str, choice: str) -> None:
+    """Forget a cached file and its parts, inside the caller's transaction."""
+    conn.execute("DELETE FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice))
+    drop_parts(conn, url_key, choice)
+
+
+def _entry(conn: sqlite3.Connection, row: sqlite3.Row) -> CachedFile:
+    url_key, choice = row["url_key"], row["choice"]
+    return CachedFile(
+        row["file_id"],
+        MediaKind(row["kind"]),
+        row["title"],
+        row["size"],
+        row["more"],
+        cached_parts(conn, url_key, choice),
+    )
+
+
 class CacheRepo:
     """Looks files up and drops stale ones; files are added with a job's outcome."""
 
@@ -54,25 +72,18 @@ class CacheRepo:
             row = conn.execute(
                 "SELECT * FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice)
             ).fetchone()
-            if row is None:
-                return None
-            return CachedFile(
-                row["file_id"],
-                MediaKind(row["kind"]),
-                row["title"],
-                row["size"],
-                row["more"],
-                cached_parts(conn, url_key, choice),
-            )
+            return None if row is None else _entry(conn, row)
+
+        return await self._db.run(query)
+
+    async def of_url(self, url_key: str) -> dict[str, CachedFile]:
+        """Every format of one link that Telegram has, by choice."""
+
+        def query(conn: sqlite3.Connection) -> dict[str, CachedFile]:
+            rows = conn.execute("SELECT * FROM file_cache WHERE url_key = ?", (url_key,))
+            return {row["choice"]: _entry(conn, row) for row in rows}
 
         return await self._db.run(query)
 
     async def drop(self, url_key: str, choice: str) -> None:
-        def delete(conn: sqlite3.Connection) -> None:
-            for table in ("file_cache", "file_cache_parts"):
-                conn.execute(
-                    f"DELETE FROM {table} WHERE url_key = ? AND choice = ?",  # noqa: S608 - names above
-                    (url_key, choice),
-                )
-
-        await self._db.run(delete)
+        await self._db.run(lambda conn: drop_file(conn, url_key, choice))

@@ -33,6 +33,12 @@ def _job(row: sqlite3.Row) -> Job:
     )
 
 
+def link_of(conn: sqlite3.Connection, job_id: int) -> int | None:
+    """The job's link, inside the caller's transaction (None: no such job, or no link)."""
+    row = conn.execute("SELECT link_id FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else row["link_id"]
+
+
 class JobRepo:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self._db = db
@@ -101,6 +107,18 @@ class JobRepo:
         args.append(job_id)
         sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 - fixed columns
         await self._db.run(lambda conn: conn.execute(sql, args))
+
+    async def discard(self, job_id: int) -> None:
+        """Forget a job that never started and its link, as if it had been refused (the queue
+        it was meant for could not take it)."""
+
+        def delete(conn: sqlite3.Connection) -> None:
+            link_id = link_of(conn, job_id)
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            if link_id is not None:
+                conn.execute("DELETE FROM links WHERE id = ?", (link_id,))
+
+        await self._db.run(delete)
 
     async def remember(self, job_id: int, message_id: int) -> None:
         """The job's status message, so that a restart edits it instead of sending another."""

@@ -7,22 +7,26 @@ import sqlite3
 from bot.store.db import Database
 
 
+def get_value(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row["value"])
+
+
+def set_value(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Inside the caller's transaction (bot/remote keeps its read position so)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
 class MetaRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def get(self, key: str) -> str | None:
-        def query(conn: sqlite3.Connection) -> str | None:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            return None if row is None else str(row["value"])
-
-        return await self._db.run(query)
+        return await self._db.run(lambda conn: get_value(conn, key))
 
     async def set(self, key: str, value: str) -> None:
-        await self._db.run(
-            lambda conn: conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-        )
+        await self._db.run(lambda conn: set_value(conn, key, value))

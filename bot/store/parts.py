@@ -84,13 +84,17 @@ class PartRepo:
         )
 
 
+def drop_parts(conn: sqlite3.Connection, url_key: str, choice: str) -> None:
+    conn.execute(
+        "DELETE FROM file_cache_parts WHERE url_key = ? AND choice = ?", (url_key, choice)
+    )
+
+
 def put_parts(
     conn: sqlite3.Connection, url_key: str, choice: str, parts: tuple[SentPart, ...]
 ) -> None:
     """Remember every part of a cached file, inside the caller's transaction (cache.py)."""
-    conn.execute(
-        "DELETE FROM file_cache_parts WHERE url_key = ? AND choice = ?", (url_key, choice)
-    )
+    drop_parts(conn, url_key, choice)
     conn.executemany(
         "INSERT INTO file_cache_parts (url_key, choice, part, file_id, kind, size, start_s,"
         " end_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -20,9 +20,12 @@ PASSED_ON = frozenset({"PATH", "HOME", "LANG", "TMPDIR", "LD_PRELOAD", "DONT_FAK
 class Daemon:
     """One daemon process; its stdout is collected line by line for assertions."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, main: Path = MAIN) -> None:
+    def __init__(
+        self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = (), main: Path = MAIN
+    ) -> None:
         self.env = env
         self.cwd = cwd
+        self.args = args  # ("worker",): a download worker
         self.main = main  # another checkout's main.py, for a benchmark of before and after
         self.lines: list[str] = []
         self._proc: asyncio.subprocess.Process | None = None
@@ -48,6 +51,7 @@ class Daemon:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             str(self.main),
+            *self.args,
             cwd=self.cwd,
             env={**base, **self.env},
             stdout=asyncio.subprocess.PIPE,

@@ -97,6 +97,14 @@ class Fetcher:
         fetched = FetchedFile(path, SIZE, "A clip", performer="The Band", track="Clip Song")
         return Fetched((fetched,), key, self.more)
 
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        raise AssertionError("no playlists in these tests")
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched:
+        raise AssertionError("no playlists in these tests")
+
 
 class Deliverer:
     capacity = 50 * 1024 * 1024
@@ -196,7 +204,7 @@ def pipeline(
     deliverer = Deliverer()
     built = Pipeline(
         config=PipelineConfig(tmp_path, job_timeout=job_timeout, choice_timeout=5),
-        fetcher=fetcher,  # type: ignore[arg-type]
+        fetcher=fetcher,
         postprocess=postprocess or PostProcess(),
         deliverer=deliverer,
         cache=cache or Cache(),

@@ -1,0 +1,296 @@
+"""A download worker (`python main.py worker`, QUEUE_URL set): it takes a job from Redis when
+it has a free slot, runs the pipeline (fetch, post-process, deliver straight to Telegram with
+the bot's own token), and reports to the front. It never polls, keeps no user state and no
+SQLite; its DATA_DIR holds the downloads in progress and its own MTProto session.
+
+A stop (SIGTERM) hands the running jobs back to the queue at once: another worker takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import Bot
+
+from bot import __version__
+from bot.config.settings import Settings, StartupError
+from bot.daemon.app import api_request
+from bot.daemon.lifecycle import STARTUP_CANCEL_S, bounded, fail_start
+from bot.daemon.wiring import Pools, build_pipeline, open_pools, record_job
+from bot.i18n import I18n
+from bot.jobs.parts import RunLedger
+from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
+from bot.jobs.record import JobRecorder
+from bot.ops.health import HealthServer, WorkerHealth
+from bot.ops.lock import InstanceLock
+from bot.ops.metrics import Metrics
+from bot.ops.notify import Notifier, WatchdogPinger
+from bot.ops.stop import Exit, ExitReason, StopSignal
+from bot.remote.connect import QueueLink, open_queue
+from bot.remote.outbox import Outbox
+from bot.remote.redis_client import describe
+from bot.remote.tasks import stop_tasks
+from bot.remote.tuning import Tuning
+from bot.remote.worker import CANCEL_DEADLINE_S, JobRunner, QueueWorker, build_worker
+from bot.telegram_io.retry import RetryPolicy
+from bot.upload.botapi import BotApiUploader
+from bot.upload.deliver import Deliverer as RouteDeliverer
+from bot.upload.mtproto import MtprotoUploader
+from bot.upload.mtproto_client import resolve_factory
+
+log = logging.getLogger(__name__)
+
+# SAQ cancels the running jobs and waits up to its deadline for each to hand its job back;
+# their last reports then get a moment to reach Redis.
+WORKER_STOP_S = CANCEL_DEADLINE_S + 1.0
+DRAIN_S = 1.0
+TASKS_STOP_S = 1.0  # the outbox, the probe and SAQ's loop, once the worker has stopped
+STEP_S = 1.0  # each other step of the stop
+
+
+def worker_name() -> str:
+    """How this worker is named in the logs and in SAQ's worker list."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class _Parts:
+    bot: Bot
+    mtproto: MtprotoUploader | None
+    outbox: Outbox
+    runner: JobRunner
+    worker: QueueWorker
+
+
+class WorkerOps:
+    """The instance lock on DATA_DIR, systemd's notify and watchdog, /health and /metrics."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self._settings = settings
+        self.metrics = metrics
+        self._lock = InstanceLock(settings.data_dir)
+        self._notifier = Notifier(settings.notify_socket)
+        self._snapshot: Callable[[], WorkerHealth] | None = None
+        self._alive: Callable[[], bool] = lambda: True
+        self._pinger = WatchdogPinger(
+            self._notifier,
+            settings.watchdog_usec,
+            healthy=lambda: self._alive(),
+            status_line=self.status_line,
+        )
+        self._health: HealthServer | None = None
+
+    def lock(self) -> None:
+        self._lock.acquire()
+
+    def attach(self, snapshot: Callable[[], WorkerHealth], alive: Callable[[], bool]) -> None:
+        self._snapshot = snapshot
+        self._alive = alive
+        self.metrics.set_gauge_fn("jobs_running", lambda: float(snapshot().jobs_running))
+        self.metrics.set_gauge_fn("queue_up", lambda: float(snapshot().healthy))
+
+    def status_line(self) -> str:
+        if self._snapshot is None:
+            return "starting"
+        snap = self._snapshot()
+        return f"jobs running {snap.jobs_running} of {snap.slots}; queue {snap.queue}"
+
+    async def start_health(self) -> None:
+        port = self._settings.health_port
+        if port is None or self._snapshot is None:
+            return
+        server = HealthServer(self._settings.health_host, port, self._snapshot, self.metrics)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartupError(f"HEALTH_PORT {port}: {exc}", exit_code=1) from exc
+        self._health = server
+
+    def ready(self) -> None:
+        self._notifier.ready(self.status_line())
+        self._pinger.start()
+
+    async def stopping(self, why: str) -> None:
+        await self._pinger.stop()
+        self._notifier.send(STOPPING=1, STATUS=f"stopping: {why}")
+
+    async def close(self) -> None:
+        if self._health is not None:
+            await self._health.stop()
+            self._health = None
+        self._lock.release()
+
+
+async def run(settings: Settings) -> int:
+    """The worker: returns the process exit code; the last line it logs is `stopped`."""
+    started = time.monotonic()
+    ops = WorkerOps(settings, Metrics())
+    ending = Exit(ExitReason.FAILED_START, 1)
+    try:
+        ops.lock()  # two workers on one DATA_DIR would share job folders and a session file
+    except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
+        ending = fail_start(exc)
+        log.info("stopped reason=%s code=%d", ending.reason, ending.code)
+        return ending.code
+    try:
+        ending = await _serve(settings, ops, started)
+    except asyncio.CancelledError:
+        ending = Exit(ExitReason.SIGNAL, 0)
+        raise
+    finally:
+        await ops.close()
+        log.info("stopped reason=%s code=%d", ending.reason, ending.code)
+    return ending.code
+
+
+async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
+    loop = asyncio.get_running_loop()
+    stop = StopSignal()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.request, ExitReason.SIGNAL, 0)
+    url = settings.queue_url
+    if url is None:  # launch.py refuses to start a worker without it
+        raise StartupError("QUEUE_URL is required to run a worker")
+    tuning = Tuning.from_settings(settings)
+    name = worker_name()
+    async with contextlib.AsyncExitStack() as resources:
+        try:
+            pools = await resources.enter_async_context(open_pools(settings))
+            link = await resources.enter_async_context(open_queue(url, tuning, patient=True))
+            parts = _build(settings, ops, pools, link, name)
+        except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
+            return fail_start(exc)
+        serving: list[asyncio.Task[None]] = []
+        ops.attach(_snapshot(settings, parts, link, name, started), lambda: _alive(serving))
+        starting = asyncio.create_task(_start(settings, ops, parts.bot), name="startup")
+        stopped = asyncio.create_task(stop.wait(), name="stop-wait")
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            await asyncio.wait({starting}, timeout=STARTUP_CANCEL_S)
+        elif (failure := starting.exception()) is not None:
+            stopped.cancel()
+            await _close(parts)
+            return fail_start(failure)
+        if not stop.requested:
+            serving += [
+                asyncio.create_task(parts.outbox.run(), name="outbox"),
+                asyncio.create_task(link.probe.run(), name="queue-probe"),
+                asyncio.create_task(parts.worker.start(), name="saq-worker"),
+            ]
+            ops.ready()
+            log.info(
+                "worker_started version=%s name=%s slots=%d queue=%s seconds=%.2f",
+                __version__,
+                name,
+                settings.download_workers,
+                describe(url),
+                time.monotonic() - started,
+            )
+            await asyncio.wait([stopped, *serving], return_when=asyncio.FIRST_COMPLETED)
+            if not stop.requested:  # the SAQ worker ended by itself: a bug; restart us
+                log.error("worker_ended_unexpectedly")
+                stop.request(ExitReason.FAILED_START, 1)
+        stopped.cancel()
+        ending = await stop.wait()
+        log.info("stopping reason=%s", ending.reason)
+        await ops.stopping(str(ending.reason))
+        await bounded("worker_stop", parts.worker.stop(), WORKER_STOP_S)
+        if not await parts.outbox.drain(DRAIN_S):
+            log.warning("reports_not_stored (their jobs run again elsewhere)")
+        await stop_tasks(serving, TASKS_STOP_S)
+        await _close(parts)
+    return ending
+
+
+def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, name: str) -> _Parts:
+    api = settings.telegram_api_url
+    bot = Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=api_request(settings, RetryPolicy(), ops.metrics),
+        local_mode=settings.bot_api_local_mode,
+    )
+    mtproto = None
+    if settings.mtproto_enabled:  # its own session file, in this worker's DATA_DIR
+        mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
+    deliverer = RouteDeliverer(
+        BotApiUploader(
+            bot,
+            local_mode=settings.bot_api_local_mode,
+            answer_timeout=settings.bot_api_timeout_seconds,
+        ),
+        mtproto,
+        settings.bot_api_upload_limit,
+    )
+    i18n = I18n()
+
+    def pipeline(*, cache: CacheLookup, records: JobRecorder, deliverer: Deliverer) -> Pipeline:
+        return build_pipeline(
+            settings,
+            pools,
+            deliverer=deliverer,
+            cache=cache,
+            records=records,
+            parts=RunLedger(),
+            i18n=i18n,
+        )
+
+    outbox = Outbox(link.client, link.tuning.progress_maxlen)
+    runner = JobRunner(
+        pipelines=pipeline,
+        deliverer=deliverer,
+        client=link.client,
+        outbox=outbox,
+        tuning=link.tuning,
+        name=name,
+        on_outcome=lambda report: record_job(ops.metrics, report),
+    )
+    worker = build_worker(
+        link.queue, runner, slots=settings.download_workers, tuning=link.tuning, name=name
+    )
+    return _Parts(bot, mtproto, outbox, runner, worker)
+
+
+async def _start(settings: Settings, ops: WorkerOps, bot: Bot) -> None:
+    # What a worker killed mid-job left behind belongs to jobs that run elsewhere now.
+    shutil.rmtree(settings.data_dir / "jobs", ignore_errors=True)
+    await bot.initialize()  # getMe: the token works, Telegram (or PROXY_URL) is reachable
+    await ops.start_health()
+
+
+def _snapshot(
+    settings: Settings, parts: _Parts, link: QueueLink, name: str, started: float
+) -> Callable[[], WorkerHealth]:
+    def snapshot() -> WorkerHealth:
+        return WorkerHealth(
+            worker=name,
+            version=__version__,
+            uptime_s=time.monotonic() - started,
+            jobs_running=parts.runner.running,
+            slots=settings.download_workers,
+            mtproto=parts.mtproto.state if parts.mtproto is not None else "disabled",
+            queue=link.probe.state,
+        )
+
+    return snapshot
+
+
+def _alive(serving: list[asyncio.Task[None]]) -> bool:
+    return all(not task.done() for task in serving)
+
+
+async def _close(parts: _Parts) -> None:
+    if parts.mtproto is not None:
+        await bounded("mtproto_close", parts.mtproto.close(), STEP_S)
+    await bounded("bot_shutdown", parts.bot.shutdown(), STEP_S)

@@ -1,0 +1,444 @@
+"""The job engine of the front (QUEUE_URL set): it admits, answers cached links itself, sends
+every other job to the workers through SAQ, and shows what they report.
+
+The front downloads nothing: its pipeline's fetch stage hands the job on (FetchElsewhereError).
+It stays the only writer of SQLite and the only sender of status edits: each job's presenter
+lives here, fed by the workers' reports (intake.py), so the edit rate per chat holds however
+many workers there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+from saq.job import Status
+
+from bot.download.cancel import CancelToken, StopReason
+from bot.download.types import TransferFn
+from bot.download.urls import normalize_url
+from bot.download.ytdlp import PageInfo
+from bot.jobs.control import JobControl
+from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
+from bot.jobs.events import Chosen, JobEvent, NeedChoice, Queued
+from bot.jobs.fetch import Choose, Fetched, FetchElsewhereError
+from bot.jobs.manager import Limits, OutcomeHook, run_job
+from bot.jobs.outcomes import Cancelled, Failed, Outcome
+from bot.jobs.pipeline import Pipeline
+from bot.model.job import FormatChoice, Job, JobState
+from bot.remote import keys
+from bot.remote.intake import Intake
+from bot.remote.queue import JobQueue
+from bot.remote.redis_client import UNAVAILABLE, QueueProbe
+from bot.remote.tasks import stop_tasks
+from bot.remote.tuning import Tuning
+from bot.remote.upkeep import Upkeep
+from bot.remote.wire import JobSpec
+from bot.remote.worker import USER_CANCEL
+from bot.store.cache import CacheRepo
+from bot.store.db import Database
+from bot.store.jobs import JobRepo
+from bot.store.links import LinkOutcome, LinkRepo
+from bot.store.outcomes import Ending, OutcomeRepo
+
+log = logging.getLogger(__name__)
+
+QUEUE_NOTICE_S = 1.0  # a job not taken by a worker within this is shown its queue position
+CHOICE_GRACE_S = 2.0  # a pick this late after the question may still reach the worker
+WAITING_OR_RUNNING = frozenset({Status.NEW, Status.QUEUED, Status.ACTIVE})
+
+
+class NoFetch:
+    """The front's fetch stage: the front fetches nothing, the job goes to a worker."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+
+    async def fetch(
+        self,
+        url: str,
+        folder: Path,
+        progress: TransferFn,
+        cancel: CancelToken,
+        cap: int,
+        choose: Choose,
+        *,
+        file_cap: int | None = None,
+    ) -> Fetched | None:
+        raise FetchElsewhereError
+
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        raise FetchElsewhereError
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched:
+        raise FetchElsewhereError
+
+
+@dataclass(eq=False)
+class _Entry:
+    """A job the front waits on: at a worker (or in the queue), or answered here."""
+
+    job: Job
+    observer: JobObserver
+    since: float
+    taken: bool = False  # a worker has begun it
+    here: asyncio.Task[None] | None = None  # answered from the cache by the front itself
+    control: JobControl = field(default_factory=JobControl)
+    asking_until: float | None = None  # the worker waits for the user's format pick
+    cancel_wanted: bool = False
+    cancel_landed: float | None = None  # when the queue first held the abort
+    shown_position: int = 0
+
+    @property
+    def id(self) -> int:
+        return self.job.id
+
+
+@dataclass(frozen=True, slots=True)
+class FrontStores:
+    db: Database  # the reports are recorded with their read position, in one transaction
+    jobs: JobRepo
+    links: LinkRepo
+    outcomes: OutcomeRepo
+    cache: CacheRepo
+
+
+class RemoteEngine:
+    """The Engine of a front; `intake.ReportHandler` for the workers' reports."""
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        stores: FrontStores,
+        pipeline: Pipeline,
+        queue: JobQueue,
+        client: Redis,
+        probe: QueueProbe,
+        tuning: Tuning,
+        observers: ObserverFactory,
+        wall_clock: Callable[[], dt.datetime],
+        on_outcome: OutcomeHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = limits
+        self._stores = stores
+        self._pipeline = pipeline
+        self._queue = queue
+        self._client = client
+        self._probe = probe
+        self._tuning = tuning
+        self._observers = observers
+        self._on_outcome = on_outcome
+        self._clock = clock
+        self._jobs: dict[int, _Entry] = {}
+        self._per_user: Counter[int] = Counter()
+        self._cancel_epoch: Counter[int] = Counter()
+        self._stopping = False
+        self._session = False
+        self._tasks: set[asyncio.Task[None]] = set()  # last words and answers from the cache
+        self._intake = Intake(
+            db=stores.db, client=client, probe=probe, handler=self, clock=wall_clock
+        )
+        upkeep = Upkeep(
+            engine=self, queue=queue, intake=self._intake, probe=probe, tuning=tuning, clock=clock
+        )
+        # Started by resume(), stopped by shutdown(): the probe, the reports, the chores.
+        self._chores = (probe.run, self._intake.run, upkeep.run)
+        self._background: list[asyncio.Task[None]] = []
+
+    # --- Engine -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> int:
+        return sum(1 for e in self._jobs.values() if e.taken or e.here is not None)
+
+    @property
+    def queued(self) -> int:
+        return len(self._jobs) - self.running
+
+    @property
+    def queue_state(self) -> str:
+        return self._probe.state
+
+    async def submit(
+        self, *, user_id: int, chat_id: int, url: str, language: str, reply_to: int | None
+    ) -> SubmitResult:
+        if self._stopping:
+            return SubmitResult(Admission.STOPPING)
+        if self._per_user[user_id] >= self._limits.per_user:
+            return SubmitResult(Admission.USER_LIMIT)
+        if self.queued >= self._limits.max_queued:
+            return SubmitResult(Admission.QUEUE_FULL)
+        if not self._probe.up:
+            return SubmitResult(Admission.UNAVAILABLE)
+        self._per_user[user_id] += 1  # reserved before any await, so bursts cannot overrun
+        epoch = self._cancel_epoch[user_id]
+        stores = self._stores
+        try:
+            link_id = await stores.links.add(user_id, url)
+            job = await stores.jobs.create(
+                user_id=user_id,
+                chat_id=chat_id,
+                url=url,
+                language=language,
+                link_id=link_id,
+                reply_to=reply_to,
+            )
+        except BaseException:
+            self._release(user_id)
+            raise
+        entry = _Entry(job, self._observers(job, reply_to), self._clock())
+        if self._cancel_epoch[user_id] != epoch:  # /cancel came while this was written
+            self._release(user_id)
+            await self._record_cancel(entry)
+            await entry.observer.finish(Cancelled(), retry=False)
+            return SubmitResult(Admission.ACCEPTED, job.id, 0)
+        self._jobs[job.id] = entry
+        if await self._pipeline.in_cache(job):
+            log.info("job_submitted id=%d user=%d route=cache", job.id, user_id)
+            entry.here = self._spawn(self._answer_here(entry), f"job-{job.id}")
+            return SubmitResult(Admission.ACCEPTED, job.id, 0)
+        if not await self._enqueue(job):
+            self._forget(entry)
+            await stores.jobs.discard(job.id)  # refused, as if never sent: try again later
+            await entry.observer.close()
+            return SubmitResult(Admission.UNAVAILABLE)
+        log.info("job_submitted id=%d user=%d route=queue", job.id, user_id)
+        return SubmitResult(Admission.ACCEPTED, job.id, 0)
+
+    async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
+        entry = self._jobs.get(job_id)
+        if entry is None or not (admin or entry.job.user_id == user_id):
+            return False
+        if entry.here is not None:
+            entry.control.stop(StopReason.CANCELLED)
+            entry.here.cancel()
+            return True
+        if not entry.cancel_wanted:
+            entry.cancel_wanted = True
+            log.info("job_cancel_asked id=%d", job_id)
+            await self._abort(entry)
+        return True
+
+    async def cancel_user(self, user_id: int) -> int:
+        self._cancel_epoch[user_id] += 1
+        ids = [e.id for e in self._jobs.values() if e.job.user_id == user_id]
+        return sum([await self.cancel(job_id, user_id) for job_id in ids])
+
+    async def choose(self, job_id: int, user_id: int, choice: FormatChoice) -> bool:
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.user_id != user_id:
+            return False
+        if entry.asking_until is None or self._clock() > entry.asking_until:
+            return False
+        key = keys.choice(job_id)
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, choice.value)
+                pipe.expire(key, self._tuning.ttl)
+                await pipe.execute()
+        except UNAVAILABLE as exc:
+            self._probe.failed(exc)
+            return False
+        entry.asking_until = None
+        return True
+
+    async def resume(self) -> int:
+        """Wait again on every unfinished job: their workers go on without the front, and
+        what they reported meanwhile is read from where the front stopped reading."""
+        await self._stores.jobs.begin_session()
+        jobs = await self._stores.jobs.unfinished()
+        for job in jobs:
+            entry = _Entry(job, self._observers(job, job.reply_to), self._clock())
+            entry.taken = job.state is JobState.RUNNING
+            self._jobs[job.id] = entry
+            self._per_user[job.user_id] += 1
+        self._session = True
+        await self._probe.check()
+        for chore in self._chores:
+            task = asyncio.create_task(chore(), name=f"front-{chore.__qualname__}")
+            task.add_done_callback(_log_crash)
+            self._background.append(task)
+        log.info("jobs_resumed count=%d queue=%s", len(jobs), self._probe.state)
+        return len(jobs)
+
+    async def shutdown(self, grace: float) -> None:
+        """The workers go on: nothing is stopped but what runs here; every job waits on."""
+        self._stopping = True
+        deadline = self._clock() + grace
+        await stop_tasks(self._background, grace)
+        for entry in self._jobs.values():
+            if entry.here is not None:
+                entry.control.stop(StopReason.SHUTDOWN)
+                entry.here.cancel()
+            else:
+                await entry.observer.close()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=max(0.0, deadline - self._clock()))
+        for task in self._tasks:
+            task.cancel()
+        if self._session and not any(e.here is not None for e in self._jobs.values()):
+            await self._stores.jobs.end_session()
+
+    # --- the workers' reports (intake.ReportHandler) ----------------------------------------
+
+    def shown(self, job_id: int, event: JobEvent) -> None:
+        entry = self._jobs.get(job_id)
+        if entry is None:
+            return
+        if isinstance(event, NeedChoice):
+            entry.asking_until = self._clock() + event.seconds + CHOICE_GRACE_S
+        elif isinstance(event, Chosen):
+            entry.asking_until = None
+        entry.observer.emit(event)
+
+    def began(self, job_id: int) -> None:
+        entry = self._jobs.get(job_id)
+        if entry is not None:
+            entry.taken = True
+
+    def finished(self, job_id: int, outcome: Outcome, seconds: float) -> None:
+        entry = self._jobs.get(job_id)
+        if entry is None:
+            return
+        self._forget(entry)
+        if self._on_outcome is not None:
+            self._on_outcome(JobReport(outcome, seconds))
+        self._spawn(entry.observer.finish(outcome), f"finish-{job_id}")
+
+    # --- upkeep (upkeep.py calls these) ------------------------------------------------
+
+    def waiting(self) -> list[_Entry]:
+        """Jobs no worker has begun, oldest first (SAQ's queue is first in, first out)."""
+        return sorted(
+            (e for e in self._jobs.values() if not e.taken and e.here is None),
+            key=lambda e: e.id,
+        )
+
+    def cancelling(self) -> list[_Entry]:
+        return [e for e in self._jobs.values() if e.cancel_wanted and e.here is None]
+
+    def show_positions(self) -> None:
+        """Jobs waiting longer than a moment are told their place in the queue."""
+        now = self._clock()
+        for position, entry in enumerate(self.waiting(), start=1):
+            if now - entry.since >= QUEUE_NOTICE_S and entry.shown_position != position:
+                entry.shown_position = position
+                entry.observer.emit(Queued(position))
+
+    async def repeat_cancel(self, entry: _Entry) -> None:
+        """A cancel is repeated until the job's worker reports; if none does within
+        `cancel_give_up_s` of the queue holding it (the worker is gone), it is recorded here."""
+        landed = entry.cancel_landed
+        if landed is not None and self._clock() - landed >= self._tuning.cancel_give_up_s:
+            log.warning("job_cancel_unanswered id=%d", entry.id)
+            await self.give_up(entry, Cancelled())
+            return
+        await self._abort(entry)
+
+    async def give_up(self, entry: _Entry, outcome: Cancelled | Failed) -> None:
+        """Record and tell an ending no worker will report (it is gone, or the queue is)."""
+        if self._jobs.get(entry.id) is not entry:
+            return
+        self._forget(entry)
+        if isinstance(outcome, Cancelled):
+            await self._record_cancel(entry)
+        else:
+            ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=outcome.reason.value)
+            await self._stores.outcomes.record(entry.id, entry.job.link_id, ending)
+        self._spawn(entry.observer.finish(outcome), f"finish-{entry.id}")
+
+    def queued_jobs(self) -> list[_Entry]:
+        """Every job the queue should hold (not answered here)."""
+        return [e for e in self._jobs.values() if e.here is None]
+
+    async def enqueue_again(self, entry: _Entry) -> None:
+        """The queue lost the job (Redis without its data): send it again."""
+        if await self._enqueue(entry.job):
+            log.warning("job_enqueued_again id=%d", entry.id)
+
+    # --- inside -------------------------------------------------------------------------
+
+    async def _enqueue(self, job: Job) -> bool:
+        cached = await self._stores.cache.of_url(normalize_url(job.url))
+        spec = JobSpec(job, cached).to_json()
+        try:
+            await self._queue.enqueue(
+                keys.FUNCTION, key=str(job.id), spec=spec, **self._tuning.job_settings()
+            )
+        except UNAVAILABLE as exc:
+            self._probe.failed(exc)
+            log.warning("job_not_enqueued id=%d error=%r", job.id, exc)
+            return False
+        return True
+
+    async def _abort(self, entry: _Entry) -> None:
+        """Ask the queue to stop the job; SAQ removes a waiting one at once, and marks a
+        running one for its worker, which looks about every second."""
+        try:
+            held = await self._queue.job(str(entry.id))
+            if held is None:  # the queue does not have it (any more): nobody will report
+                await self.give_up(entry, Cancelled())
+                return
+            if held.status in WAITING_OR_RUNNING:
+                # Again if a worker's heartbeat wrote "active" over the first abort.
+                await self._queue.abort(held, USER_CANCEL)
+            if held.status is Status.ABORTED and not entry.taken:  # taken out of the queue unrun
+                await self.give_up(entry, Cancelled())
+                return
+        except UNAVAILABLE as exc:
+            self._probe.failed(exc)
+            return
+        if entry.cancel_landed is None:
+            entry.cancel_landed = self._clock()
+
+    async def _answer_here(self, entry: _Entry) -> None:
+        try:
+            await run_job(
+                self._pipeline, entry.job, entry.control, entry.observer, self._on_outcome
+            )
+        except FetchElsewhereError:  # the cached file_id was stale: a worker fetches it
+            entry.here = None
+            if await self._enqueue(entry.job):
+                log.info("job_sent_on id=%d reason=cache_stale", entry.id)
+            return  # if not: the next reconcile, once the queue is back
+        except asyncio.CancelledError:
+            log.info("job_task_cancelled id=%d", entry.id)
+        self._forget(entry)
+
+    async def _record_cancel(self, entry: _Entry) -> None:
+        ending = Ending(JobState.CANCELLED, LinkOutcome.CANCELLED)
+        await self._stores.outcomes.record(entry.id, entry.job.link_id, ending)
+
+    def _forget(self, entry: _Entry) -> None:
+        if self._jobs.get(entry.id) is entry:
+            del self._jobs[entry.id]
+            self._release(entry.job.user_id)
+
+    def _release(self, user_id: int) -> None:
+        self._per_user[user_id] -= 1
+        if self._per_user[user_id] <= 0:
+            del self._per_user[user_id]
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_crash)
+        return task
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("front_task_failed task=%s error=%r", task.get_name(), exc)

@@ -1,0 +1,221 @@
+"""The delivered ledger against a real redis-server: a job run again (its worker died, or one
+was cut off) sends no part twice, and a part that was refused is sent by the next attempt."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from bot.model.failures import DeliveryError, FailureReason, UnconfirmedDeliveryError
+from bot.model.job import FormatChoice
+from bot.model.media import MediaInfo, MediaKind
+from bot.remote import ledger as ledger_module
+from bot.remote.ledger import Ledger, LedgerDeliverer
+from bot.remote.redis_client import quick_client
+from bot.upload.album import Resent
+from bot.upload.types import Delivered, Delivery, ProgressFn
+from tests.redis_server import RedisServer
+
+JOB = 17
+SIZE = 1000
+
+
+class Telegram:
+    """A deliverer that counts what reached the chat, and can be told to hold or refuse."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.hold: asyncio.Event | None = None
+        self.refuse = False
+        self.lose_answer = False
+        self.reached = asyncio.Event()  # the whole file went out
+
+    @property
+    def capacity(self) -> int:
+        return 50 * 1024 * 1024
+
+    @property
+    def album_limit(self) -> int:
+        return 50 * 1024 * 1024
+
+    async def send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
+        raise AssertionError("albums go one by one through the ledger")
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Delivered]:
+        raise AssertionError("albums go one by one through the ledger")
+
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+        progress(SIZE, SIZE)
+        self.reached.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.refuse:
+            raise DeliveryError(FailureReason.UPLOAD_FAILED, "Bad Request: no")
+        self.sent.append(delivery.filename)
+        if self.lose_answer:
+            raise UnconfirmedDeliveryError("botapi", "answer lost")
+        return Delivered(len(self.sent), f"file-{len(self.sent)}", MediaKind.DOCUMENT, "botapi")
+
+    async def resend(
+        self,
+        chat_id: int,
+        kind: MediaKind,
+        file_id: str,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> Delivered:
+        self.sent.append(file_id)
+        return Delivered(len(self.sent), file_id, kind, "botapi")
+
+
+@pytest.fixture
+async def client(redis: RedisServer) -> AsyncIterator[Redis]:
+    redis_client = quick_client(SecretStr(redis.url))
+    try:
+        yield redis_client
+    finally:
+        await redis_client.aclose()
+
+
+def attempt(client: Redis, n: int) -> Ledger:
+    return Ledger(client, JOB, f"worker-{n}:{n}", lease_s=60.0, ttl=3600)
+
+
+class Watched(Ledger):
+    """An attempt that says when it has looked at a part it does not hold yet."""
+
+    def __init__(self, client: Redis, n: int) -> None:
+        super().__init__(client, JOB, f"worker-{n}:{n}", lease_s=60.0, ttl=3600)
+        self.looked = asyncio.Event()
+
+    async def _known(self, part: int, *, claimed: bool) -> Delivered | None:
+        found = await super()._known(part, claimed=claimed)
+        if not claimed:
+            self.looked.set()
+        return found
+
+
+def delivery(tmp_path: Path, name: str = "part.bin") -> Delivery:
+    return Delivery(6, tmp_path / name, name, "caption", SIZE, MediaInfo(MediaKind.DOCUMENT))
+
+
+def nothing(_done: int, _total: int) -> None:
+    return None
+
+
+async def test_a_part_delivered_by_an_earlier_attempt_is_not_sent_again(
+    client: Redis, tmp_path: Path
+) -> None:
+    telegram = Telegram()
+    first = await LedgerDeliverer(telegram, attempt(client, 1)).deliver(
+        delivery(tmp_path), nothing
+    )
+    again = await LedgerDeliverer(telegram, attempt(client, 2)).deliver(
+        delivery(tmp_path), nothing
+    )
+    assert telegram.sent == ["part.bin"]
+    assert again == first  # the pipeline records the same file_id
+
+
+async def test_parts_are_numbered_in_the_order_a_run_sends_them(
+    client: Redis, tmp_path: Path
+) -> None:
+    telegram = Telegram()
+    run = LedgerDeliverer(telegram, attempt(client, 1))
+    await run.deliver(delivery(tmp_path, "a"), nothing)
+    # The worker dies before part 2: the next attempt sends part 2 only.
+    rerun = LedgerDeliverer(telegram, attempt(client, 2))
+    await rerun.deliver(delivery(tmp_path, "a"), nothing)
+    await rerun.deliver(delivery(tmp_path, "b"), nothing)
+    assert telegram.sent == ["a", "b"]
+
+
+async def test_a_part_that_went_out_unanswered_is_never_sent_again(
+    client: Redis, tmp_path: Path
+) -> None:
+    telegram = Telegram()
+    telegram.hold = asyncio.Event()
+    sending = asyncio.create_task(
+        LedgerDeliverer(telegram, attempt(client, 1)).deliver(delivery(tmp_path), nothing)
+    )
+    await telegram.reached.wait()
+    sending.cancel()  # the worker died while Telegram held the answer
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    telegram.hold = None
+    with pytest.raises(UnconfirmedDeliveryError):
+        await LedgerDeliverer(telegram, attempt(client, 2)).deliver(delivery(tmp_path), nothing)
+    assert telegram.sent == []
+
+
+async def test_an_answer_lost_is_not_sent_again_either(client: Redis, tmp_path: Path) -> None:
+    telegram = Telegram()
+    telegram.lose_answer = True
+    with pytest.raises(UnconfirmedDeliveryError):
+        await LedgerDeliverer(telegram, attempt(client, 1)).deliver(delivery(tmp_path), nothing)
+    with pytest.raises(UnconfirmedDeliveryError):
+        await LedgerDeliverer(telegram, attempt(client, 2)).deliver(delivery(tmp_path), nothing)
+    assert telegram.sent == ["part.bin"]
+
+
+async def test_a_refused_part_is_sent_by_the_next_attempt(client: Redis, tmp_path: Path) -> None:
+    telegram = Telegram()
+    telegram.refuse = True
+    with pytest.raises(DeliveryError):
+        await LedgerDeliverer(telegram, attempt(client, 1)).deliver(delivery(tmp_path), nothing)
+    telegram.refuse = False
+    await LedgerDeliverer(telegram, attempt(client, 2)).deliver(delivery(tmp_path), nothing)
+    assert telegram.sent == ["part.bin"]
+
+
+async def test_a_second_attempt_waits_for_the_one_sending_and_takes_its_answer(
+    client: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_module, "CLAIM_POLL_S", 0.05)
+    telegram = Telegram()
+    telegram.hold = asyncio.Event()
+    first = asyncio.create_task(
+        LedgerDeliverer(telegram, attempt(client, 1)).deliver(delivery(tmp_path), nothing)
+    )
+    await telegram.reached.wait()
+    watched = Watched(client, 2)
+    second = asyncio.create_task(
+        LedgerDeliverer(telegram, watched).deliver(delivery(tmp_path), nothing)
+    )
+    await watched.looked.wait()  # it found the part claimed, not delivered: it waits
+    telegram.hold.set()
+    assert await second == await first
+    assert telegram.sent == ["part.bin"]
+
+
+async def test_a_claim_that_lapsed_before_anything_went_out_is_taken_over(
+    client: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_module, "CLAIM_POLL_S", 0.05)
+    # An attempt that claimed part 1 and died before sending a byte.
+    await client.set("tgfetch:claim:17:1", "dead:1", px=200)
+    telegram = Telegram()
+    await LedgerDeliverer(telegram, attempt(client, 2)).deliver(delivery(tmp_path), nothing)
+    assert telegram.sent == ["part.bin"]
+
+
+async def test_the_ledger_remembers_the_choice_and_the_outcome(client: Redis) -> None:
+    first = attempt(client, 1)
+    assert (await first.recall()).choice is None
+    await first.remember_choice(FormatChoice.AUDIO)
+    async with client.pipeline(transaction=True) as pipe:
+        first.mark_finished(pipe)
+        await pipe.execute()
+    memory = await attempt(client, 2).recall()
+    assert memory.choice is FormatChoice.AUDIO
+    assert memory.finished
