@@ -59,7 +59,7 @@ test: lint test-deps
 	$(VENV)/bin/pytest -q
 
 # Benchmarks and the soak test (docs/BENCHMARKS.md), all on 127.0.0.1: `make bench` takes
-# about a minute; `make bench-stop` only times stops at awkward moments (goal: < 3 s);
+# about a minute and a half; `make bench-stop` only times stops at awkward moments (goal: < 3 s);
 # `make soak DURATION=60` is the quick check, the default is 600 s.
 bench: install-dev
 	$(PY) -m bench.run

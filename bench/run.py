@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import measures, stop_latency
+from bench import fastpath, measures, stop_latency
 from bench.report import Figure, machine, machine_line, now, progress, say, table, write
 from bench.stack import Stack
 
@@ -30,6 +30,49 @@ FIGURES = (
     ),
     Figure("cache_hit_ms", "ms", "the same link again from another user: push to resend"),
     Figure("updates_per_s", "/s", "/start updates answered per second, 500 pushed at once"),
+    Figure("direct_5mb_ms", "ms", "a 5 MB plain link: push to upload answered (median of 6)"),
+    Figure(
+        "direct_5mb_ratio",
+        "",
+        "the same ÷ curl download + curl upload of the same file (the floor)",
+        goal="< 1.5",
+        digits=2,
+    ),
+    Figure("small_links_200_s", "s", "200 links to 64 KB files, four users at a time"),
+    Figure(
+        "small_links_ratio",
+        "",
+        "the same ÷ 200 curl download + upload pairs, four at a time",
+        goal="< 2",
+        digits=2,
+    ),
+    Figure(
+        "rss_growth_200_mb",
+        "MB",
+        "the daemon's idle RSS after those 200 links minus before",
+        goal="< 1",
+        digits=2,
+    ),
+    Figure(
+        "stream_through_ratio",
+        "",
+        "45 MB, media server 20 MB/s, Bot API 10 MB/s: delivery ÷ the slower side alone",
+        goal="≤ 1.15",
+        digits=2,
+    ),
+    Figure(
+        "resume_refetch_fraction",
+        "",
+        "SIGTERM at 90% of a 200 MB download, restart: share of the file fetched again",
+        goal="< 0.15",
+        digits=3,
+    ),
+    Figure(
+        "resume_saved_fraction",
+        "",
+        "the share of what was there at the restart that was not fetched again",
+        digits=3,
+    ),
     Figure(
         "stop_max_s",
         "s",
@@ -58,6 +101,12 @@ async def suite() -> dict[str, object]:
             cached = await measures.overhead(stack, daemon, found)
             progress("cache hit…")
             await measures.cache_hit(stack, cached, found)
+            progress("5 MB direct against curl…")
+            await fastpath.direct(stack, daemon, found)
+            progress("200 small links against curl…")
+            await fastpath.small_links(stack, daemon, found)
+            progress("45 MB throttled on both sides…")
+            await fastpath.stream_through(stack, found)
             progress("saturation…")
             await measures.saturation(stack, daemon, found)
             found.details["idle_rss_after_mb"] = round(await measures.idle_rss(daemon), 1)
@@ -65,6 +114,8 @@ async def suite() -> dict[str, object]:
             errors = [line for line in daemon.lines if " ERROR " in line or "Traceback" in line]
             found.details["daemon_exit_code"] = code
             found.details["daemon_error_lines"] = errors[:20]
+        progress("resume at 90% of 200 MB…")
+        await fastpath.resume(root, found)
     progress("stop latency…")
     stops = await stop_latency.measure()
     found.metrics["stop_max_s"] = float(str(stops["stop_max_s"]))
@@ -112,6 +163,20 @@ def render(result: dict[str, object]) -> str:
         f"by the fakes {_get(flood, 'fakes_cpu_s')} s",
         f"- whole run: {details.get('bench_seconds')} s; daemon exit code "
         f"{details.get('daemon_exit_code')}; ERROR lines: {details.get('daemon_error_lines')}",
+    ]
+    direct, small = details.get("direct", {}), details.get("small_links", {})
+    resumed, through = details.get("resume", {}), details.get("stream_through", {})
+    lines += [
+        f"- 5 MB direct: bot runs {_get(direct, 'bot_runs_ms')} ms, curl floor runs "
+        f"{_get(direct, 'curl_runs_ms')} ms (the first of each left out of the medians)",
+        f"- 200 small links: curl pairs four at a time {_get(small, 'curl_s')} s; daemon RSS "
+        f"{_get(small, 'rss_before_mb')} → {_get(small, 'rss_after_mb')} MB",
+        f"- stream-through: download alone {_get(through, 'download_alone_s')} s, upload "
+        f"alone {_get(through, 'upload_alone_s')} s, the bot {_get(through, 'bot_s')} s",
+        f"- resume: stopped at {_get(resumed, 'stopped_at_mb')} MB of "
+        f"{_get(resumed, 'size_mb')} MB; served before the restart "
+        f"{_get(resumed, 'served_before_restart_mb')} MB, after it "
+        f"{_get(resumed, 'served_after_restart_mb')} MB",
     ]
     lines += ["", *_overhead_runs(overhead)]
     stops = details.get("stop_latency")

@@ -22,9 +22,11 @@ LOG_POLL_S = 0.02
 class Stack:
     """A fake Bot API and a media server on 127.0.0.1, and the daemons started against them."""
 
-    def __init__(self, root: Path, static_dir: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, static_dir: Path | None = None, *, local_mode: bool = False
+    ) -> None:
         self.root = root
-        self.api = FakeBotApi()
+        self.api = FakeBotApi(local_mode=local_mode)
         self.media = MediaServer(static_dir)
         self.daemons: list[Daemon] = []
 

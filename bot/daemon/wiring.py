@@ -150,7 +150,6 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         jobs = JobManager(
             limits=limits,
             repo=jobs_repo,
-            links=links_repo,
             outcomes=outcomes,
             pipeline=build_pipeline(
                 settings,
@@ -214,7 +213,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
     )
 
 
-def pipeline_config(settings: Settings) -> PipelineConfig:
+def pipeline_config(settings: Settings, *, keep_interrupted: bool = True) -> PipelineConfig:
     return PipelineConfig(
         data_dir=settings.data_dir,
         job_timeout=settings.job_timeout_seconds,
@@ -222,6 +221,7 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         split=settings.split_files,
         max_items=settings.max_playlist_items,
         job_limit=settings.max_job_size,
+        keep_interrupted=keep_interrupted,
     )
 
 
@@ -234,11 +234,12 @@ def build_pipeline(
     records: JobRecorder,
     parts: PartLedger,
     i18n: I18n,
+    worker: bool = False,
 ) -> Pipeline:
     """The pipeline with this process's fetchers (a single process, or a worker)."""
     guard = pools.guard
     return Pipeline(
-        config=pipeline_config(settings),
+        config=pipeline_config(settings, keep_interrupted=not worker),
         fetcher=Fetcher(
             HttpFetcher(pools.download_client, guard, settings.max_file_size),
             YtdlpFetcher(

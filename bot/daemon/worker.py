@@ -244,6 +244,7 @@ def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, na
             records=records,
             parts=RunLedger(),
             i18n=i18n,
+            worker=True,  # a stopped job may go to another worker: keep nothing of it here
         )
 
     outbox = Outbox(link.client, link.tuning.progress_maxlen)

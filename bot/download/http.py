@@ -1,4 +1,5 @@
-"""Plain HTTP downloads: follow redirects safely, stream to disk, enforce the size limit."""
+"""Plain HTTP downloads: follow redirects safely, stream to disk, enforce the size limit,
+continue what a restart cut short (resume.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from urllib.parse import urljoin
 
 import httpx
 
-from bot.download.cancel import CancelToken
+from bot.download import resume as notes
+from bot.download.cancel import CancelToken, StoppedError
 from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
 from bot.download.reasons import network_reason
+from bot.download.resume import ResumePoint, validator_of
 from bot.download.types import FetchedFile, Guard, TransferFn
 from bot.model.failures import FailureReason, FetchError, is_disk_full
 
@@ -77,6 +80,7 @@ class HttpFetcher:
         max_redirects: int = 10,
         head_timeout: float = HEAD_TIMEOUT_S,
         open_file: OpenFile = lambda path: path.open("wb"),
+        resume_min: int = notes.MIN_BYTES,
     ) -> None:
         self._client = client
         self._guard = guard
@@ -84,21 +88,26 @@ class HttpFetcher:
         self._max_redirects = max_redirects
         self._head_timeout = head_timeout
         self._open_file = open_file
+        self._resume_min = resume_min
 
     @property
     def max_size(self) -> int:
         return self._max_size
 
     @contextlib.asynccontextmanager
-    async def open(self, url: str) -> AsyncIterator[httpx.Response]:
-        """GET `url`, checking every redirect hop; yields the final response unread."""
+    async def open(
+        self, url: str, resume: ResumePoint | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """GET `url`, checking every redirect hop; yields the final response unread. With
+        `resume`, asks for the rest of that version of the file (206), or else all of it."""
         current = url
+        headers = {"Accept-Encoding": "identity"}
+        if resume is not None:
+            headers.update(resume.request_headers())
         for _hop in range(self._max_redirects + 1):
             await self._guard.check(current, resolve=False)
             try:
-                request = self._client.build_request(
-                    "GET", current, headers={"Accept-Encoding": "identity"}
-                )
+                request = self._client.build_request("GET", current, headers=headers)
                 async with asyncio.timeout(self._head_timeout):
                     response = await self._client.send(
                         request, stream=True, follow_redirects=False
@@ -133,55 +142,111 @@ class HttpFetcher:
         progress: TransferFn,
         cancel: CancelToken,
         limit: int | None = None,
+        resume: ResumePoint | None = None,
+        url: str | None = None,
     ) -> FetchedFile:
-        """Stream the body into `folder`; the partial file is removed on any failure.
+        """Stream the body into `folder`; the partial file is removed on any failure but a stop.
 
-        `limit` lowers the size limit for this call (what Telegram can take, say).
+        `limit` lowers the size limit for this call (what Telegram can take, say). `resume`:
+        the answer to `open(url, resume)`, which continues that file when it is the rest of it.
+        `url` (the job's): a large file is noted so that a restart can continue it.
         """
         cap = self._max_size if limit is None else min(limit, self._max_size)
         try:
             decoder = BodyDecoder.for_header(response.headers.get("content-encoding"))
         except UnsupportedEncodingError as exc:
             raise FetchError(FailureReason.BAD_ENCODING, str(exc)) from None
+        if resume is not None and not resume.matches(
+            response.status_code, response.headers.get("content-range")
+        ):
+            if response.status_code == 206:  # a range that is not the one asked for
+                notes.forget(folder)
+                raise FetchError(
+                    FailureReason.CONNECTION_LOST, "a partial answer that does not fit"
+                )
+            log.info("http_resume_refused status=%d", response.status_code)
+            (folder / resume.name).unlink(missing_ok=True)  # the file changed: from byte 0
+            resume = None
+        offset = resume.have if resume is not None else 0
         total = _content_length(response) if decoder.identity else None
+        if total is not None:
+            total += offset
         if total is not None and total > cap:
             raise FetchError(FailureReason.TOO_LARGE, size=total, limit=cap)
-        name = filename_from_response(
-            str(response.url),
-            response.headers.get("content-disposition"),
-            response.headers.get("content-type"),
-        )
-        path = unique_path(folder, name)
+        if resume is not None:
+            path = folder / resume.name
+            log.info("http_resumed from=%d total=%s", offset, total)
+        else:
+            path = unique_path(folder, self._name(response))
+            self._note(response, folder, path, total, url)
         started = time.monotonic()
         try:
-            with self._open_file(path) as out:
-                done = await self._copy(response, decoder, out, progress, total, cancel, cap)
+            with self._open_at(path, offset) as out:
+                done = await self._copy(
+                    response, decoder, out, progress, total, cancel, cap, offset
+                )
         except httpx.HTTPError as exc:
-            path.unlink(missing_ok=True)
+            _discard(folder, path)
             raise fetch_error(exc) from exc
+        except (StoppedError, asyncio.CancelledError):
+            if not (folder / notes.NOTE).exists():
+                _discard(folder, path)
+            raise  # a noted part stays for the next run; the job's end decides about the folder
         except zlib.error:
-            path.unlink(missing_ok=True)
+            _discard(folder, path)
             raise FetchError(
                 FailureReason.BAD_ENCODING, "the server sent a corrupt compressed file"
             ) from None
         except OSError as exc:
-            path.unlink(missing_ok=True)
+            _discard(folder, path)
             if is_disk_full(exc):
                 raise FetchError(FailureReason.DISK_FULL, str(exc)) from exc
             raise
         except BaseException:
-            path.unlink(missing_ok=True)
+            _discard(folder, path)
             raise
         if done == 0:
-            path.unlink(missing_ok=True)
+            _discard(folder, path)
             raise FetchError(FailureReason.EMPTY)
         if total is not None and done < total:
-            path.unlink(missing_ok=True)
+            _discard(folder, path)
             raise FetchError(
                 FailureReason.CONNECTION_LOST, f"the body ended after {done} of {total} bytes"
             )
+        if url is not None:  # whole now: nothing to continue
+            notes.forget(folder)
         log.info("http_saved bytes=%d seconds=%.2f", done, time.monotonic() - started)
         return FetchedFile(path=path, size=done, title=None)
+
+    def _name(self, response: httpx.Response) -> str:
+        return filename_from_response(
+            str(response.url),
+            response.headers.get("content-disposition"),
+            response.headers.get("content-type"),
+        )
+
+    def _note(
+        self,
+        response: httpx.Response,
+        folder: Path,
+        path: Path,
+        total: int | None,
+        url: str | None,
+    ) -> None:
+        """Leave a note for a restart when the file is large and its version identified."""
+        validator = validator_of(response.headers)
+        if url is None or total is None or total < self._resume_min or validator is None:
+            return
+        # Blocking write of a few hundred bytes, once a download: page-cache speed.
+        notes.write(folder, ResumePoint(url, path.name, validator, total))
+
+    def _open_at(self, path: Path, offset: int) -> BinaryIO:
+        if offset == 0:
+            return self._open_file(path)
+        out = path.open("r+b")
+        out.truncate(offset)
+        out.seek(offset)
+        return out
 
     async def _copy(
         self,
@@ -192,8 +257,9 @@ class HttpFetcher:
         total: int | None,
         cancel: CancelToken,
         cap: int,
+        offset: int = 0,
     ) -> int:
-        received = done = 0
+        received = done = offset
 
         def keep(piece: bytes) -> None:
             nonlocal done
@@ -227,3 +293,9 @@ def _content_length(response: httpx.Response) -> int | None:
         return int(value)
     except ValueError:
         return None
+
+
+def _discard(folder: Path, path: Path) -> None:
+    """A failed download leaves nothing: neither its part nor a note to continue it."""
+    path.unlink(missing_ok=True)
+    notes.forget(folder)

@@ -191,7 +191,8 @@ class YtdlpFetcher:
                 # A plain name on disk: the title shown and the name sent are ours (titles.py).
                 "outtmpl": {"default": "media.%(ext)s"},
                 "windowsfilenames": True,
-                "continuedl": False,
+                # A restart keeps the job's folder: yt-dlp continues its .part with a Range.
+                "continuedl": True,
                 "overwrites": True,
                 "merge_output_format": "mp4",
                 "progress_hooks": [self._hook(progress, cancel, limit)],

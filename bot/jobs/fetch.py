@@ -1,9 +1,9 @@
 """The fetch stage: the URL's own answer picks the route, a plain file or a media page.
 
-A plain file streams to disk at once. A page goes to yt-dlp, which finds the media; the
-pipeline settles the format (it may ask the user) before anything is downloaded. For the sound
-alone, the page's picture is fetched too, as the cover (through the same guarded, size-capped
-route as a plain file).
+A plain file streams to disk at once; one a restart cut short continues where it stopped. A
+page goes to yt-dlp, which finds the media; the pipeline settles the format (it may ask the
+user) before anything is downloaded. For the sound alone, the page's picture is fetched too, as
+the cover (through the same guarded, size-capped route as a plain file).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Protocol
 
 import httpx
 
+from bot.download import resume
 from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile, TransferFn
@@ -104,10 +105,13 @@ class Fetcher:
     ) -> Fetched | None:
         """The files fetched into `folder`, at most `cap` bytes each (`file_cap` for a plain
         file that is not video or sound); None when `choose` said to stop."""
-        async with self._http.open(url) as response:
+        point = await asyncio.to_thread(resume.load, folder, url)  # what a restart left
+        async with self._http.open(url, point) as response:
             if not is_page(response):
                 limit = cap if file_cap is None or looks_like_media(response) else file_cap
-                saved = await self._http.save(response, folder, progress, cancel, limit)
+                saved = await self._http.save(
+                    response, folder, progress, cancel, limit, resume=point, url=url
+                )
                 return Fetched((saved,), FILE_CHOICE)
         page = await self._ytdlp.extract(url, cancel)
         choice = await choose(page)

@@ -20,7 +20,7 @@ from bot.jobs.pipeline import Pipeline
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.store.jobs import JobRepo
-from bot.store.links import LinkOutcome, LinkRepo
+from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending, OutcomeRepo
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ class JobManager:
         *,
         limits: Limits,
         repo: JobRepo,
-        links: LinkRepo,
         outcomes: OutcomeRepo,
         pipeline: Pipeline,
         observers: ObserverFactory,
@@ -67,7 +66,6 @@ class JobManager:
     ) -> None:
         self._limits = limits
         self._repo = repo
-        self._links = links
         self._outcomes = outcomes
         self._pipeline = pipeline
         self._observers = observers
@@ -105,14 +103,15 @@ class JobManager:
         self._per_user[user_id] += 1  # reserved before any await, so bursts cannot overrun
         epoch = self._cancel_epoch[user_id]
         try:
-            link_id = await self._links.add(user_id, url)
+            # The link (for /history) and its job in one write.
             job = await self._repo.create(
                 user_id=user_id,
                 chat_id=chat_id,
                 url=url,
                 language=language,
-                link_id=link_id,
+                link_id=None,
                 reply_to=reply_to,
+                new_link=True,
             )
         except BaseException:
             self._release(user_id)
@@ -163,6 +162,7 @@ class JobManager:
         return resumed
 
     async def _give_up(self, job: Job, observer: JobObserver, reason: FailureReason) -> None:
+        await self._discard(job.id)
         ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=reason.value)
         await self._outcomes.record(job.id, job.link_id, ending)
         await observer.finish(Failed(reason), retry=False)
@@ -246,7 +246,13 @@ class JobManager:
         if self._per_user[user_id] <= 0:
             del self._per_user[user_id]
 
+    async def _discard(self, job_id: int) -> None:
+        """The folder a restart kept for a job that will not run again."""
+        folder = self._pipeline.folder_of(job_id)
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
     async def _cancel_waiting(self, entry: _Entry) -> None:
+        await self._discard(entry.id)
         ending = Ending(JobState.CANCELLED, LinkOutcome.CANCELLED)
         await self._outcomes.record(entry.id, entry.job.link_id, ending)
         await entry.observer.finish(Cancelled(), retry=False)

@@ -20,6 +20,7 @@ from typing import Protocol
 from bot.config.limits import LARGE_FILES_ADVICE
 from bot.config.settings import SplitFiles
 from bot.download.cancel import StoppedError, StopReason
+from bot.download.resume import tidy
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
@@ -27,7 +28,7 @@ from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
-from bot.jobs.outcomes import Delivered, Outcome, SentFile
+from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker, handed_over
@@ -98,6 +99,9 @@ class PipelineConfig:
     split: SplitFiles = SplitFiles.OFF  # what is sent in parts when Telegram takes less
     max_items: int = 50  # a playlist's items sent when the user asks for all
     job_limit: int = 0  # bytes all of one job's files may come to (with `split` on)
+    # A restart keeps the job's folder so that its download continues. Not on a worker of a
+    # queue: another worker may take the job up, and nothing would clear the folder here.
+    keep_interrupted: bool = True
 
 
 @dataclass(eq=False)
@@ -160,13 +164,16 @@ class Pipeline:
         folder = self.folder_of(job.id)
         run = JobRun(job, control, events, tr, folder, normalize_url(job.url))
         ticker = asyncio.create_task(self._tick(run))
+        outcome: Outcome | None = None
         try:
-            return await self._attempt(run)
+            outcome = await self._attempt(run)
+            return outcome
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-            shutil.rmtree(folder, ignore_errors=True)
+            if not (self._cfg.keep_interrupted and isinstance(outcome, Interrupted)):
+                shutil.rmtree(folder, ignore_errors=True)  # else a restart continues from it
 
     async def _attempt(self, run: JobRun) -> Outcome:
         job, cancel = run.job, run.control.cancel
@@ -208,9 +215,8 @@ class Pipeline:
         for choice in _cache_choices(job):
             if (cached := await self._from_cache(run, str(choice))) is not None:
                 return cached
-        # 2. fetch (a resumed job starts over: whatever a crash left in its folder goes first)
-        shutil.rmtree(run.folder, ignore_errors=True)
-        run.folder.mkdir(parents=True, exist_ok=True)
+        # 2. fetch: a download a restart cut short continues; anything else left goes first
+        await asyncio.to_thread(tidy, run.folder, job.url)
         try:
             fetched = await self._fetcher.fetch(
                 job.url,

@@ -23,6 +23,7 @@ class ProgressTracker:
         self._last_done = 0
         self._speed: float | None = None
         self._part: tuple[int, int, str] = (0, 0, "part")
+        self._fresh = True  # no count yet in this phase
 
     def phase(self, name: str, part: int = 0, parts: int = 0, unit: str = "part") -> None:
         """A new transfer begins (`part` of `parts`, for a file in parts or a playlist's item)."""
@@ -31,10 +32,16 @@ class ProgressTracker:
             self._part = (part, parts, unit)
             self._last_t, self._last_done, self._speed = self._clock(), 0, None
             self._snapshot = None
+            self._fresh = True
 
     def update(self, done: int, total: int | None) -> None:
         now = self._clock()
         with self._lock:
+            if self._fresh and done:
+                # The first count: a resumed download starts with what it had, which is not
+                # speed; only what arrives from here on is.
+                self._fresh = False
+                self._last_t, self._last_done = now, done
             dt = now - self._last_t
             if dt >= 0.5:
                 sample = max(0.0, (done - self._last_done) / dt)

@@ -5,7 +5,8 @@
 - Sound from a page (the audio choice, or a page whose media is sound) goes as an M4A or MP3
   tagged with the page's title and performer, with the page's picture as cover (audio.py).
 - Anything else goes as it came, as the kind its container and streams call for: a document
-  unless it is media.
+  unless it is media. A file whose name and first bytes show no media container (sniff.py)
+  goes as a document without an ffprobe.
 
 Every ffmpeg run is bounded and killed when the job stops; the job's deadline covers them all.
 """
@@ -22,6 +23,7 @@ from bot.media.kinds import MEDIA_CONTAINERS, Plan, decide, is_mp4
 from bot.media.mp4 import moov_first
 from bot.media.probe import info_of, read, thumb_path, thumbnail
 from bot.media.remux import to_faststart_mp4
+from bot.media.sniff import may_be_media
 from bot.model.media import MediaFile, MediaInfo, MediaKind, Prepared
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ COVER_NAME = "cover.jpg"
 
 async def prepare(file: MediaFile) -> Prepared:
     """The file to send and how; never raises for a bad file (it goes as a document)."""
+    if not await asyncio.to_thread(may_be_media, file.path):
+        return await _as_is(file.path, MediaInfo())
     facts = await read(file.path)
     if facts is None:
         return await _as_is(file.path, MediaInfo())

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from bot.model.job import FormatChoice, Job, JobState
 from bot.store.db import Database
+from bot.store.links import insert_link
 from bot.store.parts import forget_orphans
 
 UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
@@ -53,10 +54,14 @@ class JobRepo:
         language: str,
         link_id: int | None,
         reply_to: int | None = None,
+        new_link: bool = False,
     ) -> Job:
+        """A queued job; `new_link`: its user's link is written with it, in one transaction
+        (then `link_id` is not used)."""
         now = self._clock().timestamp()
 
         def insert(conn: sqlite3.Connection) -> Job:
+            link = insert_link(conn, user_id, url, at=now) if new_link else link_id
             cur = conn.execute(
                 "INSERT INTO jobs (user_id, chat_id, url, choice, state, language, link_id,"
                 " reply_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -67,7 +72,7 @@ class JobRepo:
                     FormatChoice.AUTO.value,
                     JobState.QUEUED.value,
                     language,
-                    link_id,
+                    link,
                     reply_to,
                     now,
                     now,

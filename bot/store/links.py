@@ -59,6 +59,14 @@ def _record(row: sqlite3.Row) -> LinkRecord:
     )
 
 
+def insert_link(conn: sqlite3.Connection, user_id: int, url: str, *, at: float) -> int:
+    """A user's new link, inside the caller's transaction; returns its id."""
+    cur = conn.execute(
+        "INSERT INTO links (user_id, url, created_at) VALUES (?, ?, ?)", (user_id, url, at)
+    )
+    return int(cur.lastrowid or 0)
+
+
 def finish_link(
     conn: sqlite3.Connection,
     link_id: int,
@@ -85,14 +93,7 @@ class LinkRepo:
     async def add(self, user_id: int, url: str) -> int:
         now = self._clock().timestamp()
 
-        def insert(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "INSERT INTO links (user_id, url, created_at) VALUES (?, ?, ?)",
-                (user_id, url, now),
-            )
-            return int(cur.lastrowid or 0)
-
-        return await self._db.run(insert)
+        return await self._db.run(lambda conn: insert_link(conn, user_id, url, at=now))
 
     async def finish(
         self,

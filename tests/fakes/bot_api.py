@@ -52,6 +52,9 @@ class FakeBotApi:
         self.local_mode = local_mode
         self.upload_limit = upload_limit or (LOCAL_UPLOAD_LIMIT if local_mode else UPLOAD_LIMIT)
         self.calls: list[Call] = []
+        # Bytes a second at which uploaded files are read (a slow link to Telegram); None: as
+        # fast as they come.
+        self.upload_rate: float | None = None
         self.get_updates_count = 0
         self.last_get_updates_at: float | None = None
         self.bot_user: dict[str, Any] = {
@@ -409,7 +412,9 @@ class FakeBotApi:
         parsed: ParsedRequest | None = None
         try:
             await self._gate(method)
-            parsed = await parse_request(request, self.upload_limit, raw, self.save_dir)
+            parsed = await parse_request(
+                request, self.upload_limit, raw, self.save_dir, self.upload_rate
+            )
         finally:
             if parsed is None:  # the client hung up mid-request (a cancelled upload, say)
                 self._record(Call(method, decode_params(raw), {}, at, 499))

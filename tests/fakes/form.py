@@ -6,6 +6,7 @@ holding more than one chunk in memory.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -109,12 +110,17 @@ def decode_params(raw: dict[str, object]) -> dict[str, Any]:
 
 
 async def parse_request(
-    request: web.Request, limit: int, raw: dict[str, object], save_dir: Path | None = None
+    request: web.Request,
+    limit: int,
+    raw: dict[str, object],
+    save_dir: Path | None = None,
+    rate: float | None = None,
 ) -> ParsedRequest:
     """Read every parameter of `request`; file parts larger than `limit` mark it too large.
 
     Raw values land in `raw` as they are read, so a caller whose client hung up mid-request
-    still knows what arrived. With `save_dir`, each uploaded part is also written there.
+    still knows what arrived. With `save_dir`, each uploaded part is also written there; with
+    `rate`, file parts are read at most that many bytes a second.
     """
     raw.update(request.query)
     files: dict[str, UploadedFile] = {}
@@ -136,7 +142,7 @@ async def parse_request(
         length = request.content_length
         too_large = length is not None and length > limit + MULTIPART_SLACK
         too_large = await _read_multipart(
-            request, limit, raw, files, too_large=too_large, save_dir=save_dir
+            request, limit, raw, files, too_large=too_large, save_dir=save_dir, rate=rate
         )
     else:
         await _drain(request)
@@ -155,6 +161,7 @@ async def _read_multipart(
     *,
     too_large: bool,
     save_dir: Path | None,
+    rate: float | None,
 ) -> bool:
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
@@ -169,7 +176,7 @@ async def _read_multipart(
         if too_large:
             await part.release()
             continue
-        uploaded = await _hash_part(part, name, limit, save_dir)
+        uploaded = await _hash_part(part, name, limit, save_dir, rate)
         if uploaded is None:
             too_large = True
         else:
@@ -178,8 +185,10 @@ async def _read_multipart(
 
 
 async def _hash_part(
-    part: BodyPartReader, name: str, limit: int, save_dir: Path | None
+    part: BodyPartReader, name: str, limit: int, save_dir: Path | None, rate: float | None
 ) -> UploadedFile | None:
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     digest = hashlib.sha256()
     atoms = AtomScanner()
     size = 0
@@ -198,6 +207,8 @@ async def _hash_part(
             atoms.feed(chunk)
             if out is not None:
                 out.write(chunk)
+            if rate and (lag := began + size / rate - loop.time()) > 0:
+                await asyncio.sleep(lag)  # a slow link to Telegram: read no faster than `rate`
     content_type = part.headers.get("Content-Type")
     return UploadedFile(
         name, part.filename, content_type, size, digest.hexdigest(), atoms.atoms, saved

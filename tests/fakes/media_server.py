@@ -2,9 +2,11 @@
 
 Routes (all on 127.0.0.1, random port):
 - `GET|HEAD /file/{name}?size=N&type=MIME&rate=BPS&nolength=1&status=CODE&chunk=BYTES
-  &disposition=HEADER`: N deterministic bytes derived from `name` (see `expected_sha256`),
-  streamed in chunks, optionally throttled, without Content-Length, with a Content-Disposition
-  header, or answering an error status. Ranges work.
+  &disposition=HEADER&validators=0`: N deterministic bytes derived from `name` (see
+  `expected_sha256`), streamed in chunks, optionally throttled, without Content-Length, with a
+  Content-Disposition header, or answering an error status. Ranges work, and `If-Range`
+  against the `ETag` and `Last-Modified` it sends (none with `validators=0`);
+  `change(name)` gives the same URL new content and new validators.
 - `GET|HEAD /static/{path}?rate=BPS`: a file from `static_dir` (subfolders too), with its mime
   type and ranges (`.m3u8` as an HLS playlist, `.ts` as MPEG-TS).
 - `GET /page/{name}?video=URL&video2=URL&og=URL&image=URL&title=TEXT`: HTML with a <title>,
@@ -70,6 +72,10 @@ class MediaServer:
         # (path and query, body bytes written) of every response streamed, cut short or not
         self.served: list[tuple[str, int]] = []
         self.active_streams = 0
+        # (path and query, Range header, status answered) of every request that asked for a range
+        self.ranges: list[tuple[str, str, int]] = []
+        # How often each /file/ name's content changed (`change`); 0: the original bytes.
+        self.versions: dict[str, int] = {}
         self._waiters = Waiters()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -131,6 +137,15 @@ class MediaServer:
     def expected_bytes(name: str, size: int) -> bytes:
         """The body of `/file/{name}?size={size}` (builds it in memory: small sizes only)."""
         return Content(name).read(0, size)
+
+    def change(self, name: str) -> None:
+        """Give `/file/{name}` new content (and a new ETag and Last-Modified) from now on."""
+        self.versions[name] = self.versions.get(name, 0) + 1
+
+    @staticmethod
+    def content_name(name: str, version: int = 0) -> str:
+        """The name `expected_sha256` takes for `name` after `version` changes."""
+        return name if version == 0 else f"{name}~{version}"
 
     def bytes_served(self, path_contains: str = "") -> int:
         """Body bytes sent so far in responses whose path and query contain the text."""
@@ -195,7 +210,13 @@ class MediaServer:
             return web.Response(status=400, text="bad query")
         if status != 200:
             return web.Response(status=status, text=f"error {status}")
-        content = Content(request.match_info["name"])
+        name = request.match_info["name"]
+        version = self.versions.get(name, 0)
+        content = Content(self.content_name(name, version))
+        validators = None
+        if query.get("validators") != "0":
+            modified = f"Wed, {1 + version % 28:02d} Jan 2025 00:00:00 GMT"
+            validators = (f'"{self.content_name(name, version)}-{size}"', modified)
 
         async def reader(offset: int, length: int) -> bytes:
             return content.read(offset, length)
@@ -209,6 +230,7 @@ class MediaServer:
             chunk=chunk,
             nolength=query.get("nolength") == "1",
             disposition=query.get("disposition"),
+            validators=validators,
         )
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
@@ -244,17 +266,25 @@ class MediaServer:
         chunk: int | None = None,
         nolength: bool = False,
         disposition: str | None = None,
+        validators: tuple[str, str] | None = None,
     ) -> web.StreamResponse:
         start, end, status = 0, total, 200
         headers = {"Content-Type": content_type, "Accept-Ranges": "bytes"}
         if disposition:
             headers["Content-Disposition"] = disposition
-        if "Range" in request.headers and not nolength:
+        if validators is not None:
+            headers["ETag"], headers["Last-Modified"] = validators
+        # RFC 9110 13.1.5: a Range with an If-Range that does not match gets the whole file.
+        if_range = request.headers.get("If-Range")
+        ranged = if_range is None or (validators is not None and if_range in validators)
+        if "Range" in request.headers and not nolength and ranged:
             wanted = _parse_range(request.headers["Range"], total)
             if wanted is None:
                 return web.Response(status=416, headers={"Content-Range": f"bytes */{total}"})
             start, end, status = *wanted, 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+        if "Range" in request.headers:
+            self.ranges.append((request.path_qs, request.headers["Range"], status))
         response = web.StreamResponse(status=status, headers=headers)
         if nolength:
             response.enable_chunked_encoding()

@@ -22,7 +22,6 @@ from bot.presenter.presenter import Presenters
 from bot.presenter.texts import failure_text
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
-from bot.store.links import LinkRepo
 from bot.store.outcomes import OutcomeRepo
 from bot.telegram_io.chat import Buttons
 
@@ -105,7 +104,6 @@ def make(db: Database, runner: ScriptedPipeline, ui: SlowUI, **limits: int) -> J
     return JobManager(
         limits=Limits(**bounds),
         repo=JobRepo(db, now),
-        links=LinkRepo(db, now),
         outcomes=OutcomeRepo(db, now),
         pipeline=runner,  # type: ignore[arg-type]
         observers=Presenters(ui, lambda _lang: Translator("en"), JobRepo(db, now).remember),

@@ -200,10 +200,12 @@ def pipeline(
     cache: Cache | None = None,
     postprocess: PostProcess | None = None,
     job_timeout: float = 30,
+    keep_interrupted: bool = True,
 ) -> tuple[Pipeline, Deliverer]:
     deliverer = Deliverer()
+    config = PipelineConfig(tmp_path, job_timeout, 5, keep_interrupted=keep_interrupted)
     built = Pipeline(
-        config=PipelineConfig(tmp_path, job_timeout=job_timeout, choice_timeout=5),
+        config=config,
         fetcher=fetcher,
         postprocess=postprocess or PostProcess(),
         deliverer=deliverer,
@@ -337,6 +339,22 @@ async def test_a_restart_mid_fetch_leaves_the_job_to_run_again(tmp_path: Path) -
     assert await task == Interrupted()
     ending = records.log[-1]
     assert (ending.state, ending.link, ending.attempts) == (JobState.QUEUED, None, 0)
+    assert run.folder_of(7).exists()  # what was fetched waits for the next start
+
+
+async def test_a_worker_keeps_nothing_of_a_stopped_job(tmp_path: Path) -> None:
+    # Behind a queue another worker may take the job up: nothing here would clear the folder.
+    records, events, control = Records(), Events(), JobControl()
+    fetcher = Fetcher(hold=True)
+    run, _ = pipeline(tmp_path, fetcher, records, keep_interrupted=False)
+
+    task = asyncio.create_task(run.run(make_job(), control, events))
+    await asyncio.wait_for(fetcher.holding.wait(), 5)
+    control.stop(StopReason.SHUTDOWN)
+    task.cancel()
+
+    assert await task == Interrupted()
+    assert not run.folder_of(7).exists()
 
 
 async def test_a_post_process_past_the_job_deadline_is_stopped(tmp_path: Path) -> None:
