@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-scale attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -85,6 +85,12 @@ BENCH_MAIN ?= main.py
 BENCH_LABEL ?= this checkout
 bench-media: install-dev
 	$(PY) -m bench.media_cases --main "$(BENCH_MAIN)" --label "$(BENCH_LABEL)"
+
+# Issue 16: a 130 MB video sent in parts (no MTProto) and a 12-item playlist sent as albums,
+# 3 runs each: delivery time, peak RSS, peak disk in DATA_DIR, bytes uploaded against bytes
+# downloaded (about a minute; bench/results/parts.{json,md}).
+bench-parts: install-dev
+	$(PY) -m bench.parts
 
 # Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -22,6 +23,14 @@ IdSet = Annotated[frozenset[int], NoDecode]
 
 BOT_API_UPLOAD_LIMIT = 50 * 1024 * 1024
 LOCAL_BOT_API_UPLOAD_LIMIT = 2000 * 1024 * 1024
+
+
+class SplitFiles(StrEnum):
+    """What is cut into parts when it is larger than Telegram takes (SPLIT_FILES)."""
+
+    VIDEO = "video"  # video and audio, into parts that play on their own
+    ALL = "all"  # those, and any other file into plain byte ranges
+    OFF = "off"  # nothing: a file too large for Telegram is refused
 
 
 def _parse_ids(value: object) -> object:
@@ -84,6 +93,12 @@ class Settings(BaseSettings):
     allowed_users: IdSet | None = None
     data_dir: Path = Path("./data")
     max_file_size_mb: int = Field(default=2000, gt=0, le=4000)
+    # All the files of one job together (the parts of a split file, a playlist's items).
+    max_job_size_mb: int = Field(default=4000, gt=0, le=100_000)
+    split_files: SplitFiles = SplitFiles.VIDEO
+    # A playlist (or a page with several videos): at most this many items when the user asks
+    # for all of them.
+    max_playlist_items: int = Field(default=50, ge=1, le=500)
     # The most of one page, manifest or API answer yt-dlp may hold while it looks for media.
     max_page_mb: int = Field(default=5, ge=1, le=100)
     download_workers: int = Field(default=4, ge=1, le=64)
@@ -193,6 +208,10 @@ class Settings(BaseSettings):
     @property
     def max_file_size(self) -> int:
         return self.max_file_size_mb * 1024 * 1024
+
+    @property
+    def max_job_size(self) -> int:
+        return self.max_job_size_mb * 1024 * 1024
 
     @property
     def max_page_size(self) -> int:

@@ -31,6 +31,7 @@ from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, outcome_label
+from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
 from bot.jobs.pipeline import Deliverer as PipelineDeliverer
 from bot.jobs.record import JobRecorder
@@ -47,6 +48,7 @@ from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
 from bot.store.meta import MetaRepo
 from bot.store.outcomes import OutcomeRepo
+from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.ui import TelegramChatUI
@@ -157,6 +159,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
                 deliverer=deliverer,
                 cache=cache,
                 records=outcomes,
+                parts=PartRepo(rt.db, utc_now),
                 i18n=i18n,
                 streamer=streaming_uploader(settings, app),
             ),
@@ -172,6 +175,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             deliverer=deliverer,
             cache=cache,
             records=outcomes,
+            parts=PartRepo(rt.db, utc_now),  # the parts of a cached file it resends
             translator=i18n.get,
         )
         jobs = RemoteEngine(
@@ -217,6 +221,9 @@ def pipeline_config(settings: Settings, *, keep_interrupted: bool = True) -> Pip
         data_dir=settings.data_dir,
         job_timeout=settings.job_timeout_seconds,
         choice_timeout=settings.choice_timeout_seconds,
+        split=settings.split_files,
+        max_items=settings.max_playlist_items,
+        job_limit=settings.max_job_size,
         keep_interrupted=keep_interrupted,
     )
 
@@ -228,6 +235,7 @@ def build_pipeline(
     deliverer: PipelineDeliverer,
     cache: CacheLookup,
     records: JobRecorder,
+    parts: PartLedger,
     i18n: I18n,
     worker: bool = False,
     streamer: StreamSender | None = None,
@@ -253,6 +261,7 @@ def build_pipeline(
         deliverer=deliverer,
         cache=cache,
         records=records,
+        parts=parts,
         translator=i18n.get,
         streamer=streamer,
     )

@@ -27,6 +27,7 @@ from bot.daemon.app import api_request
 from bot.daemon.lifecycle import STARTUP_CANCEL_S, bounded, fail_start
 from bot.daemon.wiring import Pools, build_pipeline, open_pools, record_job
 from bot.i18n import I18n
+from bot.jobs.parts import RunLedger
 from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
 from bot.jobs.record import JobRecorder
 from bot.ops.health import HealthServer, WorkerHealth
@@ -241,6 +242,7 @@ def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, na
             deliverer=deliverer,
             cache=cache,
             records=records,
+            parts=RunLedger(),
             i18n=i18n,
             worker=True,  # a stopped job may go to another worker: keep nothing of it here
         )

@@ -44,7 +44,7 @@ class PageInfo:
     performer: str | None = None  # the artist, else the uploader
     track: str | None = None  # a song's own name, where the page gives one
     picture: str | None = None  # the page's picture (og:image, the video's thumbnail)
-    more: int = 0  # other videos on the page, not fetched (until playlists exist)
+    more: int = 0  # other videos on the page, not fetched (unless the user asks for all)
 
 
 class _Logger:
@@ -129,8 +129,35 @@ class YtdlpFetcher:
         return params
 
     async def extract(self, url: str, cancel: CancelToken) -> PageInfo:
-        params = self._params()
+        info = await self._extract(url, cancel, self._params())
+        more = 0
+        if info.get("_type") == "playlist":
+            entries = [e for e in info.get("entries") or [] if e]
+            if not entries:
+                raise FetchError(FailureReason.NO_MEDIA, "empty playlist")
+            # Only the first is fetched ("playlist_items"); the page's count says how many more.
+            count = info.get("playlist_count")
+            more = count - 1 if isinstance(count, int) and count > 1 else 0
+            info = {"playlist_title": info.get("title"), **entries[0]}
+        return _page(url, info, more)
 
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        """A playlist's first `limit` items, each enough to download on its own (an item a
+        site lists only by its address is looked up when its turn comes)."""
+        params = self._params()
+        params.update({"playlist_items": f"1-{limit}", "extract_flat": "in_playlist"})
+        info = await self._extract(url, cancel, params)
+        if info.get("_type") != "playlist":
+            return [_page(url, info, 0)]
+        entries = [e for e in info.get("entries") or [] if e][:limit]
+        if not entries:
+            raise FetchError(FailureReason.NO_MEDIA, "empty playlist")
+        title = info.get("title")
+        return [_page(url, {"playlist_title": title, **entry}, 0) for entry in entries]
+
+    async def _extract(
+        self, url: str, cancel: CancelToken, params: dict[str, Any]
+    ) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             with self._factory(params, cancel) as ydl:
                 info: dict[str, Any] = ydl.extract_info(url, download=False)
@@ -141,31 +168,7 @@ class YtdlpFetcher:
                 info = await self._run(work, cancel)
         except TimeoutError:
             raise FetchError(FailureReason.TIMEOUT, "extracting the page took too long") from None
-        more = 0
-        if info.get("_type") == "playlist":
-            entries = [e for e in info.get("entries") or [] if e]
-            if not entries:
-                raise FetchError(FailureReason.NO_MEDIA, "empty playlist")
-            # Only the first is fetched ("playlist_items"); the page's count says how many more.
-            count = info.get("playlist_count")
-            more = count - 1 if isinstance(count, int) and count > 1 else 0
-            info = {"playlist_title": info.get("title"), **entries[0]}
-        size = info.get("filesize") or info.get("filesize_approx")
-        for fmt in info.get("requested_formats") or ():
-            size = (size or 0) + (fmt.get("filesize") or fmt.get("filesize_approx") or 0)
-        has_video = (info.get("vcodec") or "") != "none" or bool(info.get("width"))
-        return PageInfo(
-            url=url,
-            title=titles.page_title(info, url),
-            duration=info.get("duration"),
-            estimated_size=int(size) if size else None,
-            has_video=has_video,
-            info=info,
-            performer=titles.performer(info),
-            track=titles.track_title(info),
-            picture=titles.picture(info),
-            more=more,
-        )
+        return info
 
     async def download(
         self,
@@ -257,6 +260,25 @@ class YtdlpFetcher:
             else:
                 log.info("ytdlp_stopped seconds=%.2f", seconds)
             raise
+
+
+def _page(url: str, info: dict[str, Any], more: int) -> PageInfo:
+    size = info.get("filesize") or info.get("filesize_approx")
+    for fmt in info.get("requested_formats") or ():
+        size = (size or 0) + (fmt.get("filesize") or fmt.get("filesize_approx") or 0)
+    has_video = (info.get("vcodec") or "") != "none" or bool(info.get("width"))
+    return PageInfo(
+        url=url,
+        title=titles.page_title(info, url),
+        duration=info.get("duration"),
+        estimated_size=int(size) if size else None,
+        has_video=has_video,
+        info=info,
+        performer=titles.performer(info),
+        track=titles.track_title(info),
+        picture=titles.picture(info),
+        more=more,
+    )
 
 
 async def _until_done(future: asyncio.Future[Any]) -> None:

@@ -57,5 +57,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     # active" from the catch-all, never a traceback.
     app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^cancel:[0-9]{1,18}$"))
     app.add_handler(
-        CallbackQueryHandler(format_button, pattern=r"^fmt:[0-9]{1,18}:(best|small|audio)$")
+        CallbackQueryHandler(format_button, pattern=r"^fmt:[0-9]{1,18}:(best|small|audio|all)$")
     )

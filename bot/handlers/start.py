@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.config.limits import file_limit
+from bot.config.settings import SplitFiles
 from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
 from bot.handlers.menu import USER_COMMANDS
@@ -26,7 +27,8 @@ def welcome(tr: Translator, first_name: str, limit: int) -> str:
     )
 
 
-def help_text(tr: Translator, limit: int, per_user: int) -> str:
+def help_text(tr: Translator, limit: int, per_user: int, *, parts: bool = False) -> str:
+    """`parts`: video and audio past `limit` are sent in parts (SPLIT_FILES, issue 16)."""
     lines = [
         tr("<b>How to use me</b>"),
         tr("• Send a link, on its own or inside any text; a shared or forwarded post works too."),
@@ -36,8 +38,13 @@ def help_text(tr: Translator, limit: int, per_user: int) -> str:
             per_user,
         ),
         tr("• On a video page you can pick best video, a smaller video or audio only."),
+        tr("• A playlist, or a page with several videos, can come whole: pick “All”."),
         tr("• I show progress while I download; press Cancel to stop."),
         tr.line("• " + html.escape(limit_rule(tr, limit))),
+    ]
+    if parts:
+        lines.append(tr("• Longer video and audio come in parts that each play on their own."))
+    lines += [
         "",
         tr("<b>Commands</b>"),
     ]
@@ -62,7 +69,9 @@ async def help_command(update: Update, ctx: BotContext) -> None:
     if (tr := await visit(update, ctx)) is None:
         return
     settings = ctx.services.settings
-    text = help_text(tr, file_limit(settings).size, settings.max_jobs_per_user)
+    limit = file_limit(settings)
+    parts = settings.split_files is not SplitFiles.OFF and limit.capacity < settings.max_file_size
+    text = help_text(tr, limit.size, settings.max_jobs_per_user, parts=parts)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

@@ -51,6 +51,8 @@ REASONS: dict[FailureReason, str] = {
     FailureReason.INTERRUPTED: N_("interrupted"),
     FailureReason.CRASHED: N_("the bot stopped unexpectedly"),
     FailureReason.DISK_FULL: N_("server disk full"),
+    FailureReason.NOT_SPLIT: N_("too large, and not sent in parts"),
+    FailureReason.SPLIT_FAILED: N_("too large, and could not be cut into parts"),
     FailureReason.INTERNAL: N_("internal error"),
 }
 

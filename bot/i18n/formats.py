@@ -53,6 +53,15 @@ def human_duration(tr: Translator, seconds: float) -> str:
     return tr.ltr(tr.digits(text))
 
 
+def clock_time(tr: Translator, seconds: float) -> str:
+    """A position in a video or a song: "1:05", "1:02:03" (in the locale's digits)."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return tr.digits(text)
+
+
 def human_datetime(tr: Translator, moment: dt.datetime, zone: dt.tzinfo) -> str:
     """Date and time in `zone`, in the user's language and calendar: "Nov 29, 2026, 1:05 PM",
     "۸ آذر ۱۴۰۵، ۱۳:۰۵"."""

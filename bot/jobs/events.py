@@ -34,6 +34,7 @@ class NeedChoice:
     title: str | None
     estimated_size: int | None
     seconds: float
+    items: int = 1  # a playlist's items (up to MAX_PLAYLIST_ITEMS): "all N" is offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class Progress:
     total: int | None
     speed: float | None  # bytes per second
     eta: float | None  # seconds
+    part: int = 0  # the part being sent, of `parts`, for a file sent in parts (else 0)
+    parts: int = 0
+    unit: str = "part"  # "part" of a file, or "item" of a playlist
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class Delivering:
 
     part: int = 1
     parts: int = 1
+    unit: str = "part"  # "part" of a file, or "item" of a playlist
 
 
 JobEvent = Queued | Resumed | Started | NeedChoice | Chosen | Progress | Delivering

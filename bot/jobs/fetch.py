@@ -13,8 +13,10 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
+
+import httpx
 
 from bot.download import resume
 from bot.download.cancel import CancelToken
@@ -27,6 +29,13 @@ from bot.model.job import FormatChoice
 log = logging.getLogger(__name__)
 
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
+# A plain file that is video or sound by its type or its name (it may be sent in parts).
+MEDIA_SUFFIXES = frozenset(
+    {
+        *(".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".flv", ".ts", ".3gp"),
+        *(".m4a", ".mp3", ".ogg", ".opus", ".oga", ".flac", ".wav", ".aac"),
+    }
+)
 COVER_MAX_BYTES = 5 * 1024 * 1024  # a page's picture; anything larger is not a cover
 COVER_FOLDER = "cover"
 
@@ -56,8 +65,16 @@ class FetchStage(Protocol):
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        *,
+        file_cap: int | None = None,
         watch: Watch | None = None,
     ) -> Fetched | None: ...
+
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]: ...
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched: ...
 
 
 class FetchElsewhereError(Exception):
@@ -84,15 +101,19 @@ class Fetcher:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        *,
+        file_cap: int | None = None,
         watch: Watch | None = None,
     ) -> Fetched | None:
-        """The files fetched into `folder`, at most `cap` bytes each; None when `choose` said
-        to stop. `watch` is told how a plain file of known size fills (not a page's media)."""
+        """The files fetched into `folder`, at most `cap` bytes each (`file_cap` for a plain
+        file that is not video or sound); None when `choose` said to stop. `watch` is told how a
+        plain file of known size fills (not a page's media)."""
         point = await asyncio.to_thread(resume.load, folder, url)  # what a restart left
         async with self._http.open(url, point) as response:
             if not is_page(response):
+                limit = cap if file_cap is None or looks_like_media(response) else file_cap
                 saved = await self._http.save(
-                    response, folder, progress, cancel, cap, resume=point, url=url, watch=watch
+                    response, folder, progress, cancel, limit, resume=point, url=url, watch=watch
                 )
                 return Fetched((saved,), FILE_CHOICE)
         page = await self._ytdlp.extract(url, cancel)
@@ -104,6 +125,19 @@ class Fetcher:
             cover = await self._cover(page.picture, folder / COVER_FOLDER, cancel)
             fetched = dataclasses.replace(fetched, cover=cover)
         return Fetched((fetched,), str(choice), page.more)
+
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        """A playlist's first `limit` items (a page with several videos: its videos)."""
+        return await self._ytdlp.items(url, cancel, limit)
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched:
+        """One item of a playlist, its best video (or its sound, if it has no picture)."""
+        fetched = await self._ytdlp.download(
+            page, FormatChoice.BEST, folder, progress, cancel, cap
+        )
+        return Fetched((fetched,), str(FormatChoice.BEST))
 
     async def _cover(self, url: str, folder: Path, cancel: CancelToken) -> Path | None:
         """The page's picture, or None when it cannot be had: audio goes without a cover
@@ -119,6 +153,14 @@ class Fetcher:
             log.info("cover_skipped reason=%s", exc.reason)
             return None
         return saved.path
+
+
+def looks_like_media(response: httpx.Response) -> bool:
+    """Whether a plain file says it is video or sound: its Content-Type, or its name."""
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype.startswith(("video/", "audio/")):
+        return True
+    return PurePosixPath(response.url.path).suffix.lower() in MEDIA_SUFFIXES
 
 
 def _ignore(done: int, total: int | None) -> None:

@@ -22,7 +22,8 @@ class SentFile:
 @dataclass(frozen=True, slots=True)
 class Delivered:
     files: tuple[SentFile, ...]
-    more: int = 0  # other videos on the page, not sent (until playlists exist): say so
+    more: int = 0  # other videos on the page, not sent: say so
+    failed: tuple[ItemFailure, ...] = ()  # a playlist's items that did not go
 
     @property
     def confirmed(self) -> bool:
@@ -60,6 +61,15 @@ class Cancelled:
 @dataclass(frozen=True, slots=True)
 class Interrupted:
     """Stopped by a restart: the job waits in the database and runs again on the next start."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailure:
+    """A playlist's item that could not be sent, and why: the others went all the same."""
+
+    index: int  # from 1
+    title: str | None
+    failure: Failed
 
 
 Outcome = Delivered | Failed | Cancelled | Interrupted

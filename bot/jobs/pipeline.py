@@ -18,17 +18,20 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.config.limits import LARGE_FILES_ADVICE
+from bot.config.settings import SplitFiles
 from bot.download.cancel import StoppedError, StopReason
 from bot.download.resume import tidy
 from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
+from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, Fetched, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
+from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
-from bot.jobs.progress import ProgressTracker
+from bot.jobs.progress import ProgressTracker, handed_over
 from bot.jobs.record import Endings, JobRecorder, settle
 from bot.jobs.stream_through import StreamSender, StreamThrough, watching
 from bot.model.failures import (
@@ -45,6 +48,7 @@ from bot.model.media import MediaKind
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
+from bot.upload.album import Resent
 from bot.upload.caption import caption
 from bot.upload.types import Delivered as Sent
 from bot.upload.types import Delivery, Document, ProgressFn
@@ -78,12 +82,24 @@ class Deliverer(Protocol):
         reply_to: int | None = None,
     ) -> Sent: ...
 
+    @property
+    def album_limit(self) -> int: ...
+
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]: ...
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Sent]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
     data_dir: Path
     job_timeout: float
     choice_timeout: float
+    split: SplitFiles = SplitFiles.OFF  # what is sent in parts when Telegram takes less
+    max_items: int = 50  # a playlist's items sent when the user asks for all
+    job_limit: int = 0  # bytes all of one job's files may come to (with `split` on)
     # A restart keeps the job's folder so that its download continues. Not on a worker of a
     # queue: another worker may take the job up, and nothing would clear the folder here.
     keep_interrupted: bool = True
@@ -104,6 +120,7 @@ class JobRun:
     # the delivery. The future resolves once the delivery is recorded; the outcome is its own.
     delivered: tuple[asyncio.Future[None], Outcome] | None = None
     answered: Outcome | None = None  # the chosen format came from the cache
+    playlist: PageInfo | None = None  # the user asked for every item of this page
 
 
 class Pipeline:
@@ -118,6 +135,7 @@ class Pipeline:
         deliverer: Deliverer,
         cache: CacheLookup,
         records: JobRecorder,
+        parts: PartLedger,
         translator: Callable[[str], Translator],
         streamer: StreamSender | None = None,
     ) -> None:
@@ -129,6 +147,9 @@ class Pipeline:
         self._cache = cache
         self._records = records
         self._end = Endings(records, config.data_dir)
+        self._parts = PartSender(deliverer, parts, self._end, config.split)
+        limits = AlbumLimits(config.max_items, lambda: self._item_cap, config.job_limit)
+        self._albums = AlbumSender(fetcher, postprocess, deliverer, parts, self._end, limits)
         self._translator = translator
 
     def folder_of(self, job_id: int) -> Path:
@@ -208,15 +229,18 @@ class Pipeline:
                     run.control.cancel,
                     self._cap,
                     lambda page: self._choose(run, page),
+                    file_cap=self._file_cap,
                     watch=early,
                 )
         except FetchError as exc:
             if exc.reason is FailureReason.TOO_LARGE:
-                raise self._too_large(exc.params.get("size")) from exc
+                raise self._too_large(exc.params.get("size"), exc.params.get("limit")) from exc
             raise
         if fetched is None:
-            assert run.answered is not None  # noqa: S101 - _choose set it when it said stop
-            return run.answered  # the chosen format was in the cache
+            if run.answered is not None:
+                return run.answered  # the chosen format was in the cache
+            assert run.playlist is not None  # noqa: S101 - _choose set one of the two
+            return await self._albums.deliver(run, run.playlist)
         if early is not None and (streamed := await self._streamed(run, early, fetched)):
             return streamed  # it went up while it came down
         # 3. post-process (postprocess.py)
@@ -225,6 +249,8 @@ class Pipeline:
         return await self._deliver(run, ready, fetched.choice)
 
     async def _deliver(self, run: JobRun, ready: Deliverable, choice: str) -> Outcome:
+        if ready.size > self._deliverer.capacity:  # fetched only when it may go in parts
+            return await self._parts.deliver(run, ready, choice)
         job = run.job
         text = caption(run.tr, ready.title, ready.size, job.url)
         run.events.emit(Delivering())
@@ -238,7 +264,7 @@ class Pipeline:
         except UnconfirmedDeliveryError as exc:
             return await self._end.unconfirmed(run, exc, ready.size, ready.title)
         except asyncio.CancelledError:
-            if not _handed_over(run.tracker):
+            if not handed_over(run.tracker):
                 raise  # Telegram cannot have the file: the stop goes on as usual
             # Stopped (a restart, Cancel, the job timeout) while Telegram held the answer: the
             # file may be in the chat, so the job must not run again after a restart.
@@ -301,15 +327,32 @@ class Pipeline:
 
     @property
     def _cap(self) -> int:
-        """The largest file worth fetching: the size limit, or less if Telegram takes less."""
+        """The largest file worth fetching: the size limit, or less if Telegram takes less and
+        nothing is sent in parts (then all the parts together: MAX_JOB_SIZE_MB)."""
+        if self._cfg.split is SplitFiles.OFF:
+            return min(self._fetcher.max_size, self._deliverer.capacity)
+        return min(self._fetcher.max_size, self._cfg.job_limit)
+
+    @property
+    def _item_cap(self) -> int:
+        """The largest item of a playlist worth fetching: items are not sent in parts."""
         return min(self._fetcher.max_size, self._deliverer.capacity)
 
-    def _too_large(self, size: object) -> JobError:
+    @property
+    def _file_cap(self) -> int:
+        """The largest plain file worth fetching that is not video or sound: only
+        SPLIT_FILES=all sends those in parts."""
+        if self._cfg.split is SplitFiles.ALL:
+            return self._cap
+        return min(self._fetcher.max_size, self._deliverer.capacity)
+
+    def _too_large(self, size: object, limit: object = None) -> JobError:
         """Too large for the limit, or (said differently, with what to configure) for Telegram."""
-        params: dict[str, object] = {"limit": self._cap}
+        cap = limit if isinstance(limit, int) and limit else self._cap
+        params: dict[str, object] = {"limit": cap}
         if isinstance(size, int) and size:
             params["size"] = size
-        if self._deliverer.capacity < self._fetcher.max_size:
+        if cap <= self._deliverer.capacity < self._fetcher.max_size:
             # The detail is for the log (job_failed): what the operator could configure.
             return DeliveryError(
                 FailureReason.TOO_LARGE_FOR_TELEGRAM, LARGE_FILES_ADVICE, **params
@@ -330,6 +373,13 @@ class Pipeline:
         if hit is None:
             return None
         job = run.job
+        if hit.parts:
+            resender = self._albums if choice == FormatChoice.ALL else self._parts
+            answered = await resender.resend(run, hit)
+            if answered is None:
+                log.info("cache_stale id=%d", job.id)
+                await self._cache.drop(run.key, choice)
+            return answered
         text = caption(run.tr, hit.title or "", hit.size, job.url)
         try:
             await self._deliverer.resend(
@@ -361,11 +411,16 @@ class Pipeline:
             choice = FormatChoice.BEST
             seconds = self._cfg.choice_timeout
             if seconds > 0 and page.has_video:
-                run.events.emit(NeedChoice(page.title, page.estimated_size, seconds))
+                items = min(page.more + 1, self._cfg.max_items)
+                asked = NeedChoice(page.title, page.estimated_size, seconds, items)
+                run.events.emit(asked)
                 choice = await run.control.wait_choice(seconds) or FormatChoice.BEST
             await self._records.chose(job.id, choice)
             run.events.emit(Chosen(str(choice)))
         run.answered = await self._from_cache(run, str(choice))
+        if run.answered is None and choice is FormatChoice.ALL:
+            run.playlist = page
+            return None
         return None if run.answered is not None else choice
 
     async def _tick(self, run: JobRun) -> None:
@@ -383,14 +438,3 @@ class Pipeline:
 def _cache_choices(job: Job) -> list[str]:
     """The formats stage 1 looks for: the one chosen, or what a link answers by default."""
     return [str(job.choice)] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]
-
-
-def _handed_over(tracker: ProgressTracker) -> bool:
-    """Whether the whole file went to the connection: from then on Telegram may have it."""
-    progress = tracker.snapshot
-    return (
-        progress is not None
-        and progress.phase == "upload"
-        and bool(progress.total)
-        and progress.done >= (progress.total or 0)
-    )

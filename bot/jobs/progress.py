@@ -22,11 +22,14 @@ class ProgressTracker:
         self._last_t = clock()
         self._last_done = 0
         self._speed: float | None = None
+        self._part: tuple[int, int, str] = (0, 0, "part")
         self._fresh = True  # no count yet in this phase
 
-    def phase(self, name: str) -> None:
+    def phase(self, name: str, part: int = 0, parts: int = 0, unit: str = "part") -> None:
+        """A new transfer begins (`part` of `parts`, for a file in parts or a playlist's item)."""
         with self._lock:
             self._phase = name
+            self._part = (part, parts, unit)
             self._last_t, self._last_done, self._speed = self._clock(), 0, None
             self._snapshot = None
             self._fresh = True
@@ -51,9 +54,20 @@ class ProgressTracker:
             eta = None
             if total and self._speed:
                 eta = max(0.0, (total - done) / self._speed)
-            self._snapshot = Progress(self._phase, done, total, self._speed, eta)
+            self._snapshot = Progress(self._phase, done, total, self._speed, eta, *self._part)
 
     @property
     def snapshot(self) -> Progress | None:
         with self._lock:
             return self._snapshot
+
+
+def handed_over(tracker: ProgressTracker) -> bool:
+    """Whether the whole file went to the connection: from then on Telegram may have it."""
+    progress = tracker.snapshot
+    return (
+        progress is not None
+        and progress.phase == "upload"
+        and bool(progress.total)
+        and progress.done >= (progress.total or 0)
+    )

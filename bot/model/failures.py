@@ -40,6 +40,8 @@ class FailureReason(StrEnum):
     INTERRUPTED = "interrupted"
     CRASHED = "crashed"  # the bot died while the job ran; it is not run again
     DISK_FULL = "disk_full"
+    NOT_SPLIT = "not_split"  # too large for Telegram, and SPLIT_FILES does not cut its kind
+    SPLIT_FAILED = "split_failed"  # too large for Telegram, and it could not be cut to fit
     INTERNAL = "internal"
 
 

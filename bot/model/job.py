@@ -26,6 +26,7 @@ class FormatChoice(StrEnum):
     BEST = "best"
     SMALL = "small"
     AUDIO = "audio"
+    ALL = "all"  # every item of a playlist (the best video of each), sent as albums
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,9 @@ class JobPresenter:
         if isinstance(event, Progress):
             return _View(texts.progress_text(tr, event), cancel, urgent=False)
         if isinstance(event, Delivering):
-            return _View(texts.uploading_text(tr), cancel, urgent=False)
+            return _View(
+                texts.uploading_text(tr, event.part, event.parts, event.unit), cancel, urgent=False
+            )
         return None
 
     async def _write(self) -> None:

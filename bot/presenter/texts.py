@@ -62,6 +62,14 @@ _FAILURES: dict[FailureReason, str] = {
         "The bot stopped unexpectedly while working on this link, so it was not tried again."
     ),
     FailureReason.DISK_FULL: N_("The server is out of disk space. Please try again later."),
+    FailureReason.NOT_SPLIT: N_(
+        "The file is larger than Telegram lets this bot send ({limit}), and only video and"
+        " audio are sent in parts."
+    ),
+    FailureReason.SPLIT_FAILED: N_(
+        "The file is larger than Telegram lets this bot send ({limit}), and it could not be cut"
+        " into parts that fit."
+    ),
     FailureReason.INTERNAL: N_("Something went wrong on our side. Please try again later."),
 }
 
@@ -115,6 +123,8 @@ def progress_text(tr: Translator, p: Progress, title: str | None = None) -> str:
     """The status message during a transfer: bar, percent, done/total, speed, ETA."""
     head = tr("Downloading…") if p.phase == "download" else tr("Uploading to Telegram…")
     lines = [f"<b>{html.escape(head)}</b>"]
+    if p.parts > 1:
+        lines.append(part_text(tr, p.part, p.parts, p.unit))
     if title:
         lines.append(tr.line(tr.isolate(html.escape(title))))
     if p.total:
@@ -177,8 +187,17 @@ def preparing_text(tr: Translator) -> str:
     return tr("⏳ Preparing the download…")
 
 
-def uploading_text(tr: Translator) -> str:
-    return f"<b>{html.escape(tr('Uploading to Telegram…'))}</b>"
+def uploading_text(tr: Translator, part: int = 1, parts: int = 1, unit: str = "part") -> str:
+    head = f"<b>{html.escape(tr('Uploading to Telegram…'))}</b>"
+    return f"{head}\n{part_text(tr, part, parts, unit)}" if parts > 1 else head
+
+
+def part_text(tr: Translator, part: int, parts: int, unit: str = "part") -> str:
+    """Which part of a file in parts (or item of a playlist) is on its way: "Part 2 of 3"."""
+    index, count = tr.number(part, 0), tr.number(parts, 0)
+    if unit == "item":
+        return html.escape(tr("Item {index} of {count}", index=index, count=count))
+    return html.escape(tr("Part {index} of {count}", index=index, count=count))
 
 
 def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> tuple[str, Buttons]:
@@ -205,6 +224,16 @@ def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> t
             (tr("✖️ Cancel"), f"cancel:{job_id}"),
         ],
     ]
+    if asked.items > 1:
+        # A playlist: the buttons above are for its first item; one more takes them all.
+        n = asked.items
+        text += "\n" + tr(
+            "📚 This is a playlist of {n} items: the format buttons send the first one, the"
+            " top button sends them all.",
+            n=tr.number(n, 0),
+        )
+        all_items = tr.ngettext("📚 All {n} item", "📚 All {n} items", n)
+        buttons.insert(0, [(all_items, f"fmt:{job_id}:all")])
     return text, buttons
 
 
@@ -227,12 +256,33 @@ def more_videos_text(tr: Translator, more: int) -> str:
     )
 
 
+def items_failed_text(tr: Translator, outcome: Delivered) -> str:
+    """A playlist's items that did not go, each with its reason; the others did."""
+    failed = outcome.failed
+    head = tr.ngettext(
+        "⚠️ {n} item could not be sent:",
+        "⚠️ {n} items could not be sent:",
+        len(failed),
+    )
+    lines = [html.escape(head)]
+    for item in failed:
+        reason = failure_text(tr, item.failure).removeprefix("❌ ")
+        title = tr.isolate(html.escape(clean_text(item.title or "")))
+        number_ = tr.number(item.index, 0)
+        lines.append(
+            tr.line(f"• {number_}. {title}: {reason}" if title else f"• {number_}. {reason}")
+        )
+    return "\n".join(lines)
+
+
 def final_text(tr: Translator, outcome: Outcome) -> str | None:
     """The job's last word; None when the delivered file is the answer."""
     if isinstance(outcome, Delivered):
         said = [] if outcome.confirmed else [unconfirmed_text(tr)]
         if outcome.more:
             said.append(more_videos_text(tr, outcome.more))
+        if outcome.failed:
+            said.append(items_failed_text(tr, outcome))
         return "\n\n".join(said) or None
     if isinstance(outcome, Failed):
         return failure_text(tr, outcome)

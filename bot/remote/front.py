@@ -25,6 +25,7 @@ from saq.job import Status
 from bot.download.cancel import CancelToken, StopReason
 from bot.download.types import TransferFn, Watch
 from bot.download.urls import normalize_url
+from bot.download.ytdlp import PageInfo
 from bot.jobs.control import JobControl
 from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
 from bot.jobs.events import Chosen, JobEvent, NeedChoice, Queued
@@ -69,8 +70,18 @@ class NoFetch:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        *,
+        file_cap: int | None = None,
         watch: Watch | None = None,
     ) -> Fetched | None:
+        raise FetchElsewhereError
+
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        raise FetchElsewhereError
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched:
         raise FetchElsewhereError
 
 

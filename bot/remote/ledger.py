@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -31,6 +32,7 @@ from bot.model.job import FormatChoice
 from bot.model.media import MediaKind
 from bot.remote import keys
 from bot.remote.redis_client import reply
+from bot.upload.album import Resent
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ end
 return 0
 """
 
-Send = Callable[[ProgressFn], Awaitable[Delivered]]
+T = TypeVar("T", Delivered, list[Delivered])
+Send = Callable[[ProgressFn], Awaitable[T]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +96,32 @@ class Ledger:
         pipe.expire(self._key, self._ttl)
 
     async def once(
-        self, part: int, send: Send, progress: ProgressFn, *, resend: bool
+        self, part: int, send: Send[Delivered], progress: ProgressFn, *, resend: bool
     ) -> Delivered:
+        """Deliver part `part` unless an earlier attempt did (see `_once`)."""
+        return await self._once(part, send, progress, resend=resend, answer=_ONE)
+
+    async def once_album(
+        self, part: int, send: Send[list[Delivered]], progress: ProgressFn, *, resend: bool
+    ) -> list[Delivered]:
+        """An album is one part: one request, its answers stored together (issue 16)."""
+        return await self._once(part, send, progress, resend=resend, answer=_ALBUM)
+
+    async def _once(
+        self,
+        part: int,
+        send: Send[T],
+        progress: ProgressFn,
+        *,
+        resend: bool,
+        answer: _Answer[T],
+    ) -> T:
         """Deliver part `part` unless an earlier attempt did: its answer then, or
         UnconfirmedDeliveryError when it went out unanswered. `resend`: a send by file_id,
         whose request is all there is (marked as out before it goes)."""
         claim = keys.claim(self._job_id, part)
         while True:
-            known = await self._known(part, claimed=False)
+            known = await self._known(part, answer, claimed=False)
             if known is not None:
                 return known
             if await reply(self._client.set(claim, self._token, nx=True, px=self._lease_ms)):
@@ -112,7 +133,7 @@ class Ledger:
         try:
             # Between our look and our claim another attempt may have finished the part, or
             # sent it and died unanswered.
-            known = await self._known(part, claimed=True)
+            known = await self._known(part, answer, claimed=True)
             if known is not None:
                 return known
             if resend:
@@ -134,7 +155,7 @@ class Ledger:
                 await self._mark_out(part)
                 raise
             await asyncio.gather(*marks)
-            storing = asyncio.ensure_future(self._store(part, sent))
+            storing = asyncio.ensure_future(self._store(part, answer.encode(sent)))
             try:
                 await asyncio.shield(storing)
             except asyncio.CancelledError:
@@ -150,13 +171,13 @@ class Ledger:
                 await renewing
             await reply(self._client.eval(_RELEASE, 1, claim, self._token))
 
-    async def _known(self, part: int, *, claimed: bool) -> Delivered | None:
+    async def _known(self, part: int, answer: _Answer[T], *, claimed: bool) -> T | None:
         """The part's answer if it was delivered. Holding the claim, a part that went out
         unanswered raises (without it, the attempt that sent it may still be waiting)."""
         sent, out = await reply(self._client.hmget(self._key, [_part(part), _out(part)]))
         if sent is not None:
             log.info("part_already_delivered job=%d part=%d", self._job_id, part)
-            return _read_delivered(sent)
+            return answer.decode(sent)
         if out is not None and claimed:
             log.warning("part_sent_unanswered job=%d part=%d", self._job_id, part)
             raise UnconfirmedDeliveryError("upload", "an earlier attempt sent it; no answer came")
@@ -168,9 +189,9 @@ class Ledger:
             pipe.expire(self._key, self._ttl)
             await pipe.execute()
 
-    async def _store(self, part: int, sent: Delivered) -> None:
+    async def _store(self, part: int, sent: str) -> None:
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, _part(part), _delivered(sent))
+            pipe.hset(self._key, _part(part), sent)
             pipe.hdel(self._key, _out(part))
             pipe.expire(self._key, self._ttl)
             await pipe.execute()
@@ -195,13 +216,54 @@ class LedgerDeliverer:
     def capacity(self) -> int:
         return self._inner.capacity
 
+    @property
+    def album_limit(self) -> int:
+        return self._inner.album_limit
+
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
-        sent = await self._ledger.once(
-            self._sent + 1,
-            lambda watched: self._inner.deliver(delivery, watched),
-            progress,
-            resend=False,
-        )
+        try:
+            sent = await self._ledger.once(
+                self._sent + 1,
+                lambda watched: self._inner.deliver(delivery, watched),
+                progress,
+                resend=False,
+            )
+        except UnconfirmedDeliveryError:
+            self._sent += 1  # the part's number is spent: the next part is the next number
+            raise
+        self._sent += 1
+        return sent
+
+    async def send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
+        """An album is one request: one part in the ledger, its answers kept together."""
+        try:
+            sent = await self._ledger.once_album(
+                self._sent + 1,
+                lambda watched: self._inner.send_album(deliveries, watched),
+                progress,
+                resend=False,
+            )
+        except UnconfirmedDeliveryError:
+            self._sent += 1
+            raise
+        self._sent += 1
+        return sent
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Delivered]:
+        try:
+            sent = await self._ledger.once_album(
+                self._sent + 1,
+                lambda _watched: self._inner.resend_album(chat_id, items, reply_to=reply_to),
+                _ignore,
+                resend=True,
+            )
+        except UnconfirmedDeliveryError:
+            self._sent += 1
+            raise
         self._sent += 1
         return sent
 
@@ -214,14 +276,18 @@ class LedgerDeliverer:
         *,
         reply_to: int | None = None,
     ) -> Delivered:
-        sent = await self._ledger.once(
-            self._sent + 1,
-            lambda _watched: self._inner.resend(
-                chat_id, kind, file_id, caption, reply_to=reply_to
-            ),
-            _ignore,
-            resend=True,
-        )
+        try:
+            sent = await self._ledger.once(
+                self._sent + 1,
+                lambda _watched: self._inner.resend(
+                    chat_id, kind, file_id, caption, reply_to=reply_to
+                ),
+                _ignore,
+                resend=True,
+            )
+        except UnconfirmedDeliveryError:
+            self._sent += 1
+            raise
         self._sent += 1
         return sent
 
@@ -255,8 +321,28 @@ def _delivered(sent: Delivered) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer(Generic[T]):
+    """How a part's answer is kept in the ledger: one file's, or an album's."""
+
+    encode: Callable[[T], str]
+    decode: Callable[[bytes], T]
+
+
+def _album(sent: list[Delivered]) -> str:
+    return json.dumps([json.loads(_delivered(one)) for one in sent])
+
+
+def _read_album(raw: bytes) -> list[Delivered]:
+    return [_read_delivered(json.dumps(one).encode()) for one in json.loads(raw)]
+
+
 def _read_delivered(raw: bytes) -> Delivered:
     data = json.loads(raw)
     return Delivered(
         int(data["message_id"]), str(data["file_id"]), MediaKind(data["kind"]), str(data["route"])
     )
+
+
+_ONE: _Answer[Delivered] = _Answer(_delivered, _read_delivered)
+_ALBUM: _Answer[list[Delivered]] = _Answer(_album, _read_album)

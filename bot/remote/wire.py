@@ -23,13 +23,22 @@ from bot.jobs.events import (
     Resumed,
     Started,
 )
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, Outcome, SentFile
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    Interrupted,
+    ItemFailure,
+    Outcome,
+    SentFile,
+)
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.model.media import MediaKind
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
+from bot.store.parts import SentPart
 
 VERSION = 1
 
@@ -214,7 +223,32 @@ def _cached_file(entry: CachedFile) -> dict[str, Any]:
         "title": entry.title,
         "size": entry.size,
         "more": entry.more,
+        "parts": [_part(p) for p in entry.parts],  # a file in parts, a playlist's items
     }
+
+
+def _part(part: SentPart) -> dict[str, Any]:
+    return {
+        "index": part.index,
+        "count": part.count,
+        "file_id": part.file_id,
+        "kind": part.kind.value,
+        "size": part.size,
+        "start": part.start,
+        "end": part.end,
+    }
+
+
+def _read_part(data: Mapping[str, Any]) -> SentPart:
+    return SentPart(
+        int(data["index"]),
+        int(data["count"]),
+        None if data["file_id"] is None else str(data["file_id"]),
+        MediaKind(data["kind"]),
+        int(data["size"]),
+        None if data["start"] is None else float(data["start"]),
+        None if data["end"] is None else float(data["end"]),
+    )
 
 
 def _read_cached_file(data: Mapping[str, Any]) -> CachedFile:
@@ -224,6 +258,7 @@ def _read_cached_file(data: Mapping[str, Any]) -> CachedFile:
         data["title"],
         _optional_int(data["size"]),
         int(data["more"]),
+        tuple(_read_part(p) for p in data.get("parts") or ()),
     )
 
 
@@ -271,6 +306,16 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
     return {"type": type(outcome).__name__, **dataclasses.asdict(outcome)}
 
 
+def _read_failed(data: Mapping[str, Any]) -> Failed:
+    return Failed(
+        FailureReason(data["reason"]),
+        str(data["detail"]),
+        data["size"],
+        data["limit"],
+        data["status"],
+    )
+
+
 def _read_outcome(data: Mapping[str, Any]) -> Outcome:
     kind = data["type"]
     if kind == "Delivered":
@@ -280,15 +325,13 @@ def _read_outcome(data: Mapping[str, Any]) -> Outcome:
                 for f in data["files"]
             ),
             int(data["more"]),
+            tuple(
+                ItemFailure(int(f["index"]), f["title"], _read_failed(f["failure"]))
+                for f in data.get("failed") or ()
+            ),
         )
     if kind == "Failed":
-        return Failed(
-            FailureReason(data["reason"]),
-            str(data["detail"]),
-            data["size"],
-            data["limit"],
-            data["status"],
-        )
+        return _read_failed(data)
     if kind == "Cancelled":
         return Cancelled()
     if kind == "Interrupted":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.model.media import MediaKind
 from bot.store.db import Database
+from bot.store.parts import SentPart, cached_parts, drop_parts, put_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,8 @@ class CachedFile:
     title: str | None
     size: int | None
     more: int = 0  # other videos on the page, not sent: the user is told again
+    # A file delivered in parts: every part, in order (the row's file_id is the first's).
+    parts: tuple[SentPart, ...] = ()
 
 
 def put_file(
@@ -37,15 +40,24 @@ def put_file(
             at,
         ),
     )
+    put_parts(conn, url_key, choice, entry.parts)
 
 
 def drop_file(conn: sqlite3.Connection, url_key: str, choice: str) -> None:
+    """Forget a cached file and its parts, inside the caller's transaction."""
     conn.execute("DELETE FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice))
+    drop_parts(conn, url_key, choice)
 
 
-def _entry(row: sqlite3.Row) -> CachedFile:
+def _entry(conn: sqlite3.Connection, row: sqlite3.Row) -> CachedFile:
+    url_key, choice = row["url_key"], row["choice"]
     return CachedFile(
-        row["file_id"], MediaKind(row["kind"]), row["title"], row["size"], row["more"]
+        row["file_id"],
+        MediaKind(row["kind"]),
+        row["title"],
+        row["size"],
+        row["more"],
+        cached_parts(conn, url_key, choice),
     )
 
 
@@ -60,7 +72,7 @@ class CacheRepo:
             row = conn.execute(
                 "SELECT * FROM file_cache WHERE url_key = ? AND choice = ?", (url_key, choice)
             ).fetchone()
-            return None if row is None else _entry(row)
+            return None if row is None else _entry(conn, row)
 
         return await self._db.run(query)
 
@@ -69,7 +81,7 @@ class CacheRepo:
 
         def query(conn: sqlite3.Connection) -> dict[str, CachedFile]:
             rows = conn.execute("SELECT * FROM file_cache WHERE url_key = ?", (url_key,))
-            return {row["choice"]: _entry(row) for row in rows}
+            return {row["choice"]: _entry(conn, row) for row in rows}
 
         return await self._db.run(query)
 

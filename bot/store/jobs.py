@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bot.model.job import FormatChoice, Job, JobState
 from bot.store.db import Database
 from bot.store.links import insert_link
+from bot.store.parts import forget_orphans
 
 UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
 # In the meta table: "running" from start-up until the jobs were stopped and recorded at a
@@ -167,6 +168,7 @@ class JobRepo:
                 "DELETE FROM jobs WHERE state NOT IN (?, ?) AND updated_at < ?",
                 (*UNFINISHED, before.timestamp()),
             )
+            forget_orphans(conn)
             return cur.rowcount
 
         return await self._db.run(delete)
@@ -179,6 +181,7 @@ class JobRepo:
                 "DELETE FROM jobs WHERE user_id = ? AND state NOT IN (?, ?)",
                 (user_id, *UNFINISHED),
             )
+            forget_orphans(conn)
             return cur.rowcount
 
         return await self._db.run(delete)

@@ -67,6 +67,34 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN reply_to INTEGER;
     ALTER TABLE file_cache ADD COLUMN more INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: files delivered in parts (issue 16). Each part a job delivered, as it goes (a restart
+    # resumes after the last one; a part whose answer was lost has no file_id and is never
+    # sent again); and every part of a cached file, so the same link is answered with all.
+    """
+    CREATE TABLE job_parts (
+        job_id INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        file_id TEXT,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        start_s REAL,
+        end_s REAL,
+        sent_at REAL NOT NULL,
+        PRIMARY KEY (job_id, part)
+    );
+    CREATE TABLE file_cache_parts (
+        url_key TEXT NOT NULL,
+        choice TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        start_s REAL,
+        end_s REAL,
+        PRIMARY KEY (url_key, choice, part)
+    );
+    """,
 )
 
 

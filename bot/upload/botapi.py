@@ -33,6 +33,7 @@ from bot.model.failures import (
 from bot.model.media import MediaInfo, MediaKind
 from bot.telegram_io.failures import AnswerLostError, TooLargeError
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
+from bot.upload.album import Resent, input_media, resent_media
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,64 @@ class BotApiUploader:
                 raise StaleFileIdError(exc.detail) from exc
             raise
         return _delivered(message, kind)
+
+    async def send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
+        """Upload 2 to 10 files as one album, each with its caption; the progress is of all."""
+        first = deliveries[0]
+        total = sum(d.size for d in deliveries)
+        with contextlib.ExitStack() as stack:
+            media = []
+            base = 0
+            for delivery in deliveries:
+                media.append(
+                    input_media(
+                        stack,
+                        delivery,
+                        _open_progress,
+                        _offset(progress, base, total),
+                        local_mode=self._local_mode,
+                    )
+                )
+                base += delivery.size
+            async with self._refusals(total, fallback=False):
+                messages = await self._album(first.chat_id, media, first.reply_to, total)
+        sent = [_delivered(m, d.info.kind) for m, d in zip(messages, deliveries, strict=False)]
+        if len(sent) != len(deliveries):
+            raise DeliveryError(FailureReason.UPLOAD_FAILED, "album answer is short")
+        log.info("botapi_album size=%d files=%d", total, len(sent))
+        return sent
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Delivered]:
+        """Send files Telegram already has as one album; a stale id raises StaleFileIdError."""
+        media = [resent_media(item) for item in items]
+        try:
+            async with self._refusals(None, fallback=False):
+                messages = await self._album(chat_id, media, reply_to, 0)
+        except DeliveryError as exc:
+            description = exc.detail.lower()
+            if exc.params.get("status") == 400 and any(m in description for m in _STALE_MARKERS):
+                raise StaleFileIdError(exc.detail) from exc
+            raise
+        return [_delivered(m, i.kind) for m, i in zip(messages, items, strict=False)]
+
+    async def _album(
+        self, chat_id: int, media: list[Any], reply_to: int | None, size: int
+    ) -> tuple[Message, ...]:
+        return await self._bot.send_media_group(
+            chat_id,
+            media,
+            reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None,
+            read_timeout=upload_read_timeout(size, self._answer_timeout),
+            write_timeout=WRITE_TIMEOUT_S,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            pool_timeout=POOL_TIMEOUT_S,
+        )
 
     async def _upload(self, delivery: Delivery, kind: MediaKind, progress: ProgressFn) -> Message:
         info = delivery.info
@@ -265,6 +324,19 @@ class _MediaRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def _open_progress(path: Path, size: int, progress: ProgressFn) -> ProgressFile:
+    return ProgressFile(str(path.resolve()), size, progress)
+
+
+def _offset(progress: ProgressFn, base: int, total: int) -> ProgressFn:
+    """One file's progress as the album's: its bytes after those of the files before it."""
+
+    def report(done: int, _size: int) -> None:
+        progress(base + done, total)
+
+    return report
 
 
 def _delivered(message: Message, wanted: MediaKind) -> Delivered:

@@ -7,6 +7,7 @@ import logging
 from bot.config.limits import upload_capacity
 from bot.model.failures import DeliveryError, FailureReason
 from bot.model.media import MediaKind
+from bot.upload.album import Resent
 from bot.upload.botapi import BotApiUploader
 from bot.upload.mtproto import MtprotoUploader
 from bot.upload.types import Delivered, Delivery, ProgressFn
@@ -47,6 +48,22 @@ class Deliverer:
                 limit=self._limit,
             )
         return await self._mtproto.send(delivery, progress)
+
+    @property
+    def album_limit(self) -> int:
+        """The largest file an album may carry (albums go through the Bot API only)."""
+        return self._limit
+
+    async def send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
+        """Send 2 to 10 files, each within `album_limit`, as one album."""
+        return await self._botapi.send_album(deliveries, progress)
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Delivered]:
+        return await self._botapi.resend_album(chat_id, items, reply_to=reply_to)
 
     async def resend(
         self,

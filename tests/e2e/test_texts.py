@@ -44,6 +44,8 @@ async def test_without_mtproto_the_limit_is_50_mb_everywhere(
     bot_api.push_message(USER, "/help")
     help_msg = await bot_api.wait_for_text(USER, "How to use me")
     assert "This bot sends files up to 50 MB." in help_msg.content
+    # SPLIT_FILES=video by default: longer video goes in parts (issue 16), and /help says so.
+    assert "Longer video and audio come in parts" in help_msg.content
 
     # 60 MB, served slowly: refused by its Content-Length, before a byte of it is read.
     bot_api.push_message(USER, media.url(f"/file/big.bin?size={60 * MB}&rate=1000000"))

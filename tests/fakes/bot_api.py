@@ -42,6 +42,7 @@ class FakeBotApi:
         local_mode: bool = False,
         upload_limit: int | None = None,
         save_dir: Path | None = None,
+        check_videos: bool = False,
     ) -> None:
         self.token = token
         # Where uploaded files are kept (for a test that opens what was delivered); None: only
@@ -67,9 +68,17 @@ class FakeBotApi:
         }
         self._waiters = Waiters()
         self._faults = Faults()
+        # check_videos (with save_dir): every sendVideo upload must be an MP4 that ffprobe plays,
+        # of the duration the call says, or it is refused as Telegram would not play it.
         self._bot = BotMethods(
-            self.bot_user, self._waiters, local_mode=local_mode, upload_limit=self.upload_limit
+            self.bot_user,
+            self._waiters,
+            local_mode=local_mode,
+            upload_limit=self.upload_limit,
+            check_videos=check_videos,
         )
+        self._holds: dict[str, int] = {}  # method -> calls still let through before holding
+        self.held = 0  # requests held right now (before their body is read)
         self._rejected: int | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -117,6 +126,15 @@ class FakeBotApi:
         if self._port is None:
             raise RuntimeError("FakeBotApi is not started")
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def check_videos(self) -> bool:
+        """Whether sendVideo uploads must be playable MP4s of the duration said (save_dir set)."""
+        return self._bot.check_videos
+
+    @check_videos.setter
+    def check_videos(self, value: bool) -> None:
+        self._bot.check_videos = value
 
     @property
     def blocked_chats(self) -> set[int]:
@@ -354,6 +372,37 @@ class FakeBotApi:
         """
         self._faults.lose_ratio(ratio, seed=seed, methods=methods, modes=modes)
 
+    def hold(self, method: str, after: int = 0) -> None:
+        """Let `after` more calls of `method` through, then hold each later one before reading
+        its body (an upload that never gets going) until `release`."""
+        self._holds[method.lower()] = after
+
+    def release(self, method: str) -> None:
+        self._holds.pop(method.lower(), None)
+        self._waiters.notify()
+
+    async def wait_held(self, timeout: float = 30) -> None:
+        """Return once a request is being held."""
+        if await self._waiters.wait(lambda: True if self.held else None, timeout) is None:
+            raise TimeoutError(self._timeout_report("no request was held", timeout))
+
+    async def _gate(self, method: str) -> None:
+        key = method.lower()
+        left = self._holds.get(key)
+        if left is None:
+            return
+        if left > 0:
+            self._holds[key] = left - 1
+            return
+        self.held += 1
+        self._waiters.notify()
+        try:
+            await self._waiters.wait(
+                lambda: True if key not in self._holds or self._bot.closing else None, STALL_LIMIT
+            )
+        finally:
+            self.held -= 1
+
     def answer_with(self, method: str, result: Any) -> None:
         """Answer every call of `method` with this `result`, whatever its shape."""
         self._faults.answer_with(method, result)
@@ -373,6 +422,7 @@ class FakeBotApi:
         raw: dict[str, object] = {}
         parsed: ParsedRequest | None = None
         try:
+            await self._gate(method)
             parsed = await parse_request(
                 request,
                 self.upload_limit,

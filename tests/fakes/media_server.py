@@ -384,7 +384,10 @@ class MediaServer:
     async def _page(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         title = html.escape(request.query.get("title", name))
-        videos = [] if name == "empty" else [request.query.get(k) for k in ("video", "video2")]
+        # `video` may be given many times: one <video> each (a page yt-dlp sees as a playlist).
+        videos: list[str | None] = []
+        if name != "empty":
+            videos = [*request.query.getall("video", []), request.query.get("video2")]
         tags = "".join(
             f'<video controls src="{html.escape(url)}"></video>\n' for url in videos if url
         )

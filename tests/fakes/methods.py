@@ -11,6 +11,7 @@ from tests.fakes.commands import CommandStore
 from tests.fakes.errors import ApiError
 from tests.fakes.files import FileStore
 from tests.fakes.form import hash_local_file, local_path
+from tests.fakes.playable import check_video
 from tests.fakes.pushes import Pushes
 from tests.fakes.records import UPLOAD_METHODS, UploadedFile
 from tests.fakes.updates import UpdateQueue
@@ -45,8 +46,10 @@ class BotMethods:
         *,
         local_mode: bool,
         upload_limit: int,
+        check_videos: bool = False,
     ) -> None:
         self.bot_user = bot_user
+        self.check_videos = check_videos
         self.local_mode = local_mode
         self.upload_limit = upload_limit
         self.chats = ChatStore(bot_user)
@@ -101,6 +104,7 @@ class BotMethods:
         }
         for method in UPLOAD_METHODS:
             table[method] = self._upload_handler(method)
+        table["sendMediaGroup"] = self._media_group
         return table
 
     # --- methods ---------------------------------------------------------------------------
@@ -168,6 +172,8 @@ class BotMethods:
             upload = await self._local_upload(kind, params, files)
             thumbnail = await self._local_upload("thumbnail", params, files)
             reference = params.get(kind)
+            if upload is not None and kind == "video" and self.check_videos:
+                await check_video(upload, params.get("duration"))
             if upload is not None:
                 record = self.files.register(kind, upload, params, thumbnail)
             elif isinstance(reference, str) and reference:
@@ -182,6 +188,42 @@ class BotMethods:
             )
 
         return handler
+
+    async def _media_group(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> list[dict[str, Any]]:
+        """sendMediaGroup: 2 to 10 files, each `attach://name` (a part of this request) or a
+        file_id; audio only with audio, documents only with documents. One message each."""
+        self.chats.check_chat(params)
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media in the album")
+        kinds = {item.get("type") for item in media if isinstance(item, dict)}
+        if len(kinds) > 1 and kinds & {"audio", "document"}:
+            raise ApiError(400, "Bad Request: audio and documents can't be mixed with others")
+        found = []
+        for item in media:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in {"video", "audio", "document", "photo"}:
+                raise ApiError(400, "Bad Request: wrong type of the media in the album")
+            reference = item.get("media")
+            thumbnail = _attached(item.get("thumbnail"), files)
+            upload = _attached(reference, files)
+            fields = {**params, **{k: v for k, v in item.items() if k not in {"type", "media"}}}
+            if upload is not None:
+                if kind == "video" and self.check_videos:
+                    await check_video(upload, item.get("duration"))
+                record = self.files.register(kind, upload, fields, thumbnail)
+            else:
+                existing = self.files.get(reference) if isinstance(reference, str) else None
+                if existing is None:
+                    raise ApiError(400, WRONG_FILE)
+                record = existing
+            found.append((kind, fields, record))
+        return [
+            self.chats.send_file(kind, fields, record, FileStore.message_fields(kind, record))
+            for kind, fields, record in found
+        ]
 
     async def _local_upload(
         self, field: str, params: dict[str, Any], files: dict[str, UploadedFile]
@@ -198,3 +240,10 @@ class BotMethods:
             raise ApiError(400, WRONG_FILE)
         files[field] = upload
         return upload
+
+
+def _attached(reference: object, files: dict[str, UploadedFile]) -> UploadedFile | None:
+    """The part of this request an `attach://name` reference names."""
+    if isinstance(reference, str) and reference.startswith("attach://"):
+        return files.get(reference.removeprefix("attach://"))
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -17,6 +18,7 @@ from bot.model.media import MediaInfo, MediaKind
 from bot.remote import ledger as ledger_module
 from bot.remote.ledger import Ledger, LedgerDeliverer
 from bot.remote.redis_client import quick_client
+from bot.upload.album import Resent
 from bot.upload.types import Delivered, Delivery, ProgressFn
 from tests.redis_server import RedisServer
 
@@ -37,6 +39,28 @@ class Telegram:
     @property
     def capacity(self) -> int:
         return 50 * 1024 * 1024
+
+    @property
+    def album_limit(self) -> int:
+        return 50 * 1024 * 1024
+
+    async def send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
+        progress(SIZE, SIZE)
+        sent = []
+        for one in deliveries:
+            self.sent.append(one.filename)
+            n = len(self.sent)
+            sent.append(Delivered(n, f"file-{n}", MediaKind.VIDEO, "botapi"))
+        if self.lose_answer:
+            raise UnconfirmedDeliveryError("botapi", "answer lost")
+        return sent
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Delivered]:
+        raise AssertionError("albums go one by one through the ledger")
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
         progress(SIZE, SIZE)
@@ -83,8 +107,8 @@ class Watched(Ledger):
         super().__init__(client, JOB, f"worker-{n}:{n}", lease_s=60.0, ttl=3600)
         self.looked = asyncio.Event()
 
-    async def _known(self, part: int, *, claimed: bool) -> Delivered | None:
-        found = await super()._known(part, claimed=claimed)
+    async def _known(self, part: int, answer: Any, *, claimed: bool) -> Any:
+        found = await super()._known(part, answer, claimed=claimed)
         if not claimed:
             self.looked.set()
         return found
@@ -110,6 +134,20 @@ async def test_a_part_delivered_by_an_earlier_attempt_is_not_sent_again(
     )
     assert telegram.sent == ["part.bin"]
     assert again == first  # the pipeline records the same file_id
+
+
+async def test_an_album_is_one_part_and_an_attempt_again_takes_its_answers(
+    client: Redis, tmp_path: Path
+) -> None:
+    telegram = Telegram()
+    files = [delivery(tmp_path, name) for name in ("a", "b", "c")]
+    first = await LedgerDeliverer(telegram, attempt(client, 1)).send_album(files, nothing)
+    rerun = LedgerDeliverer(telegram, attempt(client, 2))
+    again = await rerun.send_album(files, nothing)
+    after = await rerun.deliver(delivery(tmp_path, "d"), nothing)  # part 2: sent
+    assert telegram.sent == ["a", "b", "c", "d"]  # the album once
+    assert again == first  # all three answers, as the first attempt had them
+    assert after.file_id == "file-4"
 
 
 async def test_parts_are_numbered_in_the_order_a_run_sends_them(

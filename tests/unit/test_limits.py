@@ -59,6 +59,14 @@ def test_users_are_told_the_limit_and_never_the_advice() -> None:
         assert "API_ID" not in text
 
 
+def test_help_says_longer_video_comes_in_parts_only_when_it_does() -> None:
+    tr = I18n().get("en")
+    limit = file_limit(settings()).size
+    assert "come in parts" in help_text(tr, limit, 2, parts=True)
+    assert "come in parts" not in help_text(tr, limit, 2, parts=False)
+    assert "pick “All”" in help_text(tr, limit, 2)
+
+
 def test_admins_are_told_how_to_send_large_files() -> None:
     tr = I18n().get("en")
     assert large_files_text(tr, file_limit(settings())) == (

@@ -28,6 +28,8 @@ from bot.model.media import MediaFile, MediaInfo, MediaKind, Prepared
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
+from bot.store.parts import SentPart
+from bot.upload.album import Resent
 from bot.upload.types import Delivered as Sent
 from bot.upload.types import Delivery, ProgressFn
 
@@ -74,6 +76,8 @@ class Fetcher:
         cancel: CancelToken,
         cap: int,
         choose: Choose,
+        *,
+        file_cap: int | None = None,
         watch: Watch | None = None,
     ) -> Fetched | None:
         key = FILE_CHOICE
@@ -94,9 +98,26 @@ class Fetcher:
         fetched = FetchedFile(path, SIZE, "A clip", performer="The Band", track="Clip Song")
         return Fetched((fetched,), key, self.more)
 
+    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
+        raise AssertionError("no playlists in these tests")
+
+    async def item(
+        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
+    ) -> Fetched:
+        raise AssertionError("no playlists in these tests")
+
 
 class Deliverer:
     capacity = 50 * 1024 * 1024
+    album_limit = 50 * 1024 * 1024
+
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]:
+        raise AssertionError("no albums in these tests")
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Sent]:
+        raise AssertionError("no albums in these tests")
 
     def __init__(self) -> None:
         self.sent: list[Delivery] = []
@@ -146,6 +167,19 @@ class Records:
         self.log.append(ending)
 
 
+class Ledger:
+    """The parts of a file sent in parts, by job (store/parts.py's PartRepo)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[int, dict[int, SentPart]] = {}
+
+    async def sent(self, job_id: int) -> dict[int, SentPart]:
+        return dict(self.parts.get(job_id, {}))
+
+    async def record(self, job_id: int, part: SentPart) -> None:
+        self.parts.setdefault(job_id, {})[part.index] = part
+
+
 class PostProcess:
     """Takes the file as it is, a video (or the sound, as an .m4a, when that was asked for)."""
 
@@ -178,6 +212,7 @@ def pipeline(
         deliverer=deliverer,
         cache=cache or Cache(),
         records=records,
+        parts=Ledger(),
         translator=lambda _language: Translator("en"),
     )
     return built, deliverer

@@ -18,7 +18,15 @@ from bot.jobs.events import (
     Resumed,
     Started,
 )
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, Outcome, SentFile
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    Interrupted,
+    ItemFailure,
+    Outcome,
+    SentFile,
+)
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.model.media import MediaKind
@@ -37,6 +45,7 @@ from bot.remote.wire import (
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
+from bot.store.parts import SentPart
 
 EVENTS: list[JobEvent] = [
     Queued(3),
@@ -48,6 +57,10 @@ EVENTS: list[JobEvent] = [
     Progress("download", 10, 100, 5.5, 16.4),
     Progress("upload", 10, None, None, None),
     Delivering(2, 3),
+    NeedChoice("A playlist", None, 20.0, items=12),  # issue 16: "All 12" offered
+    Progress("upload", 5, 10, 1.0, 5.0, part=2, parts=3),
+    Progress("download", 5, None, None, None, part=4, parts=12, unit="item"),
+    Delivering(11, 12, "item"),
 ]
 OUTCOMES: list[Outcome] = [
     Delivered((SentFile("botapi", 100), SentFile("mtproto", 7, confirmed=False))),
@@ -56,8 +69,24 @@ OUTCOMES: list[Outcome] = [
     Failed(FailureReason.HTTP_STATUS, status=404),
     Cancelled(),
     Interrupted(),
+    # A playlist with one item that did not go: the front lists it with its reason.
+    Delivered(
+        (SentFile("botapi", 100), SentFile("earlier", 0)),
+        failed=(ItemFailure(5, "Clip 5", Failed(FailureReason.HTTP_STATUS, status=404)),),
+    ),
 ]
 FILE = CachedFile("AgAD-file", MediaKind.VIDEO, "Clip", 2048, more=2)
+# A file in parts: the front caches every part, so the same link is answered with all.
+PARTS = CachedFile(
+    "AgAD-p1",
+    MediaKind.VIDEO,
+    "Long",
+    130_000_000,
+    parts=(
+        SentPart(1, 2, "AgAD-p1", MediaKind.VIDEO, 47_000_000, 0.0, 1.6),
+        SentPart(2, 2, "AgAD-p2", MediaKind.VIDEO, 45_000_000, 1.6, 4.2),
+    ),
+)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +110,19 @@ FILE = CachedFile("AgAD-file", MediaKind.VIDEO, "Clip", 2048, more=2)
                 cached=Cached("https://example.com/v", "best", FILE),
             ),
             OUTCOMES[0],
+            3.0,
+            "w",
+        ),
+        Finished(
+            7,
+            Ending(
+                JobState.DONE,
+                LinkOutcome.DELIVERED,
+                size=130_000_000,
+                title="Long",
+                cached=Cached("https://example.com/long", "best", PARTS),
+            ),
+            Delivered((SentFile("botapi", 47_000_000), SentFile("botapi", 45_000_000))),
             3.0,
             "w",
         ),

@@ -35,7 +35,9 @@ from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
+from bot.store.parts import PartRepo
 from bot.telegram_io.chat import Buttons, NotSentError
+from bot.upload.album import Resent
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
 CHAT = 5
@@ -57,6 +59,17 @@ class Deliverer:
     """Resends by file_id, or fails as told; counts resends."""
 
     capacity = 50 * 1024 * 1024
+    album_limit = 50 * 1024 * 1024
+
+    async def send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
+        raise AssertionError("no albums in these tests")
+
+    async def resend_album(
+        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+    ) -> list[Delivered]:
+        raise AssertionError("no albums in these tests")
 
     def __init__(self, failure: Exception | None = None) -> None:
         self.failure = failure
@@ -157,6 +170,7 @@ class World:
             deliverer=deliverer,
             cache=self.cache,
             records=OutcomeRepo(self.db, now),
+            parts=PartRepo(self.db, now),
             translator=lambda _lang: Translator("en"),
         )
         return Runner(pipeline, self.reports.append)
