@@ -27,13 +27,13 @@ from bot.i18n import Translator
 from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, Fetched, FetchElsewhereError, FetchStage
+from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker, handed_over
 from bot.jobs.record import Endings, JobRecorder, settle
-from bot.jobs.stream_through import StreamSender, StreamThrough, watching
+from bot.jobs.stream_through import StreamDelivery, StreamSender, watching
 from bot.model.failures import (
     DeliveryError,
     FailureReason,
@@ -51,7 +51,7 @@ from bot.store.outcomes import Cached, Ending
 from bot.upload.album import Resent
 from bot.upload.caption import caption
 from bot.upload.types import Delivered as Sent
-from bot.upload.types import Delivery, Document, ProgressFn
+from bot.upload.types import Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +140,14 @@ class Pipeline:
         streamer: StreamSender | None = None,
     ) -> None:
         self._cfg = config
-        self._streamer = streamer  # uploads while downloading (stream_through.py); None: never
         self._fetcher = fetcher
         self._postprocess = postprocess
         self._deliverer = deliverer
         self._cache = cache
         self._records = records
         self._end = Endings(records, config.data_dir)
+        # Uploads while downloading (stream_through.py); None: never.
+        self._stream = StreamDelivery(streamer, self._end) if streamer is not None else None
         self._parts = PartSender(deliverer, parts, self._end, config.split)
         limits = AlbumLimits(config.max_items, lambda: self._item_cap, config.job_limit)
         self._albums = AlbumSender(fetcher, postprocess, deliverer, parts, self._end, limits)
@@ -221,7 +222,7 @@ class Pipeline:
         # 2. fetch: a download a restart cut short continues; anything else left goes first
         await asyncio.to_thread(tidy, run.folder, job.url)
         try:
-            async with watching(self._stream_through(run)) as early:
+            async with watching(self._stream, run) as early:
                 fetched = await self._fetcher.fetch(
                     job.url,
                     run.folder,
@@ -241,7 +242,7 @@ class Pipeline:
                 return run.answered  # the chosen format was in the cache
             assert run.playlist is not None  # noqa: S101 - _choose set one of the two
             return await self._albums.deliver(run, run.playlist)
-        if early is not None and (streamed := await self._streamed(run, early, fetched)):
+        if early is not None and (streamed := await early.finish(run, fetched)):
             return streamed  # it went up while it came down
         # 3. post-process (postprocess.py)
         ready = await post_process(self._postprocess, fetched)
@@ -280,49 +281,6 @@ class Pipeline:
             cached=Cached(run.key, choice, entry),
         )
         outcome = Delivered((SentFile(sent.route, ready.size),), ready.more)
-        return await self._end.delivered(run, ending, outcome)
-
-    def _stream_through(self, run: JobRun) -> StreamThrough | None:
-        if self._streamer is None:
-            return None
-        job = run.job
-
-        def document(path: Path, size: int) -> Document:
-            text = caption(run.tr, path.name, size, job.url)
-            return Document(job.chat_id, path.name, text, size, job.reply_to)
-
-        return StreamThrough(self._streamer, run.tracker, document)
-
-    async def _streamed(
-        self, run: JobRun, early: StreamThrough, fetched: Fetched
-    ) -> Outcome | None:
-        """The upload that ran beside the download, recorded; None: the ordinary path next."""
-        [file] = fetched.files
-        if not early.started:
-            return None
-        run.events.emit(Delivering())
-        title = file.path.name
-        try:
-            sent = await early.delivered(file)
-        except UnconfirmedDeliveryError as exc:
-            return await self._end.unconfirmed(run, exc, file.size, title)
-        except asyncio.CancelledError:
-            if not early.handed_over:
-                raise  # Telegram cannot have the file: the stop goes on as usual
-            reason = run.control.cancel.reason or StopReason.TIMEOUT
-            lost = UnconfirmedDeliveryError("botapi", f"stopped: {reason}")
-            return await self._end.unconfirmed(run, lost, file.size, title)
-        if sent is None:
-            return None
-        entry = CachedFile(sent.file_id, sent.kind, title, file.size, fetched.more)
-        ending = Ending(
-            JobState.DONE,
-            LinkOutcome.DELIVERED,
-            size=file.size,
-            title=title,
-            cached=Cached(run.key, fetched.choice, entry),
-        )
-        outcome = Delivered((SentFile(sent.route, file.size),), fetched.more)
         return await self._end.delivered(run, ending, outcome)
 
     @property

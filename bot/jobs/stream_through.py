@@ -17,13 +17,28 @@ import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from bot.download.cancel import StopReason
 from bot.download.types import FetchedFile
+from bot.jobs.events import Delivering
+from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.progress import ProgressTracker
+from bot.jobs.record import Endings
 from bot.media.sniff import HEAD_BYTES, MEDIA_SUFFIXES, looks_like_media
+from bot.model.failures import UnconfirmedDeliveryError
+from bot.model.job import JobState
+from bot.store.cache import CachedFile
+from bot.store.links import LinkOutcome
+from bot.store.outcomes import Cached, Ending
+from bot.upload.caption import caption
 from bot.upload.growing import GrowingFile
-from bot.upload.types import Delivered, Document, ProgressFn
+from bot.upload.types import Delivered as Sent
+from bot.upload.types import Document, ProgressFn
+
+if TYPE_CHECKING:
+    from bot.jobs.fetch import Fetched
+    from bot.jobs.pipeline import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +51,7 @@ class StreamSender(Protocol):
 
     async def send(
         self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
-    ) -> Delivered | None:
+    ) -> Sent | None:
         """None: not sent (refused, or cut before its body was whole)."""
         ...
 
@@ -55,7 +70,7 @@ class StreamThrough:
         self._tracker = tracker
         self._document = document
         self._file: GrowingFile | None = None
-        self._task: asyncio.Task[Delivered | None] | None = None
+        self._task: asyncio.Task[Sent | None] | None = None
         self._sent = 0
         self._downloaded = False
         self._whole = False
@@ -88,7 +103,7 @@ class StreamThrough:
             log.info("stream_through_started size=%d", file.size)
             self._task = asyncio.create_task(self._send(file), name="stream-through")
 
-    async def delivered(self, fetched: FetchedFile) -> Delivered | None:
+    async def delivered(self, fetched: FetchedFile) -> Sent | None:
         """Once the download is whole: the upload's answer; None when there was none (or it
         was refused) and the file goes the ordinary way."""
         file, task = self._file, self._task
@@ -114,7 +129,7 @@ class StreamThrough:
             await task
         log.info("stream_through_aborted sent=%d", self._sent)
 
-    async def _send(self, file: GrowingFile) -> Delivered | None:
+    async def _send(self, file: GrowingFile) -> Sent | None:
         # None: the download goes on, and the ordinary path sends the file.
         return await self._sender.send(
             self._document(file.path, file.size), file.chunks(), self._progress
@@ -128,9 +143,68 @@ class StreamThrough:
             self._tracker.update(sent, total)
 
 
+class RunStream(StreamThrough):
+    """A StreamThrough for one job run, which records the run's ending when it delivered."""
+
+    def __init__(self, sender: StreamSender, endings: Endings, run: JobRun) -> None:
+        job = run.job
+
+        def document(path: Path, size: int) -> Document:
+            text = caption(run.tr, path.name, size, job.url)
+            return Document(job.chat_id, path.name, text, size, job.reply_to)
+
+        super().__init__(sender, run.tracker, document)
+        self._end = endings
+
+    async def finish(self, run: JobRun, fetched: Fetched) -> Outcome | None:
+        """The upload that ran beside the download, recorded; None: the ordinary path next."""
+        [file] = fetched.files
+        if not self.started:
+            return None
+        run.events.emit(Delivering())
+        title = file.path.name
+        try:
+            sent = await self.delivered(file)
+        except UnconfirmedDeliveryError as exc:
+            return await self._end.unconfirmed(run, exc, file.size, title)
+        except asyncio.CancelledError:
+            if not self.handed_over:
+                raise  # Telegram cannot have the file: the stop goes on as usual
+            reason = run.control.cancel.reason or StopReason.TIMEOUT
+            lost = UnconfirmedDeliveryError("botapi", f"stopped: {reason}")
+            return await self._end.unconfirmed(run, lost, file.size, title)
+        if sent is None:
+            return None
+        entry = CachedFile(sent.file_id, sent.kind, title, file.size, fetched.more)
+        ending = Ending(
+            JobState.DONE,
+            LinkOutcome.DELIVERED,
+            size=file.size,
+            title=title,
+            cached=Cached(run.key, fetched.choice, entry),
+        )
+        outcome = Delivered((SentFile(sent.route, file.size),), fetched.more)
+        return await self._end.delivered(run, ending, outcome)
+
+
+class StreamDelivery:
+    """The pipeline's way to upload while downloading: a RunStream for each run."""
+
+    def __init__(self, sender: StreamSender, endings: Endings) -> None:
+        self._sender = sender
+        self._end = endings
+
+    def watch(self, run: JobRun) -> RunStream:
+        return RunStream(self._sender, self._end, run)
+
+
 @contextlib.asynccontextmanager
-async def watching(stream: StreamThrough | None) -> AsyncIterator[StreamThrough | None]:
-    """Around the fetch: a fetch that fails or stops cuts the upload off."""
+async def watching(
+    delivery: StreamDelivery | None, run: JobRun
+) -> AsyncIterator[RunStream | None]:
+    """Around the fetch: the run's stream (None without a route for it); a fetch that fails
+    or stops cuts its upload off."""
+    stream = delivery.watch(run) if delivery is not None else None
     try:
         yield stream
     except BaseException:
