@@ -119,3 +119,18 @@ async def test_a_restart_mid_stream_stops_both_and_the_next_start_sends_the_file
     assert [c.status for c in bot_api.calls_of("sendDocument", USER)] == [499, 200]
     await again.wait_log("job_end id=1 outcome=delivered")
     assert not any((data_dir / "jobs").glob("*/*"))
+
+
+async def test_cancel_mid_stream_stops_both_and_sends_nothing(
+    bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, data_dir: Path
+) -> None:
+    daemon = await start_daemon()
+    bot_api.push_message(USER, held_url(media, "cancel.bin"))
+    await bot_api.wait_upload_begun("sendDocument", timeout=20)
+    bot_api.push_message(USER, "/cancel")
+    await daemon.wait_log("job_end id=1 outcome=cancelled", timeout=20)
+    await bot_api.wait_for(lambda c: c.method == "sendDocument" and c.status == 499)
+    await media.wait_streams(0)  # the download let go too, though the server still held it
+    assert bot_api.sent_files(USER) == []
+    assert "stream_through_aborted" in daemon.output
+    assert not any((data_dir / "jobs").glob("*/*"))
