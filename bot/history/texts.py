@@ -87,12 +87,21 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def files_label(tr: Translator, link: LinkRecord) -> str:
+    """How many files a link went in, when more than one: a playlist's items or a file's parts."""
+    if link.playlist:
+        return tr.ngettext("{n} file", "{n} files", link.files)
+    return tr.ngettext("in {n} part", "in {n} parts", link.files)
+
+
 def history_entry(tr: Translator, zone: ZoneInfo, link: LinkRecord) -> str:
     head = f"{ICONS[link.outcome]} {when(tr, zone, link.created_at)} · {url_text(tr, link.url)}"
     if link.outcome in (LinkOutcome.DELIVERED, LinkOutcome.UNCONFIRMED):
         details = [tr.isolate(html.escape(_clip(link.title, TITLE_WIDTH)))] if link.title else []
         if link.size:
             details.append(human_size(tr, link.size))
+        if link.files > 1:
+            details.append(files_label(tr, link))
         if link.outcome is LinkOutcome.UNCONFIRMED:
             details.append(tr("sent, not confirmed by Telegram"))
         detail = " · ".join(details)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.model.job import FormatChoice
 from bot.store.db import Database
 
 # Running totals of purged links, so the totals of /admin outlive the retention period.
@@ -33,6 +34,18 @@ class LinkOutcome(StrEnum):
 DELIVERED = (LinkOutcome.DELIVERED.value, LinkOutcome.UNCONFIRMED.value)
 ENDED_BADLY = (LinkOutcome.FAILED.value, LinkOutcome.CANCELLED.value)
 
+# A page of history, with each link's files in the chat and its job's choice: one query. The
+# page is cut first, so the lookups run for its rows only; jobs.link_id has no index, but
+# finished jobs are purged with the links. A link has one job (the newest, should it have more).
+_HISTORY = (
+    "SELECT l.*, j.choice AS choice,"
+    " (SELECT COUNT(*) FROM job_parts p WHERE p.job_id = j.id) AS files"
+    " FROM (SELECT * FROM links WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+    " LIMIT ? OFFSET ?) l"
+    " LEFT JOIN jobs j ON j.id = (SELECT MAX(id) FROM jobs WHERE link_id = l.id)"
+    " ORDER BY l.created_at DESC, l.id DESC"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class LinkRecord:
@@ -44,9 +57,14 @@ class LinkRecord:
     reason: str | None
     size: int | None
     title: str | None
+    # How many files its job put in the chat (job_parts: a part or a playlist's item a row),
+    # and whether they were a playlist's items; 0 when it went as one file, or its job is gone.
+    files: int = 0
+    playlist: bool = False
 
 
 def _record(row: sqlite3.Row) -> LinkRecord:
+    keys = row.keys()
     return LinkRecord(
         id=row["id"],
         user_id=row["user_id"],
@@ -56,6 +74,8 @@ def _record(row: sqlite3.Row) -> LinkRecord:
         reason=row["reason"],
         size=row["size"],
         title=row["title"],
+        files=row["files"] if "files" in keys else 0,
+        playlist=row["choice"] == FormatChoice.ALL if "choice" in keys else False,
     )
 
 
@@ -113,11 +133,7 @@ class LinkRepo:
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[LinkRecord]:
         def query(conn: sqlite3.Connection) -> list[LinkRecord]:
-            rows = conn.execute(
-                "SELECT * FROM links WHERE user_id = ? ORDER BY created_at DESC, id DESC"
-                " LIMIT ? OFFSET ?",
-                (user_id, limit, offset),
-            ).fetchall()
+            rows = conn.execute(_HISTORY, (user_id, limit, offset)).fetchall()
             return [_record(r) for r in rows]
 
         return await self._db.run(query)

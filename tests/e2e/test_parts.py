@@ -95,7 +95,7 @@ async def wait_parts(bot_api: FakeBotApi, chat: int, count: int) -> list[Call]:
 async def test_a_video_past_50_mb_arrives_in_parts_that_each_play(
     bot_api: FakeBotApi, start_daemon: StartDaemon, big_link: str, big_video: Path, uploads: Path
 ) -> None:
-    await start_daemon()
+    daemon = await start_daemon()
     bot_api.push_message(USER, big_link)
     calls = await wait_parts(bot_api, USER, PARTS)
     assert len(calls) == PARTS
@@ -127,6 +127,14 @@ async def test_a_video_past_50_mb_arrives_in_parts_that_each_play(
     assert [f"Part {n} of {PARTS}" in c.params["caption"] for n, c in enumerate(again, 1)] == [
         True
     ] * PARTS
+
+    # One row in each history, saying how many parts (the cached ones count the same).
+    for user, job in ((USER, 1), (other, 2)):
+        await daemon.wait_log(f"job_end id={job} outcome=delivered")
+        bot_api.push_message(user, "/history")
+        history = await bot_api.wait_for_text(user, "Your links")
+        assert f"· in {PARTS} parts" in history.content
+        assert "1 link in all" in history.content
 
 
 async def test_a_restart_after_part_two_sends_only_part_three(

@@ -82,6 +82,11 @@ async def test_all_items_arrive_as_albums_and_a_broken_one_is_reported(
     assert not bot_api.calls_of("sendVideo", USER)
     await daemon.wait_log("job_end id=1 outcome=delivered")
 
+    # The history counts the files that went, not the items asked for (13, one broken).
+    bot_api.push_message(USER, "/history")
+    history = await bot_api.wait_for_text(USER, "Your links")
+    assert f"· {VIDEOS} files" in history.content
+
 
 async def test_cancel_in_the_middle_of_a_playlist_stops_the_rest(
     bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, clips: list[str]

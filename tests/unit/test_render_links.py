@@ -7,14 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.daily.notice import split_blocks, utf16_len
-from bot.history.pages import HistoryPage
+from bot.daily.notice import TEXT_LIMIT, split_blocks, utf16_len
+from bot.history.pages import PER_PAGE, HistoryPage
 from bot.history.texts import history_buttons, history_text
 from bot.i18n import I18n
 from bot.store.links import LinkOutcome, LinkRecord
 from tests.fakes.tg_text import render
 
 TR = I18n().get("en")
+FA = I18n().get("fa")
 UTC = ZoneInfo("UTC")
 AT = dt.datetime(2025, 3, 10, 14, 5, tzinfo=dt.UTC)
 
@@ -26,8 +27,11 @@ def record(
     reason: str | None = None,
     size: int | None = None,
     title: str | None = None,
+    files: int = 0,
+    playlist: bool = False,
 ) -> LinkRecord:
-    return LinkRecord(n, 7, f"https://example.com/v/{n}?a=b", AT, outcome, reason, size, title)
+    url = f"https://example.com/v/{n}?a=b"
+    return LinkRecord(n, 7, url, AT, outcome, reason, size, title, files, playlist)
 
 
 def test_history_page_shows_outcome_title_size_and_reason() -> None:
@@ -54,6 +58,53 @@ def test_history_page_shows_outcome_title_size_and_reason() -> None:
     assert "Links are kept 30 days." in text
     buttons = history_buttons(TR, page)
     assert buttons == [[("◀️ Newer", "hist:7:0"), ("Older ▶️", "hist:7:2")]]
+
+
+@pytest.mark.parametrize(
+    ("lang", "parts", "items"),
+    [("en", "124.8 MB · in 3 parts", "12 files"), ("fa", "در ۳ بخش", "۱۲ فایل")],
+)
+def test_a_link_delivered_in_several_files_says_how_many(
+    lang: str, parts: str, items: str
+) -> None:
+    tr = I18n().get(lang)
+    size = int(124.8 * 1024 * 1024)
+    page = HistoryPage(
+        7,
+        (
+            record(1, LinkOutcome.DELIVERED, title="Film", size=size, files=3),
+            record(2, LinkOutcome.UNCONFIRMED, title="List", size=size, files=12, playlist=True),
+            record(3, LinkOutcome.DELIVERED, title="Single", size=size, files=1),
+            record(4, LinkOutcome.DELIVERED, title="Plain", size=size),
+        ),
+        page=0,
+        pages=1,
+        total=4,
+    )
+    lines = render(history_text(tr, UTC, page, 30), "HTML").split("\n")
+    film, playlist, single, plain = (
+        next(line for line in lines if title in line)
+        for title in ("Film", "List", "Single", "Plain")
+    )
+    assert parts in film
+    assert items in playlist
+    for one in (single, plain):  # one file: nothing to count
+        assert not any(word in one for word in ("part", "file", "بخش", "فایل"))
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_a_full_page_of_the_longest_entries_fits_one_message(lang: str) -> None:
+    tr = I18n().get(lang)
+    long_url = "https://" + "sub." * 20 + "example.com/" + "path/" * 40 + "?q=1"
+    entries = tuple(
+        LinkRecord(
+            n, 7, long_url, AT, LinkOutcome.UNCONFIRMED, None, 1999 * 1024**3, "😀" * 200, 999
+        )
+        for n in range(PER_PAGE)
+    )
+    page = HistoryPage(7, entries, page=99_998, pages=99_999, total=999_999)
+    text = render(history_text(tr, UTC, page, 99_999), "HTML")
+    assert utf16_len(text) <= TEXT_LIMIT
 
 
 def test_an_empty_history_has_no_buttons() -> None:
