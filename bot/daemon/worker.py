@@ -30,10 +30,9 @@ from bot.i18n import I18n
 from bot.jobs.parts import RunLedger
 from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
 from bot.jobs.record import JobRecorder
-from bot.ops.health import HealthServer, WorkerHealth
-from bot.ops.lock import InstanceLock
+from bot.ops.health import WorkerHealth
 from bot.ops.metrics import Metrics
-from bot.ops.notify import Notifier, WatchdogPinger
+from bot.ops.operations import ProcessOps
 from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.remote.connect import QueueLink, open_queue
 from bot.remote.outbox import Outbox
@@ -71,26 +70,13 @@ class _Parts:
     worker: QueueWorker
 
 
-class WorkerOps:
+class WorkerOps(ProcessOps):
     """The instance lock on DATA_DIR, systemd's notify and watchdog, /health and /metrics."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
-        self._settings = settings
-        self.metrics = metrics
-        self._lock = InstanceLock(settings.data_dir)
-        self._notifier = Notifier(settings.notify_socket)
         self._snapshot: Callable[[], WorkerHealth] | None = None
         self._alive: Callable[[], bool] = lambda: True
-        self._pinger = WatchdogPinger(
-            self._notifier,
-            settings.watchdog_usec,
-            healthy=lambda: self._alive(),
-            status_line=self.status_line,
-        )
-        self._health: HealthServer | None = None
-
-    def lock(self) -> None:
-        self._lock.acquire()
+        super().__init__(settings, metrics, healthy=lambda: self._alive())
 
     def attach(self, snapshot: Callable[[], WorkerHealth], alive: Callable[[], bool]) -> None:
         self._snapshot = snapshot
@@ -105,29 +91,8 @@ class WorkerOps:
         return f"jobs running {snap.jobs_running} of {snap.slots}; queue {snap.queue}"
 
     async def start_health(self) -> None:
-        port = self._settings.health_port
-        if port is None or self._snapshot is None:
-            return
-        server = HealthServer(self._settings.health_host, port, self._snapshot, self.metrics)
-        try:
-            await server.start()
-        except OSError as exc:
-            raise StartupError(f"HEALTH_PORT {port}: {exc}", exit_code=1) from exc
-        self._health = server
-
-    def ready(self) -> None:
-        self._notifier.ready(self.status_line())
-        self._pinger.start()
-
-    async def stopping(self, why: str) -> None:
-        await self._pinger.stop()
-        self._notifier.send(STOPPING=1, STATUS=f"stopping: {why}")
-
-    async def close(self) -> None:
-        if self._health is not None:
-            await self._health.stop()
-            self._health = None
-        self._lock.release()
+        if self._snapshot is not None:
+            await self._bind_health(self._snapshot)
 
 
 async def run(settings: Settings) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot import __version__
 from bot.config.settings import Settings, StartupError
-from bot.ops.health import HealthServer, HealthSnapshot
+from bot.ops.health import HealthReport, HealthServer, HealthSnapshot
 from bot.ops.lock import InstanceLock
 from bot.ops.metrics import Metrics
 from bot.ops.notify import Notifier, WatchdogPinger
@@ -30,7 +30,62 @@ class Load:
     queue: Callable[[], str | None] = lambda: None  # Redis's state, with QUEUE_URL
 
 
-class Operations:
+class ProcessOps:
+    """What every tgfetch process has, the front and a worker alike: the instance lock on
+    DATA_DIR, systemd's notify and watchdog, and /health and /metrics. A subclass says what
+    "healthy" means and what its status line reads."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, healthy: Callable[[], bool]) -> None:
+        self._settings = settings
+        self.metrics = metrics
+        self._lock = InstanceLock(settings.data_dir)
+        self._notifier = Notifier(settings.notify_socket)
+        self._pinger = WatchdogPinger(
+            self._notifier,
+            settings.watchdog_usec,
+            healthy=healthy,
+            status_line=self.status_line,
+        )
+        self._health: HealthServer | None = None
+
+    def status_line(self) -> str:
+        raise NotImplementedError
+
+    def lock(self) -> None:
+        """Raises AlreadyRunningError when another tgfetch uses the same DATA_DIR."""
+        self._lock.acquire()
+
+    async def _bind_health(self, snapshot: Callable[[], HealthReport]) -> None:
+        """Binds the health server (if HEALTH_PORT is set; 0 picks a free port, and the log
+        line `health_listening` names it); an unusable port stops start-up."""
+        port = self._settings.health_port
+        if port is None:
+            return
+        server = HealthServer(self._settings.health_host, port, snapshot, self.metrics)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartupError(f"HEALTH_PORT {port}: {exc}", exit_code=1) from exc
+        self._health = server
+
+    def ready(self) -> None:
+        """Running: tell systemd, and start feeding the watchdog while it stays healthy."""
+        self._notifier.ready(self.status_line())
+        self._pinger.start()
+
+    async def stopping(self, why: str) -> None:
+        """No more watchdog pings; systemd is told that we stop, and why."""
+        await self._pinger.stop()
+        self._notifier.send(STOPPING=1, STATUS=f"stopping: {why}")
+
+    async def close(self) -> None:
+        if self._health is not None:
+            await self._health.stop()
+            self._health = None
+        self._lock.release()
+
+
+class Operations(ProcessOps):
     """Created before anything else; `lock()` first so a second instance never polls."""
 
     def __init__(
@@ -40,25 +95,11 @@ class Operations:
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
         self._monitor = monitor
-        self.metrics = metrics
         self._clock = clock
         self._started = clock()
-        self._lock = InstanceLock(settings.data_dir)
-        self._notifier = Notifier(settings.notify_socket)
         self._load = Load(lambda: 0, lambda: 0, lambda: "disabled")
-        self._pinger = WatchdogPinger(
-            self._notifier,
-            settings.watchdog_usec,
-            healthy=lambda: monitor.healthy,
-            status_line=self.status_line,
-        )
-        self._health: HealthServer | None = None
-
-    def lock(self) -> None:
-        """Raises AlreadyRunningError when another tgfetch uses the same DATA_DIR."""
-        self._lock.acquire()
+        super().__init__(settings, metrics, healthy=lambda: monitor.healthy)
 
     def attach(self, load: Load) -> None:
         self._load = load
@@ -89,33 +130,7 @@ class Operations:
         return line if queue is None else f"{line}; queue {queue}"
 
     async def start_health(self) -> None:
-        """Binds the health server (if HEALTH_PORT is set; 0 picks a free port, and the log
-        line `health_listening` names it); an unusable port stops start-up."""
-        port = self._settings.health_port
-        if port is None:
-            return
-        server = HealthServer(self._settings.health_host, port, self.snapshot, self.metrics)
-        try:
-            await server.start()
-        except OSError as exc:
-            raise StartupError(f"HEALTH_PORT {port}: {exc}", exit_code=1) from exc
-        self._health = server
-
-    def ready(self) -> None:
-        """Polling is running: tell systemd, and start feeding the watchdog while it stays so."""
-        self._notifier.ready(self.status_line())
-        self._pinger.start()
-
-    async def stopping(self, why: str) -> None:
-        """No more watchdog pings; systemd is told that we stop, and why."""
-        await self._pinger.stop()
-        self._notifier.send(STOPPING=1, STATUS=f"stopping: {why}")
-
-    async def close(self) -> None:
-        if self._health is not None:
-            await self._health.stop()
-            self._health = None
-        self._lock.release()
+        await self._bind_health(self.snapshot)
 
 
 async def watch_polling(monitor: PollMonitor, stop: StopSignal) -> None:
