@@ -35,8 +35,11 @@ from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
+from bot.telegram_io.updates import LoggedUpdates
 
 log = logging.getLogger(__name__)
+
+CONCURRENT_UPDATES = 64  # a long download never delays another user's reply
 
 
 def api_request(settings: Settings, policy: RetryPolicy, metrics: Metrics) -> RetryingRequest:
@@ -77,7 +80,7 @@ def build_application(
         .local_mode(settings.bot_api_local_mode)
         .request(request)
         .get_updates_request(updates_request)
-        .concurrent_updates(64)
+        .concurrent_updates(LoggedUpdates(CONCURRENT_UPDATES))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .build()
     )
