@@ -13,11 +13,19 @@
   lets through is handed to the links handler (`ctx.links`), which answers for them all.
 - A button with empty data is answered as one no longer active: PTB would hand it to every
   button handler, whatever their patterns say.
+
+The gate decides first and speaks second. Once it has refused an update, no handler sees it,
+whatever happens to the refusal's reply (a 5xx, a timeout, a user who blocked the bot, flood
+control): the reply has a short deadline of its own and its failure is only logged. An update
+the gate could not decide on (the database failed, say) is refused too: it fails closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -35,52 +43,82 @@ from bot.i18n import N_
 log = logging.getLogger(__name__)
 
 GATE_GROUP = -1  # after the update counter (-2), before every handler (0)
+# A refusal is a courtesy: it is not worth holding the update (or retrying) for long.
+REFUSAL_REPLY_SECONDS = 5.0
 
 PRIVATE_ONLY = N_("🔒 I only work in private chats. Send me your link directly: @{bot}")
 ADMIN_ONLY = frozenset(name for name, _ in ADMIN_COMMANDS)
 
+Reply = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The gate's decision to stop an update, and what, if anything, to tell the user."""
+
+    why: str
+    reply: Reply | None = None
+
 
 async def gate(update: Update, ctx: BotContext) -> None:
     """Stops (ApplicationHandlerStop) every update no handler should see; lets the rest by."""
+    try:
+        refusal = await _judge(update, ctx)
+    except Exception:  # fail closed: an update the gate could not judge reaches no handler
+        log.exception("gate_failed update=%d what=%s", update.update_id, _what(update))
+        refusal = Refusal("gate_failed")
+    if refusal is not None:
+        await _say(refusal)  # never raises; a cancel propagates, which stops the update too
+        raise ApplicationHandlerStop
+
+
+async def _say(refusal: Refusal) -> None:
+    """Send the refusal's reply within its deadline; a failure is logged, never raised."""
+    if refusal.reply is None:
+        return
+    try:
+        await asyncio.wait_for(refusal.reply(), REFUSAL_REPLY_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the update is refused either way; say why once
+        log.warning("refusal_unsent why=%s error=%r", refusal.why, exc)
+
+
+async def _judge(update: Update, ctx: BotContext) -> Refusal | None:
+    """None for an update the handlers may see; else why not, and the reply to give."""
     user = update.effective_user
     if update.edited_message is not None or update.edited_channel_post is not None:
         log.info("edit_ignored user=%s", user.id if user else None)
-        raise ApplicationHandlerStop
+        return Refusal("edit")
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
-        await _elsewhere(update, ctx)
-        raise ApplicationHandlerStop
+        return _elsewhere(update, ctx)
     if user is None or (update.message is None and update.callback_query is None):
-        return  # nothing a user asked for: no handler answers it anyway
+        return None  # nothing a user asked for: no handler answers it anyway
     record, tr = await ctx.visitor(user)
     verdict = ctx.services.access.verdict(record)
-    if verdict is Verdict.ALLOWED:
-        await _admitted(update, ctx, user.id)
-        return
-    log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, _what(update))
-    refusal = access_text(tr, verdict, user.id)  # one text, whatever was asked
-    if update.callback_query is not None:
-        await answer(update.callback_query, refusal)
-    elif update.message is not None:
-        await update.message.reply_text(refusal)
-    raise ApplicationHandlerStop
+    if verdict is not Verdict.ALLOWED:
+        log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, _what(update))
+        refusal = access_text(tr, verdict, user.id)  # one text, whatever was asked
+        query, message = update.callback_query, update.message
+        if query is not None:
+            return Refusal(str(verdict), lambda: answer(query, refusal))
+        if message is not None:
+            return Refusal(str(verdict), lambda: message.reply_text(refusal))
+        return Refusal(str(verdict))
+    return _admitted(update, ctx, user.id)
 
 
-async def _admitted(update: Update, ctx: BotContext, user_id: int) -> None:
+def _admitted(update: Update, ctx: BotContext, user_id: int) -> Refusal | None:
     """For a user who may use the bot: what they may not do all the same."""
     query = update.callback_query
     if query is not None and not query.data and not query.game_short_name:
         # PTB hands a button with empty data to every button handler, whatever its pattern.
-        await errors.unknown_callback(update, ctx)
-        raise ApplicationHandlerStop
+        return Refusal("empty_button", lambda: errors.unknown_callback(update, ctx))
     if _needs_admin(update, user_id) and not ctx.services.access.is_admin(user_id):
         # Answered as what does not exist for them: an unknown command or button.
         log.info("admin_refused user=%d what=%s", user_id, _what(update))
         if query is not None:
-            await errors.unknown_callback(update, ctx)
-        else:
-            await errors.unsupported_message(update, ctx)
-        raise ApplicationHandlerStop
+            return Refusal("admin_only", lambda: errors.unknown_callback(update, ctx))
+        return Refusal("admin_only", lambda: errors.unsupported_message(update, ctx))
     message = update.message
     if message is not None and not is_command(message) and (urls := links_of(message)):
         limiter = ctx.services.limiter
@@ -88,6 +126,7 @@ async def _admitted(update: Update, ctx: BotContext, user_id: int) -> None:
         if within < len(urls):
             log.info("rate_limited user=%d links=%d within=%d", user_id, len(urls), within)
         ctx.links = IncomingLinks(tuple(urls), within, limiter.retry_in(user_id))
+    return None
 
 
 def _needs_admin(update: Update, user_id: int) -> bool:
@@ -102,20 +141,24 @@ def _needs_admin(update: Update, user_id: int) -> bool:
     return _what(update) in ADMIN_ONLY
 
 
-async def _elsewhere(update: Update, ctx: BotContext) -> None:
+def _elsewhere(update: Update, ctx: BotContext) -> Refusal:
     """In a group or channel: only what was addressed to the bot gets a pointer to a DM."""
     user, message, chat = update.effective_user, update.message, update.effective_chat
     command = message is not None and _addressed(message.text or "", ctx.bot.username)
     if user is None or chat is None or not (command or update.callback_query is not None):
         log.debug("group_update_ignored chat=%s", chat.id if chat else None)
-        return
+        return Refusal("group")
     log.info("group_update_refused user=%d chat=%d", user.id, chat.id)
-    tr = await ctx.services.translator_of(user.id, user.language_code)
-    text = tr(PRIVATE_ONLY, bot=ctx.bot.username)
-    if update.callback_query is not None:
-        await answer(update.callback_query, text)
-    elif message is not None:
-        await message.reply_text(text)
+
+    async def pointer() -> None:
+        tr = await ctx.services.translator_of(user.id, user.language_code)
+        text = tr(PRIVATE_ONLY, bot=ctx.bot.username)
+        if update.callback_query is not None:
+            await answer(update.callback_query, text)
+        elif message is not None:
+            await message.reply_text(text)
+
+    return Refusal("group", pointer)
 
 
 def _addressed(text: str, bot: str) -> bool:
