@@ -7,7 +7,13 @@ import sqlite3
 
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
@@ -20,8 +26,20 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, ctx: BotContext) -> None:
-    """Logs the traceback with the update id and tells the user, once, that something failed."""
-    update_id = update.update_id if isinstance(update, Update) else None
+    """Logs the traceback, tells the user once if it can, and ends the update there.
+
+    Whatever failed, no handler after the one that failed sees the update: a refusal whose
+    reply failed, or a check that raised, must never turn into permission.
+    """
+    try:
+        await _report(update, ctx)
+    except Exception:  # the error handler is the last boundary: it must reach the stop below
+        log.exception("error_handler_failed update=%s", _update_id(update))
+    raise ApplicationHandlerStop
+
+
+async def _report(update: object, ctx: BotContext) -> None:
+    update_id = _update_id(update)
     if isinstance(ctx.error, AnswerLostError):
         # The reply went out and only its answer was lost: the user most likely has it, and
         # an apology for a failure they did not see would be a second, wrong message.
@@ -41,6 +59,10 @@ async def on_error(update: object, ctx: BotContext) -> None:
             await ctx.bot.send_message(chat.id, tr("⚠️ Something went wrong. Please try again."))
     except TelegramError as exc:
         log.warning("error_reply_failed update=%s error=%r", update_id, exc)
+
+
+def _update_id(update: object) -> int | None:
+    return update.update_id if isinstance(update, Update) else None
 
 
 async def _translator(update: Update, ctx: BotContext) -> Translator:
