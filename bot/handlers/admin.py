@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.handlers.admin_panel import panel_buttons, settings_text, stats_text, users_text
 from bot.handlers.common import answer, edit_html
 from bot.handlers.context import BotContext
+from bot.handlers.guards import admin_only
 from bot.i18n import Translator
 from bot.telegram_io.ui import keyboard
 
@@ -27,6 +28,7 @@ async def panel_view(ctx: BotContext, tr: Translator, view: str) -> str:
     return stats_text(tr, stats, services.jobs.running, services.jobs.queued, days)
 
 
+@admin_only
 async def admin_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
@@ -39,6 +41,7 @@ async def admin_command(update: Update, ctx: BotContext) -> None:
     )
 
 
+@admin_only
 async def admin_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:

@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.common import answer, edit_html
 from bot.handlers.context import BotContext
-from bot.handlers.guards import visit
+from bot.handlers.guards import may_read_history, visit
 from bot.history.texts import history_buttons, history_text, mention
 from bot.i18n import Translator
 from bot.telegram_io.ui import NO_PREVIEW, keyboard
@@ -42,7 +42,9 @@ async def history_page(update: Update, ctx: BotContext) -> None:
         return
     if (tr := await visit(update, ctx)) is None:
         return
-    _, owner, page = query.data.split(":")  # someone else's: admins only (the gate)
+    _, owner, page = query.data.split(":")  # someone else's: admins only (the gate, and here)
+    if not may_read_history(ctx, user.id, int(owner)):
+        return
     text, markup = await history_view(ctx, tr, int(owner), user.id, int(page))
     await edit_html(query, text, markup)
     await answer(query)

@@ -7,11 +7,12 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.handlers.context import BotContext
-from bot.handlers.guards import admin_target
+from bot.handlers.guards import admin_only, admin_target
 from bot.handlers.history import history_view
 from bot.telegram_io.ui import NO_PREVIEW
 
 
+@admin_only
 async def check_command(update: Update, ctx: BotContext) -> None:
     t = await admin_target(update, ctx, "check")
     if t is None:
@@ -22,6 +23,7 @@ async def check_command(update: Update, ctx: BotContext) -> None:
     )
 
 
+@admin_only
 async def expiring_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:

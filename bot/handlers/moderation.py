@@ -9,12 +9,13 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.handlers.context import BotContext
-from bot.handlers.guards import admin_target
+from bot.handlers.guards import admin_only, admin_target
 from bot.history.texts import mention
 
 log = logging.getLogger(__name__)
 
 
+@admin_only
 async def ban_command(update: Update, ctx: BotContext) -> None:
     t = await admin_target(update, ctx, "ban")
     if t is None:
@@ -29,6 +30,7 @@ async def ban_command(update: Update, ctx: BotContext) -> None:
     await t.message.reply_text(t.tr("🚫 {user} is banned.", user=who), parse_mode=ParseMode.HTML)
 
 
+@admin_only
 async def unban_command(update: Update, ctx: BotContext) -> None:
     t = await admin_target(update, ctx, "unban")
     if t is None:
