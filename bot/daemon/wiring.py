@@ -196,6 +196,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         links=links_repo,
         users=users,
         jobs=jobs_repo,
+        cache=cache,
         meta=MetaRepo(rt.db),
         sender=TelegramSender(app.bot),
         translator=i18n.get,
@@ -211,7 +212,9 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         limiter=RateLimiter(settings.rate_limit_per_minute),
         access=Access(settings.admin_ids, settings.allowed_users),
         history=History(links_repo, jobs_repo),
-        stats=StatsRepo(rt.db, utc_now, settings.zone),
+        stats=StatsRepo(
+            rt.db, utc_now, settings.zone, dt.timedelta(days=settings.link_retention_days)
+        ),
         expiry=expiry,
     )
 

@@ -7,9 +7,10 @@ import sqlite3
 from collections.abc import Callable
 
 from bot.model.job import FormatChoice, Job, JobState
+from bot.store import purge
+from bot.store.batches import in_batches
 from bot.store.db import Database
-from bot.store.links import insert_link
-from bot.store.parts import forget_orphans
+from bot.store.links import drop_link, insert_link
 
 UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
 # In the meta table: "running" from start-up until the jobs were stopped and recorded at a
@@ -121,7 +122,7 @@ class JobRepo:
             link_id = link_of(conn, job_id)
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             if link_id is not None:
-                conn.execute("DELETE FROM links WHERE id = ?", (link_id,))
+                drop_link(conn, link_id)
 
         await self._db.run(delete)
 
@@ -158,30 +159,18 @@ class JobRepo:
             ).fetchall()
             return [_job(r) for r in rows]
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def purge_finished(self, before: dt.datetime) -> int:
-        """Forget finished jobs older than `before` (their outcome lives on in the links)."""
-
-        def delete(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "DELETE FROM jobs WHERE state NOT IN (?, ?) AND updated_at < ?",
-                (*UNFINISHED, before.timestamp()),
-            )
-            forget_orphans(conn)
-            return cur.rowcount
-
-        return await self._db.run(delete)
+        """Forget finished jobs older than `before`, a batch at a time (their outcome lives on
+        in the links)."""
+        cut = before.timestamp()
+        return await in_batches(
+            self._db, lambda conn, limit: purge.finished_jobs(conn, cut, limit)
+        )
 
     async def forget_finished(self, user_id: int) -> int:
         """Erase one user's finished jobs (their URLs), as /forget promises; unfinished stay."""
-
-        def delete(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "DELETE FROM jobs WHERE user_id = ? AND state NOT IN (?, ?)",
-                (user_id, *UNFINISHED),
-            )
-            forget_orphans(conn)
-            return cur.rowcount
-
-        return await self._db.run(delete)
+        return await in_batches(
+            self._db, lambda conn, limit: purge.finished_jobs_of(conn, user_id, limit)
+        )
