@@ -274,8 +274,8 @@ def _cache(
         rows: _Rows = []
         parts: _Rows = []
         for n in range(first, min(first + CHUNK, shape.cached)):
-            key = f"https://{HOSTS[n % len(HOSTS)]}/v/{n:010d}"
-            at = rng.uniform(start, end)
+            key = _url(rng, n)
+            at = start + (end - start) * (n + rng.random()) / shape.cached  # in the order sent
             rows.append(
                 (key, "best", f"BAACAgIAAx{n:012d}", "video", f"Clip {n}", 4_000_000, at, 0)
             )

@@ -150,20 +150,33 @@ async def _catch_up(
             stack.api.push_message(user, "/start")
             await asyncio.sleep(PUSH_EVERY_S)
 
+    steps: list[tuple[float, str]] = []  # when each part of the job was logged as done
+
+    async def follow_steps() -> None:
+        for count in range(1, 100):
+            lines = await daemon.wait_lines("daily_job_step ", count, timeout=JOB_TIMEOUT)
+            steps.append((time.monotonic(), lines[-1].split("step=", 1)[1]))
+
     async with Sampler(daemon.pid, 0.1) as sampler:
         pusher = asyncio.create_task(push())
+        follower = asyncio.create_task(follow_steps())
         try:
             start_line = await daemon.wait_log("daily_job_start", timeout=120)
             window.append(time.monotonic())
             done_line = await daemon.wait_log("daily_job_done", timeout=JOB_TIMEOUT)
             window.append(time.monotonic())
         finally:
-            pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pusher
+            for task in (pusher, follower):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await task
         during = [p for p in pushes if window[0] <= p[1] <= window[1]]
         latencies = [await _answered(stack, user, at, mark) for user, at, mark in during]
     await daemon.stop()
+    details["batches"] = [
+        line.split("batches_done ", 1)[1] for line in daemon.lines if "batches_done " in line
+    ]
+    details["start_by_step"] = _by_step([p[1] for p in during], latencies, window[0], steps)
     found.metrics["bigdb_start_p95_ms"] = percentile(latencies, 95) * 1000
     found.metrics["bigdb_start_max_ms"] = max(latencies, default=float("nan")) * 1000
     found.metrics["bigdb_purge_s"] = window[1] - window[0]
@@ -178,6 +191,29 @@ async def _catch_up(
         purge_peak_rss_mb=round(sampler.peak_rss / MB, 1),
         size_after_mb=round(made.path.stat().st_size / 1e6, 1),
     )
+
+
+def _by_step(
+    pushed: list[float], latencies: list[float], began: float, steps: list[tuple[float, str]]
+) -> list[dict[str, object]]:
+    """/start's latency in each part of the daily job (the parts as the daemon logged them)."""
+    found = []
+    start = began
+    for end, step in [*steps, (float("inf"), "(after the last step logged)")]:
+        these = [lat for at, lat in zip(pushed, latencies, strict=True) if start <= at < end]
+        if these:
+            found.append(
+                {
+                    "step": step,
+                    "from_s": round(start - began, 1),
+                    "samples": len(these),
+                    "p50_ms": round(percentile(these, 50) * 1000, 1),
+                    "p95_ms": round(percentile(these, 95) * 1000, 1),
+                    "max_ms": round(max(these) * 1000, 1),
+                }
+            )
+        start = end
+    return found
 
 
 async def _replies(stack: Stack, user: int, text: str, count: int) -> list[float]:
@@ -248,6 +284,23 @@ def _ms_list(values: Sequence[float], digits: int = 0) -> list[float]:
     return [round(v * 1000, digits) if digits == 0 else round(v, 2) for v in values]
 
 
+def summary(details: object) -> str:
+    """One line of what is behind the bigdb_* figures."""
+    if not isinstance(details, dict):
+        return "not measured"
+    made = details.get("generated", {})
+    made = made if isinstance(made, dict) else {}
+    return (
+        f"scale {details.get('scale')}: {made.get('links')} links, {made.get('size_mb')} MB"
+        f" (written in {made.get('write_s')} s, migrated in {made.get('upgrade_s')} s);"
+        f" start-up runs {details.get('startup_runs_s')} s; /history of the heaviest user"
+        f" {details.get('heavy_history_runs_ms')} ms; /start during the daily job: p50"
+        f" {details.get('start_during_p50_ms')} ms over {details.get('start_during_samples')};"
+        f" the job: {details.get('daily_job_done')}; RSS idle {details.get('idle_rss_mb')} MB,"
+        f" peak during the job {details.get('purge_peak_rss_mb')} MB"
+    )
+
+
 def render(result: dict[str, object]) -> str:
     metrics, info, details = result["metrics"], result["machine"], result["details"]
     assert isinstance(metrics, dict) and isinstance(info, dict) and isinstance(details, dict)
@@ -259,7 +312,15 @@ def render(result: dict[str, object]) -> str:
             "",
             table(FIGURES, metrics),
             "",
-            f"Details: {details.get('bigdb')}",
+            summary(details.get("bigdb")),
+            "",
+            "/start in each part of the daily job:",
+            "",
+            *[f"- {part}" for part in _parts(details.get("bigdb"), "start_by_step")],
+            "",
+            "The batches:",
+            "",
+            *[f"- {part}" for part in _parts(details.get("bigdb"), "batches")],
         ]
     )
 
@@ -282,6 +343,11 @@ async def _standalone(scale: float, main: Path, schema: int | None, label: str) 
     write(stem, result, markdown)
     say(markdown)
     return 0
+
+
+def _parts(details: object, key: str) -> list[object]:
+    found = details.get(key) if isinstance(details, dict) else None
+    return found if isinstance(found, list) else []
 
 
 def scale_from_env() -> float:

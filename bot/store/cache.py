@@ -95,4 +95,6 @@ class CacheRepo:
         """Forget files first delivered before the cut (as their links are), a batch at a
         time: the same link again is fetched anew."""
         cut = created_before.timestamp()
-        return await in_batches(self._db, lambda conn, limit: purge.cached_files(conn, cut, limit))
+        return await in_batches(
+            self._db, lambda conn, limit: purge.cached_files(conn, cut, limit), name="cache_purge"
+        )

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import queue
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -117,16 +118,28 @@ class Database:
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in one write transaction on the writer's thread."""
+        return (await self.run_timed(fn))[0]
 
-        def call() -> T:
+    async def run_timed(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[T, float]:
+        """`run`, and how long the transaction held the writer, its commit included."""
+
+        def call() -> tuple[T, float]:
             conn = self._conn
             if conn is None:
                 raise RuntimeError("database is closed")
+            began = time.perf_counter()
             with conn:  # commits, or rolls back on error
                 conn.execute("BEGIN")
-                return fn(conn)
+                result = fn(conn)
+            return result, time.perf_counter() - began
 
         return await self._submit(call)
+
+    async def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database, on a reader's thread and waiting for
+        nobody (PASSIVE): after bulk work, so that the writer's own commits seldom have to
+        (a checkpoint syncs the disk, slow on a VPS)."""
+        await self.read(lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in one read transaction (one snapshot) on a reader's thread; it

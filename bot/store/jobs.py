@@ -166,11 +166,13 @@ class JobRepo:
         in the links)."""
         cut = before.timestamp()
         return await in_batches(
-            self._db, lambda conn, limit: purge.finished_jobs(conn, cut, limit)
+            self._db, lambda conn, limit: purge.finished_jobs(conn, cut, limit), name="jobs_purge"
         )
 
     async def forget_finished(self, user_id: int) -> int:
         """Erase one user's finished jobs (their URLs), as /forget promises; unfinished stay."""
         return await in_batches(
-            self._db, lambda conn, limit: purge.finished_jobs_of(conn, user_id, limit)
+            self._db,
+            lambda conn, limit: purge.finished_jobs_of(conn, user_id, limit),
+            name="jobs_forget",
         )

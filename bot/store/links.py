@@ -205,13 +205,17 @@ class LinkRepo:
         """Delete links created before the cut, a batch at a time (their counts stay)."""
         cut = created_before.timestamp()
         removed = await in_batches(
-            self._db, lambda conn, limit: purge.expired_links(conn, cut, limit)
+            self._db, lambda conn, limit: purge.expired_links(conn, cut, limit), name="links_purge"
         )
         # The quarter hours of counts the figures still read: 7 days, and the retention.
         keep_from = min(cut, (self._clock() - TALLY_KEPT).timestamp())
-        await in_batches(self._db, lambda conn, limit: tally.prune(conn, keep_from, limit))
+        await in_batches(
+            self._db, lambda conn, limit: tally.prune(conn, keep_from, limit), name="tally_prune"
+        )
         return removed
 
     async def forget(self, user_id: int) -> int:
         """Erase every link of one user, a batch at a time; returns how many."""
-        return await in_batches(self._db, lambda conn, limit: purge.links_of(conn, user_id, limit))
+        return await in_batches(
+            self._db, lambda conn, limit: purge.links_of(conn, user_id, limit), name="links_forget"
+        )
