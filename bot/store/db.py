@@ -25,12 +25,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 READERS = 2
-# The target VPS has 1 GB: SQLite's own page cache is kept small (the kernel's page cache
-# holds the file anyway), a little larger for the writer, whose purge walks the indexes.
-# No mmap: it would count the file's pages touched as the daemon's memory and turn an I/O
-# error into SIGBUS.
-WRITER_CACHE_KIB = 16 * 1024
-READER_CACHE_KIB = 4 * 1024
+# The target VPS has 1 GB: each connection keeps SQLite's default page cache (2 MB); the
+# kernel's page cache holds the file anyway (a 16 MB cache for the writer made the purge of two
+# months no faster: docs/BENCHMARKS.md). No mmap: it would count every page of the file read
+# as the daemon's memory, and turn an I/O error into SIGBUS.
 # A big purge grows the WAL; once checkpointed it is cut back to this.
 WAL_LIMIT_BYTES = 32 * 1024 * 1024
 
@@ -82,7 +80,6 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
             conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             version = migrate(conn)
         except (sqlite3.Error, RuntimeError) as exc:
@@ -98,7 +95,6 @@ class Database:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA query_only=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         return conn
 
     async def close(self) -> None:
