@@ -153,13 +153,18 @@ class JobRepo:
         )
 
     async def unfinished(self) -> list[Job]:
+        """The jobs a restart finds unfinished. On the writer, not a reader: resume() asks
+        right after begin_session() while polling already runs, and the one writer's order
+        keeps a job submitted meanwhile out of the answer (a reader's thread, started late on
+        a busy machine, could see it committed and the job would run twice)."""
+
         def query(conn: sqlite3.Connection) -> list[Job]:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE state IN (?, ?) ORDER BY id", UNFINISHED
             ).fetchall()
             return [_job(r) for r in rows]
 
-        return await self._db.read(query)
+        return await self._db.run(query)
 
     async def purge_finished(self, before: dt.datetime) -> int:
         """Forget finished jobs older than `before`, a batch at a time (their outcome lives on
