@@ -120,7 +120,7 @@ async def _quiet_day(
     found.metrics["bigdb_history_ms"] = median(history) * 1000
     found.metrics["bigdb_admin_ms"] = median(admin) * 1000
     details.update(
-        startup_runs_s=_ms_list(starts, 1),
+        startup_runs_s=[round(t, 2) for t in starts],
         history_runs_ms=_ms_list(history),
         heavy_history_runs_ms=_ms_list(heavy),
         admin_runs_ms=_ms_list(admin),
@@ -280,8 +280,8 @@ def _generated(made: Generated) -> dict[str, object]:
     }
 
 
-def _ms_list(values: Sequence[float], digits: int = 0) -> list[float]:
-    return [round(v * 1000, digits) if digits == 0 else round(v, 2) for v in values]
+def _ms_list(values: Sequence[float]) -> list[float]:
+    return [round(v * 1000) for v in values]
 
 
 def summary(details: object) -> str:
