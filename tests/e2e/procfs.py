@@ -66,6 +66,7 @@ class TreeSample:
     daemon_rss: int
     daemon_hwm: int  # the daemon's own peak resident set since it started
     children: int
+    children_hwm: int  # the living children's own peaks (a spike between readings counts)
     threads: int  # the daemon's
     fds: int  # the daemon's open file descriptors
 
@@ -75,14 +76,18 @@ def sample(pid: int) -> TreeSample:
     status = _status(pid)
     rss = own = _kb(status.get("VmRSS"))
     kids = descendants(pid)
+    hwm = 0
     for child in kids:
         with contextlib.suppress(OSError):
-            rss += _kb(_status(child).get("VmRSS"))
+            fields = _status(child)
+            rss += _kb(fields.get("VmRSS"))
+            hwm += _kb(fields.get("VmHWM"))
     return TreeSample(
         rss=rss,
         daemon_rss=own,
         daemon_hwm=_kb(status.get("VmHWM")),
         children=len(kids),
+        children_hwm=hwm,
         threads=int(status.get("Threads", "0")),
         fds=sum(1 for _ in (PROC / str(pid) / "fd").iterdir()),
     )
