@@ -62,7 +62,13 @@ async def tagged_audio(
     target = path.with_suffix(suffix)
     limit = AUDIO_BASE_S + (facts.seconds or 0) / AUDIO_SPEED
     made = await produce(
-        args, source=path, partial=partial, target=target, limit=limit, event="media_audio"
+        args,
+        source=path,
+        partial=partial,
+        target=target,
+        limit=limit,
+        event="media_audio",
+        step="audio",
     )
     if not made:
         return None

@@ -50,6 +50,7 @@ async def to_faststart_mp4(path: Path, facts: Facts) -> Path | None:
         target=target,
         limit=limit,
         event="media_remux",
+        step="remux",
         check=moov_first,
     )
     if not made:
