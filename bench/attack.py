@@ -333,6 +333,8 @@ async def measure(
                 submitted = sum("job_submitted" in line for line in daemon.lines)
                 await daemon.wait_lines("job_end", submitted, ANSWER_WITHIN)
         out.peak_rss_mb = sampler.peak_rss / MB
+        daemon_peak = max((s.daemon_hwm for _, s in sampler.samples), default=0)
+        out.notes.append(f"the daemon alone {daemon_peak / MB:.0f} MB")
         if daemon.alive:
             await daemon.stop()
     if out.stop_to_free_s is None and (freed := FREED.findall(daemon.output)):

@@ -31,11 +31,11 @@ FFMPEG_TOOLS = ("ffmpeg", "ffprobe")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: guard.py is imported from here
 # One challenge takes deno a second or two; past this it is stuck, and yt-dlp waits without end.
 DENO_MAX_SECONDS = 60.0
-# ffprobe decodes at most one frame (bot/media/probe.py) and needs 40-50 MB of data for any
-# ordinary file; what grows past that is a decoder per stream (about 0.9 MB each: an mkv of 500
-# streams wants 590 MB). Held lower than CHILD_MEMORY_MB, such a file fails its probe quickly
-# and goes as a document.
-PROBE_MEMORY_MB = 128
+# ffprobe decodes at most one frame (bot/media/probe.py): every ordinary file probes within
+# 48 MB of data (H.264, HEVC, VP9, AV1, 4K MPEG-TS); what grows past that is a decoder opened
+# per stream (1.5 MB each for H.264: an mkv of 500 streams wants 590 MB). Held to this, such a
+# file fails its probe at once and goes as a document, with ffprobe under 80 MB resident.
+PROBE_MEMORY_MB = 64
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,10 +190,10 @@ def make_huge_frames(path: Path, side: int = 8192, seconds: int = 2) -> Path:
     )
 
 
-def make_many_streams(path: Path, count: int = 500) -> Path:
+def make_many_streams(path: Path, count: int = 500, seconds: float = 1) -> Path:
     """An mkv of `count` streams, half of them copies of one small h264 video and half of one
     AAC tone (encoded once, then mapped `count` times)."""
-    one = make_video(path.with_name(f"{path.stem}.one.mkv"), 1, 64, 48)
+    one = make_video(path.with_name(f"{path.stem}.one.mkv"), seconds, 64, 48)
     half = count // 2
     maps = [*("-map", "0:v:0") * half, *("-map", "0:a:0") * (count - half)]
     try:
