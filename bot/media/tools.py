@@ -20,7 +20,13 @@ STDOUT_MAX = 8 * 1024 * 1024  # ffprobe's JSON; a file with absurdly many stream
 STDERR_TAIL = 2000  # what is kept of a tool's complaints, for the log
 _READ = 64 * 1024
 # What ffmpeg says when an allocation fails (its data ceiling, bot/children), or how it dies.
-_MEMORY_SIGNS = ("Cannot allocate memory", "get_buffer() failed", "bad_alloc", "out of memory")
+_MEMORY_SIGNS = (
+    "Cannot allocate memory",
+    "get_buffer() failed",
+    "failed to map segment",  # the loader: not even its libraries fit
+    "bad_alloc",
+    "out of memory",
+)
 _MEMORY_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL})
 
 

@@ -4,6 +4,8 @@ cgroupfs), and the daemon itself never limited."""
 
 from __future__ import annotations
 
+import logging
+import os
 import resource
 import shutil
 import subprocess
@@ -22,6 +24,9 @@ from bot.children.wrappers import (
     rlimit_script,
     write_guarded,
 )
+from bot.daemon.children import wrappers_folder, ytdlp_children
+from bot.media.prepare import prepare
+from bot.model.media import MediaFile, MediaKind
 from tests.fakes.media_files import make_huge_frames, make_video
 
 MB = 1024 * 1024
@@ -178,3 +183,32 @@ def test_no_cgroup_where_none_is_delegated(tmp_path: Path, own: str, handed_down
         proc = fake_cgroupfs(tmp_path, own, handed_down)
     assert delegated_parent(proc) is None
     assert Cgroup.make(300 * MB, "x", proc) is None
+
+
+async def test_a_thumbnail_past_the_ceiling_fails_its_step_and_the_video_goes_without_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ffmpeg held to 50 MB of data: it starts, but one 1080p frame does not fit (63 MB).
+    video = make_video(tmp_path / "clip.mp4", 1, 1920, 1080)
+    folder = install(tmp_path / "bin", 50).folder
+    monkeypatch.setenv("PATH", on_path(folder, os.environ.get("PATH")))
+    caplog.set_level(logging.INFO)
+    prepared = await prepare(MediaFile(video))
+    assert prepared.info.kind is MediaKind.VIDEO
+    assert prepared.info.thumbnail is None
+    assert "step=thumbnail tool=ffmpeg" in caplog.text
+
+
+def test_ytdlp_starts_the_wrapped_ffmpeg_and_finds_deno_through_its_guard(tmp_path: Path) -> None:
+    import yt_dlp
+    from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
+
+    children = install(wrappers_folder(tmp_path).resolve(), 300)
+    params = ytdlp_children(tmp_path)
+    with yt_dlp.YoutubeDL({**params, "quiet": True}) as ydl:
+        assert FFmpegPostProcessor(ydl).executable == str(children.folder / "ffmpeg")
+        if children.deno is None:
+            pytest.skip("deno is not installed")
+        runtime = ydl._js_runtimes["deno"].info  # what yt-dlp runs, and the version it saw
+        assert runtime.path == str(children.deno)
+        assert runtime.supported
