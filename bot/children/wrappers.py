@@ -31,6 +31,10 @@ FFMPEG_TOOLS = ("ffmpeg", "ffprobe")
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: guard.py is imported from here
 # One challenge takes deno a second or two; past this it is stuck, and yt-dlp waits without end.
 DENO_MAX_SECONDS = 60.0
+# V8's young generation at 2 MB instead of its default 16: solving a challenge on a 2.8 MB
+# player then peaks at 260 MB resident instead of 294-315 MB, as fast (docs/BENCHMARKS.md).
+# A default: DENO_V8_FLAGS set in the environment wins.
+DENO_DEFAULTS = (("DENO_V8_FLAGS", "--max-semi-space-size=2"),)
 # ffprobe decodes at most one frame (bot/media/probe.py): every ordinary file probes within
 # 48 MB of data (H.264, HEVC, VP9, AV1, 4K MPEG-TS); what grows past that is a decoder opened
 # per stream (1.5 MB each for H.264: an mkv of 500 streams wants 590 MB). Held to this, such a
@@ -64,7 +68,13 @@ def install(folder: Path, ceiling_mb: int, *, search_path: str | None = None) ->
             found.append(name)
     deno = _deno(folder, search_path)
     if deno is not None:
-        write_guarded(folder / "deno", [str(deno)], ceiling_mb, max_seconds=DENO_MAX_SECONDS)
+        write_guarded(
+            folder / "deno",
+            [str(deno)],
+            ceiling_mb,
+            max_seconds=DENO_MAX_SECONDS,
+            defaults=DENO_DEFAULTS,
+        )
         found.append("deno")
     return Children(folder, ceiling_mb, tuple(found))
 
@@ -100,19 +110,25 @@ def guarded_command(
 
 
 def write_guarded(
-    path: Path, argv: Sequence[str], ceiling_mb: int, *, max_seconds: float | None = None
+    path: Path,
+    argv: Sequence[str],
+    ceiling_mb: int,
+    *,
+    max_seconds: float | None = None,
+    defaults: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """An executable at `path` that runs `argv` plus its own arguments under guard.py: for a
-    program a library starts (yt-dlp's deno, a browser driver given an executable path)."""
-    command = " ".join(
-        _quote(a) for a in guarded_command(argv, ceiling_mb, max_seconds=max_seconds)
-    )
+    program a library starts (yt-dlp's deno, a browser driver given an executable path).
+    `defaults` are environment variables it sets unless the environment has them already."""
+    guarded = guarded_command(argv, ceiling_mb, max_seconds=max_seconds)
+    exports = "".join(f'export {name}="${{{name}:-{value}}}"\n' for name, value in defaults)
     _write(
         path,
         "#!/bin/sh\n"
         f"# Written by tgfetch at start-up: {Path(argv[0]).name} with at most CHILD_MEMORY_MB="
         f"{ceiling_mb} resident.\n"
-        f'exec {command} "$@"\n',
+        f"{exports}"
+        f'exec {" ".join(_quote(a) for a in guarded)} "$@"\n',
     )
     return path
 
