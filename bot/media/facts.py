@@ -31,6 +31,7 @@ class Facts:
     video: Track | None = None
     audio: Track | None = None
     picture: Track | None = None  # a still: a JPEG or PNG, an MP3's cover
+    sized: bool = True  # the container says the video's size (MPEG-TS does not: a frame does)
     title: str | None = None
     artist: str | None = None
     truncated: bool = False

@@ -10,6 +10,7 @@ keyframe): a frame of 8192 x 8192 asks a decoder for hundreds of megabytes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -48,7 +49,7 @@ async def read(path: Path, *, timeout: float = PROBE_TIMEOUT_S) -> Facts | None:
     if video is not None and video.width is None:  # MPEG-TS and the like: a frame tells
         decoded = await _probe([*_PROBE, *_CAP, "-threads", "1", str(path)], timeout)
         if decoded is not None:
-            facts = decoded
+            facts = dataclasses.replace(decoded, sized=False)
     return facts
 
 

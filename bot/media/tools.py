@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 STDOUT_MAX = 8 * 1024 * 1024  # ffprobe's JSON; a file with absurdly many streams is refused
 STDERR_TAIL = 2000  # what is kept of a tool's complaints, for the log
 _READ = 64 * 1024
+# Before an input whose video is only copied: ffmpeg still decodes a frame of it to learn about
+# it (avformat_find_stream_info), 340 MB for one 8192 x 8192 frame; the packets it copies are
+# the same without it. Not for MPEG-TS: only a frame tells its size, which an MP4 must have.
+NO_VIDEO_DECODE = ["-skip_frame:v", "all"]
 # What ffmpeg says when an allocation fails (its data ceiling, bot/children), or how it dies.
 _MEMORY_SIGNS = (
     "Cannot allocate memory",
