@@ -334,7 +334,10 @@ async def measure(
                 await daemon.wait_lines("job_end", submitted, ANSWER_WITHIN)
         out.peak_rss_mb = sampler.peak_rss / MB
         daemon_peak = max((s.daemon_hwm for _, s in sampler.samples), default=0)
-        out.notes.append(f"the daemon alone {daemon_peak / MB:.0f} MB")
+        busiest = max((s.children for _, s in sampler.samples), default=0)
+        out.notes.append(
+            f"the daemon alone {daemon_peak / MB:.0f} MB; at most {busiest} children at once"
+        )
         if daemon.alive:
             await daemon.stop()
     if out.stop_to_free_s is None and (freed := FREED.findall(daemon.output)):

@@ -24,6 +24,10 @@ def _kb(value: str | None) -> int:
     return int(value.split()[0]) * KB if value else 0
 
 
+def _cmdline(pid: int) -> bytes:
+    return (PROC / str(pid) / "cmdline").read_bytes()
+
+
 def _parent(pid: int) -> int | None:
     """The parent pid from /proc/<pid>/stat (the command name may hold spaces and parens)."""
     try:
@@ -77,8 +81,13 @@ def sample(pid: int) -> TreeSample:
     rss = own = _kb(status.get("VmRSS"))
     kids = descendants(pid)
     hwm = 0
+    command = _cmdline(pid)
     for child in kids:
         with contextlib.suppress(OSError):
+            if _cmdline(child) == command:
+                # Forked (or vforked) and not yet exec'd: its pages are the daemon's own, which
+                # /proc would count twice (a cgroup, systemd's MemoryMax, counts them once).
+                continue
             fields = _status(child)
             rss += _kb(fields.get("VmRSS"))
             hwm += _kb(fields.get("VmHWM"))
