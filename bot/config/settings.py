@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     max_playlist_items: int = Field(default=50, ge=1, le=500)
     # The most of one page, manifest or API answer yt-dlp may hold while it looks for media.
     max_page_mb: int = Field(default=5, ge=1, le=100)
+    # Every child process (ffmpeg, ffprobe, the JavaScript runtime): the most memory one may
+    # use; a child past it fails its step (bot/children).
+    child_memory_mb: int = Field(default=300, ge=64, le=65536)
     download_workers: int = Field(default=4, ge=1, le=64)
     max_jobs_per_user: int = Field(default=2, ge=1, le=100)
     max_queued_jobs: int = Field(default=100, ge=1)

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config.settings import Settings
+from bot.daemon.children import install_children
 from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
 from bot.daemon.wiring import build_services, open_runtime
 from bot.handlers import (
@@ -115,6 +116,7 @@ async def run(settings: Settings) -> int:
     ending = Exit(ExitReason.FAILED_START, 1)
     try:
         ops.lock()  # before anything talks to Telegram: a second instance must not poll
+        install_children(settings)  # before any thread: children inherit PATH
     except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
         ending = fail_start(exc)
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)

@@ -16,6 +16,7 @@ from bot import __version__
 from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
+from bot.daemon.children import ytdlp_children
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
 from bot.download.http import HttpFetcher
@@ -243,6 +244,7 @@ def build_pipeline(
     """The pipeline with this process's fetchers (a single process, or a worker). `streamer`
     uploads while downloading (none on a worker: its deliveries go through its ledger)."""
     guard = pools.guard
+    children = ytdlp_children(settings.data_dir)  # the wrapped ffmpeg and deno
     return Pipeline(
         config=pipeline_config(settings, keep_interrupted=not worker),
         fetcher=Fetcher(
@@ -253,7 +255,7 @@ def build_pipeline(
                 proxy=settings.download_proxy_url,
                 cookies=settings.ytdlp_cookies,
                 factory=lambda params, stop: guarded_youtube_dl(
-                    params, guard, JobNet(stop, settings.max_page_size, pools.io)
+                    {**params, **children}, guard, JobNet(stop, settings.max_page_size, pools.io)
                 ),
             ),
         ),

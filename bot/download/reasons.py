@@ -111,4 +111,8 @@ def classify_message(text: str) -> FetchError:
     for reason, phrases in _PAGE:
         if any(phrase in lower for phrase in phrases):
             return FetchError(reason, text)
-    return FetchError(network_reason(text) or FailureReason.UNSUPPORTED, text[:500])
+    # yt-dlp's ffmpeg runs (a merge, an HLS fix-up) failed: past CHILD_MEMORY_MB, or bad media;
+    # a full disk (network_reason) says more.
+    processing = FailureReason.PROCESSING if "postprocessing:" in lower else None
+    reason = network_reason(text) or processing or FailureReason.UNSUPPORTED
+    return FetchError(reason, text[:500])

@@ -45,6 +45,7 @@ REASONS: dict[FailureReason, str] = {
     FailureReason.PAGE_TOO_LARGE: N_("page too large"),
     FailureReason.NO_MEDIA: N_("no video or audio found"),
     FailureReason.UNSUPPORTED: N_("not supported"),
+    FailureReason.PROCESSING: N_("could not be put together"),
     FailureReason.EMPTY: N_("empty file"),
     FailureReason.UPLOAD_FAILED: N_("Telegram refused the file"),
     FailureReason.CHAT_UNAVAILABLE: N_("chat unavailable"),

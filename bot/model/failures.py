@@ -34,6 +34,7 @@ class FailureReason(StrEnum):
     PAGE_TOO_LARGE = "page_too_large"  # a page or manifest past MAX_PAGE_MB
     NO_MEDIA = "no_media"
     UNSUPPORTED = "unsupported"
+    PROCESSING = "processing"  # ffmpeg failed putting the media together (its memory ceiling)
     EMPTY = "empty"
     UPLOAD_FAILED = "upload_failed"
     CHAT_UNAVAILABLE = "chat_unavailable"

@@ -54,6 +54,10 @@ _FAILURES: dict[FailureReason, str] = {
     FailureReason.UNSUPPORTED: N_(
         "That link cannot be downloaded: the site is not supported, or it would not give the file."
     ),
+    FailureReason.PROCESSING: N_(
+        "The media was downloaded but could not be put together: it needs more memory than the"
+        " bot allows, or it is damaged."
+    ),
     FailureReason.EMPTY: N_("The server sent an empty file."),
     FailureReason.UPLOAD_FAILED: N_("Telegram did not accept the file. Please try again later."),
     FailureReason.CHAT_UNAVAILABLE: N_("The chat is no longer available."),

@@ -58,6 +58,10 @@ def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) 
             "config error: MAX_FILE_SIZE_MB: Input should be greater than 0",
         ),
         ({"ADMIN_IDS": "1,x"}, "config error: ADMIN_IDS: "),
+        (
+            {"CHILD_MEMORY_MB": "32"},
+            "config error: CHILD_MEMORY_MB: Input should be greater than or equal to 64",
+        ),
         ({"TZ": "Mars/Olympus"}, "config error: TZ: must be an IANA time zone"),
         ({"PROXY_URL": "ftp://p:1"}, "config error: PROXY_URL: must be http://"),
         ({"API_ID": "5"}, "config error: API_HASH must be set too"),

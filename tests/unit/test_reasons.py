@@ -37,6 +37,11 @@ def test_httpx_failures(error: httpx.HTTPError, reason: FailureReason) -> None:
 
 YTDLP_SAYS: dict[FailureReason, tuple[str, ...]] = {
     FailureReason.NO_MEDIA: ("Unsupported URL: https://a.example/",),
+    # yt-dlp's merge or HLS fix-up: ffmpeg past CHILD_MEMORY_MB (or damaged media)
+    FailureReason.PROCESSING: (
+        "Postprocessing: Error while decoding stream #0:0: Cannot allocate memory",
+        "Postprocessing: Conversion failed!",
+    ),
     FailureReason.LOGIN_REQUIRED: (
         "[youtube] abc: Private video. Sign in if you've been granted access to this video",
         "[youtube] abc: Sign in to confirm your age",
