@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config.settings import ConfigError, Settings, load_settings
+from bot.config.ytdlp_stage import activate
 from bot.daemon.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if worker:
             _need_queue(settings)
         configure_logging(settings.log_level, secrets_of(settings))
+        # Before anything imports yt-dlp: a tested newer one staged by update-ytdlp goes first.
+        activate(settings.data_dir)
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         run = _worker() if worker else _bot()

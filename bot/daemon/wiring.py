@@ -16,9 +16,11 @@ from bot import __version__
 from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
+from bot.config.ytdlp_stage import active_stage
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
 from bot.download.http import HttpFetcher
+from bot.download.jsruntime import JS_RUNTIME_ADVICE, JsRuntime, find_deno, probe, runtime_line
 from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
@@ -76,6 +78,16 @@ class Pools:
     io: ThreadPoolExecutor
     guard: UrlGuard
     download_client: httpx.AsyncClient
+    js: JsRuntime  # the deno yt-dlp runs (YouTube's challenge), or none
+
+
+async def open_js_runtime(settings: Settings) -> JsRuntime:
+    """Find and ask the JavaScript runtime once; one line says what yt-dlp has."""
+    js = await probe(find_deno(active_stage(settings.data_dir)))
+    log.info(runtime_line(js))
+    if js.path is None:
+        log.warning("js_runtime_missing advice=%r", JS_RUNTIME_ADVICE)
+    return js
 
 
 @dataclass
@@ -102,7 +114,8 @@ async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
     try:
-        yield Pools(blocking, io, guard, downloads)
+        js = await open_js_runtime(settings)
+        yield Pools(blocking, io, guard, downloads, js)
     finally:
         await downloads.aclose()
         blocking.shutdown(wait=False, cancel_futures=True)
@@ -252,6 +265,7 @@ def build_pipeline(
                 max_size=settings.max_file_size,
                 proxy=settings.download_proxy_url,
                 cookies=settings.ytdlp_cookies,
+                js_runtimes=pools.js.option(),
                 factory=lambda params, stop: guarded_youtube_dl(
                     params, guard, JobNet(stop, settings.max_page_size, pools.io)
                 ),

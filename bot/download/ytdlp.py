@@ -98,6 +98,7 @@ class YtdlpFetcher:
         cookies: Path | None = None,
         socket_timeout: float = 20,
         extract_timeout: float = 90,
+        js_runtimes: dict[str, dict[str, Any]] | None = None,
         factory: YdlFactory,
     ) -> None:
         self._executor = executor
@@ -107,6 +108,7 @@ class YtdlpFetcher:
         self._socket_timeout = socket_timeout
         self._extract_timeout = extract_timeout
         self._factory = factory
+        self._js_runtimes = js_runtimes or {}
 
     def _params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -123,6 +125,8 @@ class YtdlpFetcher:
             "cachedir": False,
             "color": {"stdout": "never", "stderr": "never"},
             "proxy": self._proxy or "",
+            # Named explicitly (jsruntime.py): {} leaves yt-dlp without one, never a search.
+            "js_runtimes": dict(self._js_runtimes),
         }
         if self._cookies is not None:
             params["cookiefile"] = str(self._cookies)
