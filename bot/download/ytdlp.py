@@ -15,10 +15,10 @@ from typing import Any
 
 from bot.download import titles
 from bot.download.cancel import CancelToken, StoppedError, StopReason
-from bot.download.reasons import classify_message
+from bot.download.reasons import classify_exception, classify_message
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
-from bot.model.failures import FailureReason, FetchError, is_disk_full
+from bot.model.failures import FailureReason, FetchError
 from bot.model.job import FormatChoice
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,15 @@ class YtdlpFetcher:
                 result: dict[str, Any] = ydl.process_ie_result(info, download=True)
                 return result
 
-        result = await self._run(work, cancel)
+        try:
+            result = await self._run(work, cancel)
+        except FetchError as exc:
+            if exc.reason is FailureReason.FORMAT_UNAVAILABLE and _none_fits(info, limit):
+                # The selector asks for sizes within the limit, and every format is larger.
+                raise FetchError(
+                    FailureReason.TOO_LARGE, exc.detail, size=page.estimated_size or 0, limit=limit
+                ) from None
+            raise
         path = _downloaded_path(result, folder)
         if path is None:
             # max_filesize makes yt-dlp skip the file with only a log line.
@@ -330,9 +338,14 @@ def _guarded(
 
 
 def _classify(exc: BaseException) -> FetchError:
-    if is_disk_full(exc):
-        return FetchError(FailureReason.DISK_FULL, str(exc))
-    return classify_error(str(exc))
+    return classify_exception(exc)
+
+
+def _none_fits(info: dict[str, Any], limit: int) -> bool:
+    """Whether the page has formats and each one is known to be larger than `limit`."""
+    formats = info.get("formats") or ()
+    sizes = [f.get("filesize") or f.get("filesize_approx") for f in formats]
+    return bool(sizes) and all(isinstance(s, int | float) and s > limit for s in sizes)
 
 
 def _downloaded_path(result: dict[str, Any], folder: Path) -> Path | None:

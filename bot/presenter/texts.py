@@ -37,6 +37,18 @@ _FAILURES: dict[FailureReason, str] = {
         " video), so the bot cannot fetch it."
     ),
     FailureReason.GEO_BLOCKED: N_("The site does not offer this in the bot's country."),
+    FailureReason.RATE_LIMITED: N_(
+        "The site is limiting how often the bot may ask (too many requests). Please try again"
+        " later."
+    ),
+    FailureReason.BOT_CHECK: N_(
+        "The site asked the bot to prove it is not a robot, and the bot could not. Please try"
+        " again later."
+    ),
+    FailureReason.FORMAT_UNAVAILABLE: N_(
+        "The site did not offer this in any format the bot can fetch right now. Please try"
+        " again later."
+    ),
     FailureReason.UNAVAILABLE: N_(
         "This is no longer available: it was removed, or it is not public."
     ),
