@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     proxy_url: str | None = None
     download_proxy_url: str | None = None
     ytdlp_cookies: Path | None = None
+    # A job a site refuses for now (a 429, the bot check, a 5xx) is tried again with backoff
+    # for this long before the failure stands; 0: never.
+    park_retry_hours: float = Field(default=6, ge=0, le=168)
     # Set: this process is the front (polls, records, shows) and `main.py worker` processes
     # download, through Redis (docs/SCALING.md). Unset: everything in this one process.
     queue_url: SecretStr | None = None

@@ -33,6 +33,7 @@ from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, outcome_label
+from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
 from bot.jobs.pipeline import Deliverer as PipelineDeliverer
@@ -158,6 +159,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         workers=settings.download_workers,
         per_user=settings.max_jobs_per_user,
         max_queued=settings.max_queued_jobs,
+        park_hours=settings.park_retry_hours,
     )
     observers = Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember)
     jobs: Engine
@@ -229,7 +231,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
     )
 
 
-def pipeline_config(settings: Settings, *, keep_interrupted: bool = True) -> PipelineConfig:
+def pipeline_config(settings: Settings, *, worker: bool = False) -> PipelineConfig:
     return PipelineConfig(
         data_dir=settings.data_dir,
         job_timeout=settings.job_timeout_seconds,
@@ -237,7 +239,11 @@ def pipeline_config(settings: Settings, *, keep_interrupted: bool = True) -> Pip
         split=settings.split_files,
         max_items=settings.max_playlist_items,
         job_limit=settings.max_job_size,
-        keep_interrupted=keep_interrupted,
+        keep_interrupted=not worker,
+        # A worker of a queue parks nothing: it reports the failure, which the front records.
+        park=None
+        if worker
+        else ParkPolicy(dt.timedelta(hours=settings.park_retry_hours), utc_now),
     )
 
 
@@ -257,7 +263,7 @@ def build_pipeline(
     uploads while downloading (none on a worker: its deliveries go through its ledger)."""
     guard = pools.guard
     return Pipeline(
-        config=pipeline_config(settings, keep_interrupted=not worker),
+        config=pipeline_config(settings, worker=worker),
         fetcher=Fetcher(
             HttpFetcher(pools.download_client, guard, settings.max_file_size),
             YtdlpFetcher(

@@ -4,11 +4,13 @@ progress, and the job's last word (failures, cancelled, interrupted, unconfirmed
 from __future__ import annotations
 
 import html
+import math
 
+from bot.history.texts import reason_label
 from bot.i18n import N_, Translator
 from bot.i18n.formats import clean_text, human_duration, human_size, number, percent, short_url
 from bot.jobs.events import NeedChoice, Progress
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked
 from bot.model.failures import FailureReason
 from bot.telegram_io.chat import Buttons
 
@@ -183,6 +185,18 @@ def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
     return [[(tr("✖️ Cancel"), f"cancel:{job_id}")]]
 
 
+def parked_text(tr: Translator, reason: str, hours: float) -> str:
+    """Said once when a site refuses a job for now: it is tried again, the file comes then."""
+    return tr.ngettext(
+        "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hour"
+        " and send the file as soon as it works.",
+        "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hours"
+        " and send the file as soon as it works.",
+        max(1, math.ceil(hours)),
+        why=html.escape(reason_label(tr, reason)),
+    )
+
+
 def queued_text(tr: Translator, position: int) -> str:
     return tr("🕒 In the queue: position {position}.", position=number(tr, position, 0))
 
@@ -300,4 +314,6 @@ def final_text(tr: Translator, outcome: Outcome) -> str | None:
         return failure_text(tr, outcome)
     if isinstance(outcome, Cancelled):
         return tr("✖️ Cancelled.")
+    if isinstance(outcome, Parked):  # not a last word (the job is tried again), for completeness
+        return failure_text(tr, outcome.failure)
     return tr("⏸ The bot is restarting. Your download will continue when it is back.")

@@ -91,6 +91,9 @@ class MediaServer:
         # /file/ names whose body paused at `hold` (`holding`), and those let go (`release`).
         self.holding: set[str] = set()
         self._released: set[str] = set()
+        # /file/ names answered with this status, whatever the query says, until `refuse(name,
+        # None)`: a site that refuses for a while (a 429, a 503).
+        self.refusing: dict[str, int] = {}
         self._waiters = Waiters()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -235,9 +238,10 @@ class MediaServer:
             hold = int(query["hold"]) if "hold" in query else None
         except ValueError:
             return web.Response(status=400, text="bad query")
+        name = request.match_info["name"]
+        status = self.refusing.get(name, status)
         if status != 200:
             return web.Response(status=status, text=f"error {status}")
-        name = request.match_info["name"]
         version = self.versions.get(name, 0)
         content = Content(self.content_name(name, version))
         validators = None
@@ -263,6 +267,13 @@ class MediaServer:
             validators=validators,
             pause=pause,
         )
+
+    def refuse(self, name: str, status: int | None) -> None:
+        """Answer /file/`name` with `status` from now on; None: serve it again."""
+        if status is None:
+            self.refusing.pop(name, None)
+        else:
+            self.refusing[name] = status
 
     async def _hold(self, name: str) -> None:
         self.holding.add(name)
