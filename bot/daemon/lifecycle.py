@@ -199,6 +199,7 @@ class Lifecycle:
         await asyncio.gather(*self._background, return_exceptions=True)
         services = self._services
         await services.jobs.shutdown(left(JOBS_GRACE_S))
+        await bounded("alerts_close", services.alerts.close(), left())
         if services.mtproto is not None:
             await bounded("mtproto_close", services.mtproto.close(), left())
         app = self._app

@@ -19,6 +19,7 @@ from bot.config.settings import Settings
 from bot.config.ytdlp_stage import active_stage
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
+from bot.daily.site_alerts import SiteAlerts
 from bot.download.http import HttpFetcher
 from bot.download.jsruntime import JS_RUNTIME_ADVICE, JsRuntime, find_deno, probe, runtime_line
 from bot.download.pinned import download_client
@@ -28,11 +29,11 @@ from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
 from bot.handlers.context import TgApp
 from bot.handlers.services import Services
 from bot.history.pages import History
-from bot.i18n import I18n
+from bot.i18n import I18n, Translator
 from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
-from bot.jobs.outcomes import Delivered, outcome_label
+from bot.jobs.outcomes import Delivered, Failed, Parked, outcome_label
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
@@ -162,6 +163,21 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         park_hours=settings.park_retry_hours,
     )
     observers = Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember)
+    users = UserRepo(rt.db, utc_now)
+    alerts = SiteAlerts(
+        admins=tuple(sorted(settings.admin_ids)),
+        sender=TelegramSender(app.bot),
+        translator_of=lambda admin: translator_of(users, i18n, admin),
+        clock=utc_now,
+    )
+
+    def on_outcome(report: JobReport) -> None:
+        record_job(metrics, report)
+        outcome = report.outcome
+        failure = outcome.failure if isinstance(outcome, Parked) else outcome
+        if isinstance(failure, Failed):
+            alerts.seen(failure.reason, report.url)
+
     jobs: Engine
     if rt.queue is None:
         jobs = JobManager(
@@ -179,7 +195,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
                 streamer=streaming_uploader(settings, app),
             ),
             observers=observers,
-            on_outcome=lambda report: record_job(metrics, report),
+            on_outcome=on_outcome,
         )
     else:
         # The front: it answers cached links itself and sends every other job to a worker.
@@ -203,9 +219,8 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             tuning=rt.queue.tuning,
             observers=observers,
             wall_clock=utc_now,
-            on_outcome=lambda report: record_job(metrics, report),
+            on_outcome=on_outcome,
         )
-    users = UserRepo(rt.db, utc_now)
     expiry = ExpiryService(
         config=ExpiryConfig.from_settings(settings),
         links=links_repo,
@@ -228,7 +243,16 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         history=History(links_repo, jobs_repo),
         stats=StatsRepo(rt.db, utc_now, settings.zone),
         expiry=expiry,
+        alerts=alerts,
     )
+
+
+async def translator_of(users: UserRepo, i18n: I18n, user_id: int) -> Translator:
+    """An admin's language for an alert: their /language choice, else Telegram's."""
+    record = await users.get(user_id)
+    if record is None:
+        return i18n.get(None)
+    return i18n.get(record.language_override or record.language_code)
 
 
 def pipeline_config(settings: Settings, *, worker: bool = False) -> PipelineConfig:

@@ -10,6 +10,7 @@ from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
 from bot.daily.expiry import ExpiryService
+from bot.daily.site_alerts import SiteAlerts
 from bot.history.pages import History
 from bot.i18n import I18n, Translator
 from bot.jobs.engine import Engine
@@ -32,6 +33,7 @@ class Services:
     history: History
     stats: StatsRepo
     expiry: ExpiryService
+    alerts: SiteAlerts  # sites that refuse the bot, told to the admins
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""

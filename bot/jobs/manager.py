@@ -340,7 +340,7 @@ async def run_job(
     finally:
         seconds = time.monotonic() - started
         if on_outcome is not None:  # counted before the log line that says it is over
-            on_outcome(JobReport(outcome, seconds))
+            on_outcome(JobReport(outcome, seconds, job.url))
         log.info(
             "job_end id=%d outcome=%s seconds=%.2f bytes=%d",
             job.id,

@@ -7,9 +7,9 @@ from tests.e2e.conftest import StartDaemon
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.media_server import MediaServer
 
-USER = 1001
+USER, ADMIN = 1001, 9001
 # A window of 36 s: tries after 0.36 s, doubling, at most 4.5 s apart.
-PARKING = {"PARK_RETRY_HOURS": "0.01", "MAX_JOBS_PER_USER": "1"}
+PARKING = {"PARK_RETRY_HOURS": "0.01", "MAX_JOBS_PER_USER": "1", "ADMIN_IDS": str(ADMIN)}
 
 
 async def test_a_refused_link_waits_through_a_restart_and_arrives(
@@ -24,6 +24,10 @@ async def test_a_refused_link_waits_through_a_restart_and_arrives(
     bot_api.push_message(USER, media.url("/file/other.bin?size=10"))
     await bot_api.wait_for_text(USER, "You already have 1 download going")
     await daemon.wait_log("job_parked id=1 reason=rate_limited")
+    # The admins hear of it once (however many tries), with what would help.
+    alert = await bot_api.wait_for_text(ADMIN, "A site refused the bot")
+    assert "too many requests (HTTP 429)" in alert.content
+    assert "127.0.0.1" in alert.content
     await daemon.stop()
 
     media.refuse("clip.bin", None)
