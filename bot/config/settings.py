@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     proxy_url: str | None = None
     download_proxy_url: str | None = None
     ytdlp_cookies: Path | None = None
+    # Netscape cookies files per site (several a site are used in turn); admins add them in
+    # /admin. Empty: DATA_DIR/cookies.
+    cookies_dir: Path | None = None
     # A job a site refuses for now (a 429, the bot check, a 5xx) is tried again with backoff
     # for this long before the failure stands; 0: never.
     park_retry_hours: float = Field(default=6, ge=0, le=168)
@@ -207,6 +210,10 @@ class Settings(BaseSettings):
     def queue_enabled(self) -> bool:
         """Whether jobs go through Redis to workers (QUEUE_URL set)."""
         return self.queue_url is not None
+
+    @property
+    def cookies_folder(self) -> Path:
+        return self.cookies_dir or self.data_dir / "cookies"
 
     @property
     def max_file_size(self) -> int:

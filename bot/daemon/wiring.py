@@ -20,6 +20,7 @@ from bot.config.ytdlp_stage import active_stage
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
 from bot.daily.site_alerts import SiteAlerts
+from bot.download.cookies import CookieStore
 from bot.download.http import HttpFetcher
 from bot.download.jsruntime import JS_RUNTIME_ADVICE, JsRuntime, find_deno, probe, runtime_line
 from bot.download.pinned import download_client
@@ -81,6 +82,7 @@ class Pools:
     guard: UrlGuard
     download_client: httpx.AsyncClient
     js: JsRuntime  # the deno yt-dlp runs (YouTube's challenge), or none
+    cookies: CookieStore  # COOKIES_DIR per site, then YTDLP_COOKIES
 
 
 async def open_js_runtime(settings: Settings) -> JsRuntime:
@@ -117,7 +119,8 @@ async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
     )
     try:
         js = await open_js_runtime(settings)
-        yield Pools(blocking, io, guard, downloads, js)
+        cookies = CookieStore(settings.cookies_folder, settings.ytdlp_cookies)
+        yield Pools(blocking, io, guard, downloads, js, cookies)
     finally:
         await downloads.aclose()
         blocking.shutdown(wait=False, cancel_futures=True)
@@ -244,6 +247,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         stats=StatsRepo(rt.db, utc_now, settings.zone),
         expiry=expiry,
         alerts=alerts,
+        cookies=rt.pools.cookies,
     )
 
 
@@ -294,7 +298,7 @@ def build_pipeline(
                 pools.blocking,
                 max_size=settings.max_file_size,
                 proxy=settings.download_proxy_url,
-                cookies=settings.ytdlp_cookies,
+                cookies=pools.cookies,
                 js_runtimes=pools.js.option(),
                 factory=lambda params, stop: guarded_youtube_dl(
                     params, guard, JobNet(stop, settings.max_page_size, pools.io)

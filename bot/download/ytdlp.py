@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.download import titles
 from bot.download.cancel import CancelToken, StoppedError, StopReason
+from bot.download.cookies import CookieStore
 from bot.download.reasons import classify_exception, classify_message
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
@@ -95,7 +96,7 @@ class YtdlpFetcher:
         *,
         max_size: int,
         proxy: str | None = None,
-        cookies: Path | None = None,
+        cookies: CookieStore | None = None,
         socket_timeout: float = 20,
         extract_timeout: float = 90,
         js_runtimes: dict[str, dict[str, Any]] | None = None,
@@ -128,9 +129,24 @@ class YtdlpFetcher:
             # Named explicitly (jsruntime.py): {} leaves yt-dlp without one, never a search.
             "js_runtimes": dict(self._js_runtimes),
         }
-        if self._cookies is not None:
-            params["cookiefile"] = str(self._cookies)
         return params
+
+    async def _with_cookies(
+        self, url: str, params: dict[str, Any], cancel: CancelToken, work: Callable[[], Any]
+    ) -> Any:
+        """Run `work` with the cookies for `url`'s site in `params`; a file the site refused
+        gives way to the next of that site (cookies.py)."""
+        path = None
+        if self._cookies is not None:
+            path, stream = await asyncio.to_thread(self._cookies.pick, url)
+            if stream is not None:
+                params["cookiefile"] = stream
+        try:
+            return await self._run(work, cancel)
+        except FetchError as exc:
+            if path is not None and self._cookies is not None:
+                self._cookies.refused(path, exc.reason)
+            raise
 
     async def extract(self, url: str, cancel: CancelToken) -> PageInfo:
         info = await self._extract(url, cancel, self._params())
@@ -169,7 +185,7 @@ class YtdlpFetcher:
 
         try:
             async with asyncio.timeout(self._extract_timeout):
-                info = await self._run(work, cancel)
+                info: dict[str, Any] = await self._with_cookies(url, params, cancel, work)
         except TimeoutError:
             raise FetchError(FailureReason.TIMEOUT, "extracting the page took too long") from None
         return info
@@ -213,7 +229,7 @@ class YtdlpFetcher:
                 return result
 
         try:
-            result = await self._run(work, cancel)
+            result: dict[str, Any] = await self._with_cookies(page.url, params, cancel, work)
         except FetchError as exc:
             if exc.reason is FailureReason.FORMAT_UNAVAILABLE and _none_fits(info, limit):
                 # The selector asks for sizes within the limit, and every format is larger.

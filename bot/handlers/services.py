@@ -11,6 +11,7 @@ from bot.access.rules import Access
 from bot.config.settings import Settings
 from bot.daily.expiry import ExpiryService
 from bot.daily.site_alerts import SiteAlerts
+from bot.download.cookies import CookieStore
 from bot.history.pages import History
 from bot.i18n import I18n, Translator
 from bot.jobs.engine import Engine
@@ -34,6 +35,7 @@ class Services:
     stats: StatsRepo
     expiry: ExpiryService
     alerts: SiteAlerts  # sites that refuse the bot, told to the admins
+    cookies: CookieStore  # COOKIES_DIR: what the admin panel lists, adds and removes
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""

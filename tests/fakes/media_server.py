@@ -81,6 +81,7 @@ class MediaServer:
     def __init__(self, static_dir: Path | None = None) -> None:
         self.static_dir = static_dir
         self.requests: list[tuple[str, str]] = []
+        self.cookies: list[tuple[str, str]] = []  # (path, Cookie header) of every request
         # (path and query, body bytes written) of every response streamed, cut short or not
         self.served: list[tuple[str, int]] = []
         self.active_streams = 0
@@ -225,6 +226,7 @@ class MediaServer:
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
+        self.cookies.append((request.path, request.headers.get("Cookie", "")))
         self._waiters.notify()
         return await handler(request)
 
