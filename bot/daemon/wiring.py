@@ -290,6 +290,8 @@ def build_pipeline(
     """The pipeline with this process's fetchers (a single process, or a worker). `streamer`
     uploads while downloading (none on a worker: its deliveries go through its ledger)."""
     guard = pools.guard
+    # yt-dlp may also call the PO-token provider the operator runs (often on loopback).
+    ytdlp_guard = guard.trusting(settings.pot_endpoints)
     return Pipeline(
         config=pipeline_config(settings, worker=worker),
         fetcher=Fetcher(
@@ -300,8 +302,9 @@ def build_pipeline(
                 proxy=settings.download_proxy_url,
                 cookies=pools.cookies,
                 js_runtimes=pools.js.option(),
+                pot_provider=settings.ytdlp_pot_provider_url,
                 factory=lambda params, stop: guarded_youtube_dl(
-                    params, guard, JobNet(stop, settings.max_page_size, pools.io)
+                    params, ytdlp_guard, JobNet(stop, settings.max_page_size, pools.io)
                 ),
             ),
         ),

@@ -100,6 +100,7 @@ class YtdlpFetcher:
         socket_timeout: float = 20,
         extract_timeout: float = 90,
         js_runtimes: dict[str, dict[str, Any]] | None = None,
+        pot_provider: str | None = None,
         factory: YdlFactory,
     ) -> None:
         self._executor = executor
@@ -110,6 +111,7 @@ class YtdlpFetcher:
         self._extract_timeout = extract_timeout
         self._factory = factory
         self._js_runtimes = js_runtimes or {}
+        self._pot_provider = pot_provider
 
     def _params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -129,6 +131,10 @@ class YtdlpFetcher:
             # Named explicitly (jsruntime.py): {} leaves yt-dlp without one, never a search.
             "js_runtimes": dict(self._js_runtimes),
         }
+        if self._pot_provider is not None:  # bgutil's plugin (requirements-pot.txt)
+            params["extractor_args"] = {
+                "youtubepot-bgutilhttp": {"base_url": [self._pot_provider]}
+            }
         return params
 
     async def _with_cookies(

@@ -105,3 +105,41 @@ def test_the_websocket_downloader_is_refused(tmp_path: Path, allow_private: bool
         ):
             ydl.dl("out.mp4", info)
     assert caught.value.reason is FailureReason.UNSUPPORTED
+
+
+def test_the_po_token_provider_is_reachable_and_nothing_else_there(tmp_path: Path) -> None:
+    import http.server
+
+    import yt_dlp.utils
+
+    class Provider(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"version": "2.0.2"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    guard = UrlGuard(False).trusting((f"{base}/ping", f"{base}/get_pot"))
+    params = {"quiet": True, "no_warnings": True, "paths": {"home": str(tmp_path)}}
+    try:
+        with ThreadPoolExecutor(1) as lookups:
+            net = JobNet(CancelToken(), 1024 * 1024, lookups)
+            with guarded_youtube_dl(params, guard, net) as ydl:
+                assert b"2.0.2" in ydl.urlopen(f"{base}/ping").read()
+                for elsewhere in (f"{base}/admin", f"{base}/ping/../admin", f"{base}/ping?x=1"):
+                    with pytest.raises(yt_dlp.utils.YoutubeDLError):
+                        ydl.urlopen(elsewhere)
+        with pytest.raises(FetchError):  # the users' guard trusts nothing
+            UrlGuard(False).check_url_sync(f"{base}/ping")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
