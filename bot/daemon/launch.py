@@ -36,7 +36,13 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 
 USAGE = "usage: python main.py [worker | doctor | update-ytdlp [--rollback]]"
-COMMANDS = ([], ["worker"], ["doctor"], ["update-ytdlp"], ["update-ytdlp", "--rollback"])
+COMMANDS: tuple[list[str], ...] = (
+    [],
+    ["worker"],
+    ["doctor"],
+    ["update-ytdlp"],
+    ["update-ytdlp", "--rollback"],
+)
 
 Run = Callable[[Settings], Coroutine[Any, Any, int]]
 
@@ -96,7 +102,7 @@ def _command(args: list[str]) -> int:
     configure_logging(settings.log_level, secrets_of(settings), sys.stderr)
     if args[0] == "doctor":
         activate(settings.data_dir)  # the yt-dlp the daemon would use
-        from bot.ops.doctor import run_doctor
+        from bot.doctor.run import run_doctor
 
         return asyncio.run(run_doctor(settings))
     from bot.upgrade.stage import run_cli

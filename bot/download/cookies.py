@@ -127,7 +127,7 @@ class CookieStore:
             return []
         found = []
         for path in sorted(self.folder.glob("*.txt"), key=_order):
-            found.append((path, _read(path)))
+            found.append((path, read_cookie_file(path)))
         return found
 
     def choose(self, url: str) -> Path | None:
@@ -219,7 +219,8 @@ def _order(path: Path) -> tuple[str, int]:
     return (found[1], int(found[2] or 1)) if found else (path.name, 0)
 
 
-def _read(path: Path) -> CookieFile | None:
+def read_cookie_file(path: Path) -> CookieFile | None:
+    """A cookies file as the panel and doctor show it; None: unreadable or not Netscape."""
     try:
         if path.stat().st_size > MAX_COOKIES_BYTES:
             return None
