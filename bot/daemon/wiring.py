@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -57,6 +57,7 @@ from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.ui import TelegramChatUI
+from bot.upgrade.service import YtdlpUpdates
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
 from bot.upload.mtproto import MtprotoUploader
@@ -144,7 +145,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             await db.close()
 
 
-def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics) -> Services:
+def build_services(
+    settings: Settings,
+    app: TgApp,
+    rt: Runtime,
+    metrics: Metrics,
+    restart: Callable[[], None] | None = None,
+) -> Services:
+    """`restart`: how the daemon stops to start again with a new yt-dlp (None: it cannot)."""
     i18n = I18n()
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
@@ -248,6 +256,15 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         expiry=expiry,
         alerts=alerts,
         cookies=rt.pools.cookies,
+        updates=YtdlpUpdates(
+            data_dir=settings.data_dir,
+            mode=settings.ytdlp_update,
+            admins=tuple(sorted(settings.admin_ids)),
+            sender=TelegramSender(app.bot),
+            translator_of=lambda admin: translator_of(users, i18n, admin),
+            restart=restart,
+        ),
+        js_runtime=rt.pools.js.label,
     )
 
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.handlers import cookies
+from bot.handlers import cookies, ytdlp_panel
 from bot.handlers.admin_panel import (
     PANEL_VIEWS,
     panel_buttons,
@@ -18,6 +18,7 @@ from bot.handlers.common import answer, edit_html
 from bot.handlers.context import BotContext
 from bot.handlers.cookies import cookies_page
 from bot.handlers.guards import admin_only
+from bot.handlers.ytdlp_panel import ytdlp_page
 from bot.i18n import Translator
 from bot.telegram_io.chat import Buttons
 from bot.telegram_io.ui import keyboard
@@ -29,6 +30,9 @@ async def panel_page(ctx: BotContext, tr: Translator, view: str) -> tuple[str, B
     """A page of the panel and its buttons: the page's own, then the panel's."""
     if view == "cookies":
         text, buttons = await cookies_page(ctx, tr)
+        return text, buttons + panel_buttons(tr)
+    if view == "ytdlp":
+        text, buttons = await ytdlp_page(ctx, tr, ctx.services.js_runtime)
         return text, buttons + panel_buttons(tr)
     return await panel_view(ctx, tr, view), panel_buttons(tr)
 
@@ -71,3 +75,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     views = "|".join(PANEL_VIEWS)
     app.add_handler(CallbackQueryHandler(admin_button, pattern=rf"^adm:({views})$"))
     cookies.register(app)
+    ytdlp_panel.register(app)

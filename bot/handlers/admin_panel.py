@@ -16,7 +16,7 @@ from bot.store.stats import Stats
 from bot.store.users import UserRecord
 from bot.telegram_io.chat import Buttons
 
-PANEL_VIEWS = ("stats", "users", "settings", "cookies")
+PANEL_VIEWS = ("stats", "users", "settings", "cookies", "ytdlp")
 
 
 def panel_buttons(tr: Translator) -> Buttons:
@@ -26,7 +26,7 @@ def panel_buttons(tr: Translator) -> Buttons:
             (tr("👥 Users"), "adm:users"),
             (tr("⚙️ Settings"), "adm:settings"),
         ],
-        [(tr("🍪 Cookies"), "adm:cookies")],
+        [(tr("🍪 Cookies"), "adm:cookies"), (tr("🔄 yt-dlp"), "adm:ytdlp")],
     ]
 
 

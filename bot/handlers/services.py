@@ -18,6 +18,7 @@ from bot.jobs.engine import Engine
 from bot.store.links import LinkRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRecord, UserRepo
+from bot.upgrade.service import YtdlpUpdates
 from bot.upload.mtproto import MtprotoUploader
 
 
@@ -36,6 +37,8 @@ class Services:
     expiry: ExpiryService
     alerts: SiteAlerts  # sites that refuse the bot, told to the admins
     cookies: CookieStore  # COOKIES_DIR: what the admin panel lists, adds and removes
+    updates: YtdlpUpdates  # the daily yt-dlp check and the panel's Update button
+    js_runtime: str  # what yt-dlp runs YouTube's challenge with: deno-2.9.8, or none
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""

@@ -3,6 +3,7 @@ yt-dlp with its extras into a folder of its own (`--target`), never into the rea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -35,11 +36,39 @@ def _run(args: list[str], timeout: float) -> str:
     return done.stdout
 
 
+LOOKUP = ["install", *_QUIET, "--dry-run", "--ignore-installed", "--no-deps", "--report", "-"]
+
+
 def newest_version() -> str:
     """The newest yt-dlp the configured package index has (pip's own resolution, no download
     of anything but its metadata)."""
-    lookup = ["--dry-run", "--ignore-installed", "--no-deps", "--report", "-", "yt-dlp"]
-    out = _run(["install", *_QUIET, *lookup], LOOKUP_TIMEOUT_S)
+    return _reported(_run([*LOOKUP, "yt-dlp"], LOOKUP_TIMEOUT_S))
+
+
+async def newest_version_async() -> str:
+    """`newest_version` for the event loop: pip as an asyncio child, killed at its deadline."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pip",
+        *LOOKUP,
+        "yt-dlp",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+            out, err = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise PipError(f"pip did not finish within {LOOKUP_TIMEOUT_S:.0f} s") from None
+    if proc.returncode != 0:
+        raise PipError(" ".join(err.decode(errors="replace").strip().splitlines()[-2:])[:300])
+    return _reported(out.decode(errors="replace"))
+
+
+def _reported(out: str) -> str:
     try:
         report = json.loads(out)
         return str(report["install"][0]["metadata"]["version"])

@@ -62,7 +62,15 @@ def test_someone_elses_history_is_for_admins_only() -> None:
 
 
 # One sample of every admin button's data (a new button's pattern must match one of these).
-ADMIN_BUTTONS = ("adm:stats", "adm:users", "adm:settings", "adm:cookies", "adm:ckrm:a.com.txt")
+ADMIN_BUTTONS = (
+    "adm:stats",
+    "adm:users",
+    "adm:settings",
+    "adm:cookies",
+    "adm:ckrm:a.com.txt",
+    "adm:ytdlp",
+    "adm:ytup",
+)
 
 
 def test_every_admin_command_and_admin_button_is_locked_where_it_acts() -> None:
