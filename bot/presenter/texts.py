@@ -7,7 +7,7 @@ import html
 import math
 
 from bot.history.texts import reason_label
-from bot.i18n import N_, Translator
+from bot.i18n import N_, N_plural, Translator
 from bot.i18n.formats import clean_text, human_duration, human_size, number, percent, short_url
 from bot.jobs.events import NeedChoice, Progress
 from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked
@@ -98,6 +98,14 @@ _HTTP_BUSY = N_(
 _HTTP_BROKEN = N_("The site has a problem right now (error {status}). Please try again later.")
 _HTTP_OTHER = N_("The site answered with error {status}.")
 
+# Said once when a site refuses a job for now; {n}: PARK_RETRY_HOURS, rounded up.
+_PARKED = N_plural(
+    "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hour"
+    " and send the file as soon as it works.",
+    "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hours"
+    " and send the file as soon as it works.",
+)
+
 # The limit: one rule, said the same way in /start, /help and every refusal.
 LIMIT_RULE = N_("This bot sends files up to {limit}.")
 _TOO_LARGE = N_("The file is too large ({size}).")
@@ -187,14 +195,7 @@ def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
 
 def parked_text(tr: Translator, reason: str, hours: float) -> str:
     """Said once when a site refuses a job for now: it is tried again, the file comes then."""
-    return tr.ngettext(
-        "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hour"
-        " and send the file as soon as it works.",
-        "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hours"
-        " and send the file as soon as it works.",
-        max(1, math.ceil(hours)),
-        why=html.escape(reason_label(tr, reason)),
-    )
+    return tr.plural(_PARKED, max(1, math.ceil(hours)), why=html.escape(reason_label(tr, reason)))
 
 
 def queued_text(tr: Translator, position: int) -> str:
