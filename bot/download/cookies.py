@@ -161,7 +161,7 @@ class CookieStore:
             self._refused[path] = self._clock()
         log.info("cookies_refused file=%s reason=%s", path.name, reason)
 
-    def add(self, content: bytes, suggested: str = "") -> CookieFile:
+    def add(self, content: bytes) -> CookieFile:
         """Check and store an uploaded file (0600), named after its main site; never logged."""
         if len(content) > MAX_COOKIES_BYTES:
             raise CookieFormatError("it is larger than 1 MB")
@@ -171,8 +171,8 @@ class CookieStore:
             raise CookieFormatError("it is not text (UTF-8)") from None
         info = parse(text)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Named after its main site: the admin's own file name is never used as a path.
         base = info.sites[0] if _NAME.fullmatch(f"{info.sites[0]}.txt") else "cookies"
-        del suggested  # the admin's own file name is not trusted as a path
         for n in range(1, 100):
             name = f"{base}.txt" if n == 1 else f"{base}-{n}.txt"
             try:
