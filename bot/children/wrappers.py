@@ -55,9 +55,16 @@ class Children:
         return self.folder / "deno" if "deno" in self.tools else None
 
 
-def install(folder: Path, ceiling_mb: int, *, search_path: str | None = None) -> Children:
+def install(
+    folder: Path,
+    ceiling_mb: int,
+    *,
+    search_path: str | None = None,
+    deno: Path | None = None,
+) -> Children:
     """Write the wrappers for the programs found (on `search_path`, else PATH; deno also beside
-    this Python) into `folder`. Rewritten at every start: the ceiling may have changed."""
+    this Python) into `folder`. Rewritten at every start: the ceiling may have changed. `deno`
+    names the JavaScript runtime to wrap where the caller knows it (a staged yt-dlp's own)."""
     folder.mkdir(parents=True, exist_ok=True)
     found: list[str] = []
     for name in FFMPEG_TOOLS:
@@ -66,7 +73,7 @@ def install(folder: Path, ceiling_mb: int, *, search_path: str | None = None) ->
             mb = min(ceiling_mb, PROBE_MEMORY_MB) if name == "ffprobe" else ceiling_mb
             _write(folder / name, rlimit_script(real, mb))
             found.append(name)
-    deno = _deno(folder, search_path)
+    deno = deno or _deno(folder, search_path)
     if deno is not None:
         write_guarded(
             folder / "deno",

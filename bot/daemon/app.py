@@ -32,7 +32,7 @@ from bot.handlers import (
 from bot.handlers.context import BotContext, BotData, TgApp
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations
-from bot.ops.stop import Exit, ExitReason, StopSignal
+from bot.ops.stop import RESTART_CODE, Exit, ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
@@ -144,7 +144,11 @@ async def _serve(
             policy = RetryPolicy()
             app = build_application(settings, monitor, policy, ops.metrics)
             rt = await resources.enter_async_context(open_runtime(settings))
-            services = build_services(settings, app, rt, ops.metrics)
+            # Under systemd a new yt-dlp is taken up by stopping: Restart= starts us again.
+            restart = None
+            if settings.notify_socket:
+                restart = lambda: stop.request(ExitReason.YTDLP_UPDATED, RESTART_CODE)  # noqa: E731
+            services = build_services(settings, app, rt, ops.metrics, restart)
             app.bot_data.services = services
             register_handlers(app, ops.metrics)
             link = rt.queue

@@ -10,6 +10,8 @@ from typing import Any
 from bot.children.cgroup import delegated_parent
 from bot.children.wrappers import Children, install, on_path
 from bot.config.settings import Settings, StartupError
+from bot.config.ytdlp_stage import active_stage
+from bot.download.jsruntime import find_deno
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,9 @@ def install_children(settings: Settings) -> Children:
     starts: children inherit PATH (yt-dlp's ffmpeg too); the daemon itself stays unlimited."""
     folder = wrappers_folder(settings.data_dir).resolve()
     try:
-        children = install(folder, settings.child_memory_mb)
+        # The deno yt-dlp will run: a staged update's own, else the venv's (before PATH changes).
+        deno = find_deno(active_stage(settings.data_dir))
+        children = install(folder, settings.child_memory_mb, deno=deno)
     except OSError as exc:
         raise StartupError(f"cannot write the child wrappers in {folder}: {exc}") from exc
     if not os.access(folder / "ffmpeg", os.X_OK) and "ffmpeg" in children.tools:

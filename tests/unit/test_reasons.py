@@ -61,7 +61,11 @@ YTDLP_SAYS: dict[FailureReason, tuple[str, ...]] = {
     FailureReason.CONNECTION_LOST: (
         "unable to download video data: IncompleteRead(100 bytes read)",
     ),
-    FailureReason.TOO_LARGE: ("Requested format is not available",),
+    FailureReason.FORMAT_UNAVAILABLE: ("Requested format is not available",),
+    FailureReason.BOT_CHECK: (
+        "[youtube] abc: Sign in to confirm you’re not a bot. Use --cookies-from-browser",
+    ),
+    FailureReason.RATE_LIMITED: ("Unable to download webpage: HTTP Error 429: Too Many Requests",),
     FailureReason.DISK_FULL: ("[Errno 28] No space left on device",),
     FailureReason.UNSUPPORTED: ("Unable to extract title; please report this issue",),
 }
