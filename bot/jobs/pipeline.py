@@ -29,6 +29,7 @@ from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
+from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker, handed_over
@@ -103,6 +104,7 @@ class PipelineConfig:
     # A restart keeps the job's folder so that its download continues. Not on a worker of a
     # queue: another worker may take the job up, and nothing would clear the folder here.
     keep_interrupted: bool = True
+    park: ParkPolicy | None = None  # a site's refusal for now parks the job (PARK_RETRY_HOURS)
 
 
 @dataclass(eq=False)
@@ -145,7 +147,7 @@ class Pipeline:
         self._deliverer = deliverer
         self._cache = cache
         self._records = records
-        self._end = Endings(records, config.data_dir)
+        self._end = Endings(records, config.data_dir, config.park)
         # Uploads while downloading (stream_through.py); None: never.
         self._stream = StreamDelivery(streamer, self._end) if streamer is not None else None
         self._parts = PartSender(deliverer, parts, self._end, config.split)

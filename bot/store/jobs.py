@@ -12,10 +12,14 @@ from bot.store.batches import in_batches
 from bot.store.db import Database
 from bot.store.links import drop_link, insert_link
 
-UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.PARKED.value)
 # In the meta table: "running" from start-up until the jobs were stopped and recorded at a
 # clean shutdown ("stopped"). Found "running" at start-up, the last run ended in a crash.
 SESSION_KEY = "jobs_session"
+
+
+def _moment(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -32,6 +36,8 @@ def _job(row: sqlite3.Row) -> Job:
         attempts=row["attempts"],
         created_at=dt.datetime.fromtimestamp(row["created_at"], dt.UTC),
         reply_to=row["reply_to"],
+        parked_since=_moment(row["parked_since"]),
+        retry_at=_moment(row["retry_at"]),
     )
 
 
@@ -160,7 +166,7 @@ class JobRepo:
 
         def query(conn: sqlite3.Connection) -> list[Job]:
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE state IN (?, ?) ORDER BY id", UNFINISHED
+                "SELECT * FROM jobs WHERE state IN (?, ?, ?) ORDER BY id", UNFINISHED
             ).fetchall()
             return [_job(r) for r in rows]
 

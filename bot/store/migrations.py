@@ -95,7 +95,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (url_key, choice, part)
     );
     """,
-    # 4: a busy bot (issue 29). An index for every query run for a user or by the daily job
+    # 4: jobs parked after a site refused them for now (issue 23: a 429, the bot check, a 5xx):
+    # when the window began, when the next try is due, and why.
+    """
+    ALTER TABLE jobs ADD COLUMN parked_since REAL;
+    ALTER TABLE jobs ADD COLUMN retry_at REAL;
+    ALTER TABLE jobs ADD COLUMN park_reason TEXT;
+    """,
+    # 5: a busy bot (issue 29). An index for every query run for a user or by the daily job
     # (tests/unit/test_query_plans.py names the query each serves), and links counted as they
     # come and end, by quarter hour (900 s; slot 0: all time), so /admin adds up a few hundred
     # rows instead of every link: built from the links kept, plus the running totals the
