@@ -88,8 +88,8 @@ bench-media: install-dev
 
 # Issue 29: the bigdb_* figures alone, on two months of a busy bot (scale 1: 1M links, about
 # 350 MB; 3-4 minutes; bench/results/bigdb-*.{json,md}). `make bench` measures them at
-# BIGDB_SCALE=0.1. BENCH_MAIN=/other/main.py BIGDB_SCHEMA=3 measures another checkout's
-# daemon on a database left at the schema it knows.
+# BIGDB_SCALE=0.1. BENCH_MAIN=/other/main.py BIGDB_SCHEMA=N measures another checkout's
+# daemon on a database left at the schema it knows (3 before issue 23, 4 before issue 29).
 BIGDB_SCALE ?= 1
 bench-bigdb: install-dev
 	$(PY) -m bench.bigdb_bench --scale $(BIGDB_SCALE) --main "$(BENCH_MAIN)" \

@@ -6,7 +6,8 @@ LINK_RETENTION_DAYS) while users keep sending /start, 40 a second from the gener
 /start's latency while the job runs, how long the job ran, and what it left that was due.
 
 `make bench` runs it at BIGDB_SCALE (0.1 unless set); `make bench-bigdb` alone, at scale 1 by
-default, and BENCH_MAIN=/other/main.py BIGDB_SCHEMA=3 measures another checkout's daemon.
+default, and BENCH_MAIN=/other/main.py BIGDB_SCHEMA=N measures another checkout's daemon on
+a database left at its schema.
 """
 
 from __future__ import annotations
