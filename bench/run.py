@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fastpath, measures, stop_latency
+from bench import bigdb_bench, fastpath, measures, stop_latency
 from bench.report import Figure, machine, machine_line, now, progress, say, table, write
 from bench.stack import Stack
 
@@ -80,6 +80,7 @@ FIGURES = (
         goal="< 3",
         digits=2,
     ),
+    *bigdb_bench.FIGURES,
 )
 DAEMON_SETTINGS = {"DOWNLOAD_WORKERS": "6"}
 
@@ -114,6 +115,7 @@ async def suite() -> dict[str, object]:
             errors = [line for line in daemon.lines if " ERROR " in line or "Traceback" in line]
             found.details["daemon_exit_code"] = code
             found.details["daemon_error_lines"] = errors[:20]
+            await bigdb_bench.measure(stack, root, found, scale=bigdb_bench.scale_from_env())
         progress("resume at 90% of 200 MB…")
         await fastpath.resume(root, found)
     progress("stop latency…")
@@ -178,6 +180,7 @@ def render(result: dict[str, object]) -> str:
         f"{_get(resumed, 'served_before_restart_mb')} MB, after it "
         f"{_get(resumed, 'served_after_restart_mb')} MB",
     ]
+    lines += [f"- bigdb: {bigdb_bench.summary(details.get('bigdb'))}"]
     lines += ["", *_overhead_runs(overhead)]
     stops = details.get("stop_latency")
     if isinstance(stops, dict):

@@ -238,6 +238,7 @@ def build_services(
         links=links_repo,
         users=users,
         jobs=jobs_repo,
+        cache=cache,
         meta=MetaRepo(rt.db),
         sender=TelegramSender(app.bot),
         translator=i18n.get,
@@ -253,7 +254,9 @@ def build_services(
         limiter=RateLimiter(settings.rate_limit_per_minute),
         access=Access(settings.admin_ids, settings.allowed_users),
         history=History(links_repo, jobs_repo),
-        stats=StatsRepo(rt.db, utc_now, settings.zone),
+        stats=StatsRepo(
+            rt.db, utc_now, settings.zone, dt.timedelta(days=settings.link_retention_days)
+        ),
         expiry=expiry,
         alerts=alerts,
         cookies=rt.pools.cookies,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -45,13 +46,19 @@ def expiry_notice(
         tr.ngettext("{n} link of {users}.", "{n} links of {users}.", count, users=users),
     ]
     blocks = [header]
+    # A busy bot's day is thousands of links in 1,440 minutes: each minute is written once.
+    minutes: dict[dt.datetime, str] = {}
+
+    def at(moment: dt.datetime) -> str:
+        minute = moment.replace(second=0, microsecond=0)
+        if minute not in minutes:
+            minutes[minute] = when(tr, zone, minute)
+        return minutes[minute]
+
     for group in groups:
         lines = [tr.line("👤 " + mention(tr, group.user_id, group.user))]
         lines += [
-            tr.line(
-                f"• {when(tr, zone, link.created_at)} {ICONS[link.outcome]} "
-                + url_text(tr, link.url)
-            )
+            tr.line(f"• {at(link.created_at)} {ICONS[link.outcome]} " + url_text(tr, link.url))
             for link in group.links
         ]
         blocks.append(lines)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
 from bot.model.media import MediaKind
+from bot.store import purge
+from bot.store.batches import in_batches
 from bot.store.db import Database
 from bot.store.parts import SentPart, cached_parts, drop_parts, put_parts
 
@@ -74,7 +77,7 @@ class CacheRepo:
             ).fetchone()
             return None if row is None else _entry(conn, row)
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def of_url(self, url_key: str) -> dict[str, CachedFile]:
         """Every format of one link that Telegram has, by choice."""
@@ -83,7 +86,15 @@ class CacheRepo:
             rows = conn.execute("SELECT * FROM file_cache WHERE url_key = ?", (url_key,))
             return {row["choice"]: _entry(conn, row) for row in rows}
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def drop(self, url_key: str, choice: str) -> None:
         await self._db.run(lambda conn: drop_file(conn, url_key, choice))
+
+    async def purge(self, created_before: dt.datetime) -> int:
+        """Forget files first delivered before the cut (as their links are), a batch at a
+        time: the same link again is fetched anew."""
+        cut = created_before.timestamp()
+        return await in_batches(
+            self._db, lambda conn, limit: purge.cached_files(conn, cut, limit), name="cache_purge"
+        )

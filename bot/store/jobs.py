@@ -7,9 +7,10 @@ import sqlite3
 from collections.abc import Callable
 
 from bot.model.job import FormatChoice, Job, JobState
+from bot.store import purge
+from bot.store.batches import in_batches
 from bot.store.db import Database
-from bot.store.links import insert_link
-from bot.store.parts import forget_orphans
+from bot.store.links import drop_link, insert_link
 
 UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.PARKED.value)
 # In the meta table: "running" from start-up until the jobs were stopped and recorded at a
@@ -127,7 +128,7 @@ class JobRepo:
             link_id = link_of(conn, job_id)
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             if link_id is not None:
-                conn.execute("DELETE FROM links WHERE id = ?", (link_id,))
+                drop_link(conn, link_id)
 
         await self._db.run(delete)
 
@@ -158,6 +159,11 @@ class JobRepo:
         )
 
     async def unfinished(self) -> list[Job]:
+        """The jobs a restart finds unfinished. On the writer, not a reader: resume() asks
+        right after begin_session() while polling already runs, and the one writer's order
+        keeps a job submitted meanwhile out of the answer (a reader's thread, started late on
+        a busy machine, could see it committed and the job would run twice)."""
+
         def query(conn: sqlite3.Connection) -> list[Job]:
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE state IN (?, ?, ?) ORDER BY id", UNFINISHED
@@ -167,27 +173,17 @@ class JobRepo:
         return await self._db.run(query)
 
     async def purge_finished(self, before: dt.datetime) -> int:
-        """Forget finished jobs older than `before` (their outcome lives on in the links)."""
-
-        def delete(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "DELETE FROM jobs WHERE state NOT IN (?, ?, ?) AND updated_at < ?",
-                (*UNFINISHED, before.timestamp()),
-            )
-            forget_orphans(conn)
-            return cur.rowcount
-
-        return await self._db.run(delete)
+        """Forget finished jobs older than `before`, a batch at a time (their outcome lives on
+        in the links)."""
+        cut = before.timestamp()
+        return await in_batches(
+            self._db, lambda conn, limit: purge.finished_jobs(conn, cut, limit), name="jobs_purge"
+        )
 
     async def forget_finished(self, user_id: int) -> int:
         """Erase one user's finished jobs (their URLs), as /forget promises; unfinished stay."""
-
-        def delete(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "DELETE FROM jobs WHERE user_id = ? AND state NOT IN (?, ?, ?)",
-                (user_id, *UNFINISHED),
-            )
-            forget_orphans(conn)
-            return cur.rowcount
-
-        return await self._db.run(delete)
+        return await in_batches(
+            self._db,
+            lambda conn, limit: purge.finished_jobs_of(conn, user_id, limit),
+            name="jobs_forget",
+        )

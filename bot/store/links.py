@@ -9,16 +9,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.model.job import FormatChoice
+from bot.store import purge, tally
+from bot.store.batches import in_batches
 from bot.store.db import Database
-
-# Running totals of purged links, so the totals of /admin outlive the retention period.
-# Before issue 15 only delivered links (and their bytes) were added up: received, failed and
-# cancelled count from then on (store/stats.py makes "received" at least the sum of the rest).
-PURGED_RECEIVED = "links_purged_received"
-PURGED_DELIVERED = "links_purged_delivered"  # unconfirmed deliveries included
-PURGED_FAILED = "links_purged_failed"
-PURGED_CANCELLED = "links_purged_cancelled"
-PURGED_BYTES = "links_purged_bytes"
+from bot.store.tally import Tallied
 
 
 class LinkOutcome(StrEnum):
@@ -30,13 +24,12 @@ class LinkOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Outcomes that count as delivered: an unconfirmed file is most likely in the chat.
-DELIVERED = (LinkOutcome.DELIVERED.value, LinkOutcome.UNCONFIRMED.value)
-ENDED_BADLY = (LinkOutcome.FAILED.value, LinkOutcome.CANCELLED.value)
+NOTICED_BATCH = 500
+TALLY_KEPT = dt.timedelta(days=8)  # /admin's "7 days" reads back this far at most
 
 # A page of history, with each link's files in the chat and its job's choice: one query. The
-# page is cut first, so the lookups run for its rows only; jobs.link_id has no index, but
-# finished jobs are purged with the links. A link has one job (the newest, should it have more).
+# page is cut first (links_user), so the lookups run for its rows only (jobs_link, job_parts'
+# key). A link has one job (the newest, should it have more).
 _HISTORY = (
     "SELECT l.*, j.choice AS choice,"
     " (SELECT COUNT(*) FROM job_parts p WHERE p.job_id = j.id) AS files"
@@ -84,7 +77,24 @@ def insert_link(conn: sqlite3.Connection, user_id: int, url: str, *, at: float) 
     cur = conn.execute(
         "INSERT INTO links (user_id, url, created_at) VALUES (?, ?, ?)", (user_id, url, at)
     )
+    tally.count(conn, Tallied.RECEIVED, at)
     return int(cur.lastrowid or 0)
+
+
+def drop_link(conn: sqlite3.Connection, link_id: int) -> None:
+    """Forget a link as if it had never been sent (its job was refused), inside the caller's
+    transaction: it is not counted as received either."""
+    row = conn.execute(
+        "SELECT created_at, outcome, reason, size, finished_at FROM links WHERE id = ?",
+        (link_id,),
+    ).fetchone()
+    if row is None:
+        return
+    conn.execute("DELETE FROM links WHERE id = ?", (link_id,))
+    tally.count(conn, Tallied.RECEIVED, row["created_at"], n=-1)
+    tally.count_ending(
+        conn, row["outcome"], row["finished_at"], reason=row["reason"], size=row["size"], n=-1
+    )
 
 
 def finish_link(
@@ -97,12 +107,26 @@ def finish_link(
     size: int | None = None,
     title: str | None = None,
 ) -> None:
-    """Record how a link ended, inside the caller's transaction."""
+    """Record how a link ended, and count it, inside the caller's transaction (an ending
+    written over another takes the other's count back)."""
+    before = conn.execute(
+        "SELECT outcome, reason, size, finished_at FROM links WHERE id = ?", (link_id,)
+    ).fetchone()
     conn.execute(
         "UPDATE links SET outcome = ?, reason = ?, size = ?, title = ?, finished_at = ?"
         " WHERE id = ?",
         (outcome.value, reason, size, title, at, link_id),
     )
+    if before is not None:
+        tally.count_ending(
+            conn,
+            before["outcome"],
+            before["finished_at"],
+            reason=before["reason"],
+            size=before["size"],
+            n=-1,
+        )
+    tally.count_ending(conn, outcome.value, at, reason=reason, size=size)
 
 
 class LinkRepo:
@@ -136,10 +160,10 @@ class LinkRepo:
             rows = conn.execute(_HISTORY, (user_id, limit, offset)).fetchall()
             return [_record(r) for r in rows]
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def count(self, user_id: int) -> int:
-        return await self._db.run(
+        return await self._db.read(
             lambda conn: int(
                 conn.execute(
                     "SELECT COUNT(*) FROM links WHERE user_id = ?", (user_id,)
@@ -155,53 +179,43 @@ class LinkRepo:
 
         def query(conn: sqlite3.Connection) -> list[LinkRecord]:
             rows = conn.execute(
+                # +user_id: sorting the links due beats walking links_user through every link
+                # (what SQLite, with no statistics, would otherwise choose).
                 f"SELECT * FROM links WHERE created_at < ?{noticed}"  # noqa: S608 - fixed text
-                " ORDER BY user_id, created_at, id",
+                " ORDER BY +user_id, created_at, id",
                 (created_before.timestamp(),),
             ).fetchall()
             return [_record(r) for r in rows]
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def mark_noticed(self, ids: Sequence[int]) -> None:
+        """In transactions of NOTICED_BATCH links: a day of a busy bot's links is thousands."""
         now = self._clock().timestamp()
-        await self._db.run(
-            lambda conn: conn.executemany(
-                "UPDATE links SET noticed_at = ? WHERE id = ?", [(now, i) for i in ids]
+
+        def mark(rows: list[tuple[float, int]]) -> Callable[[sqlite3.Connection], object]:
+            return lambda conn: conn.executemany(
+                "UPDATE links SET noticed_at = ? WHERE id = ?", rows
             )
-        )
+
+        for first in range(0, len(ids), NOTICED_BATCH):
+            await self._db.run(mark([(now, i) for i in ids[first : first + NOTICED_BATCH]]))
 
     async def purge(self, created_before: dt.datetime) -> int:
-        """Delete links created before the cut-off, adding them to the running totals."""
+        """Delete links created before the cut, a batch at a time (their counts stay)."""
         cut = created_before.timestamp()
-
-        def delete(conn: sqlite3.Connection) -> int:
-            received, delivered, size, failed, cancelled = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(outcome IN (?, ?)), 0),"
-                " COALESCE(SUM(CASE WHEN outcome IN (?, ?) THEN size END), 0),"
-                " COALESCE(SUM(outcome = ?), 0), COALESCE(SUM(outcome = ?), 0)"
-                " FROM links WHERE created_at < ?",
-                (*DELIVERED, *DELIVERED, *ENDED_BADLY, cut),
-            ).fetchone()
-            totals = (
-                (PURGED_RECEIVED, received),
-                (PURGED_DELIVERED, delivered),
-                (PURGED_FAILED, failed),
-                (PURGED_CANCELLED, cancelled),
-                (PURGED_BYTES, size),
-            )
-            for key, value in totals:
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
-                    " SET value = CAST(meta.value AS INTEGER) + CAST(excluded.value AS INTEGER)",
-                    (key, str(int(value))),
-                )
-            return conn.execute("DELETE FROM links WHERE created_at < ?", (cut,)).rowcount
-
-        return await self._db.run(delete)
+        removed = await in_batches(
+            self._db, lambda conn, limit: purge.expired_links(conn, cut, limit), name="links_purge"
+        )
+        # The quarter hours of counts the figures still read: 7 days, and the retention.
+        keep_from = min(cut, (self._clock() - TALLY_KEPT).timestamp())
+        await in_batches(
+            self._db, lambda conn, limit: tally.prune(conn, keep_from, limit), name="tally_prune"
+        )
+        return removed
 
     async def forget(self, user_id: int) -> int:
-        """Erase every link of one user; returns how many."""
-        return await self._db.run(
-            lambda conn: conn.execute("DELETE FROM links WHERE user_id = ?", (user_id,)).rowcount
+        """Erase every link of one user, a batch at a time; returns how many."""
+        return await in_batches(
+            self._db, lambda conn, limit: purge.links_of(conn, user_id, limit), name="links_forget"
         )

@@ -26,7 +26,7 @@ class MetaRepo:
         self._db = db
 
     async def get(self, key: str) -> str | None:
-        return await self._db.run(lambda conn: get_value(conn, key))
+        return await self._db.read(lambda conn: get_value(conn, key))
 
     async def set(self, key: str, value: str) -> None:
         await self._db.run(lambda conn: set_value(conn, key, value))

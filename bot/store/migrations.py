@@ -102,6 +102,68 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN retry_at REAL;
     ALTER TABLE jobs ADD COLUMN park_reason TEXT;
     """,
+    # 5: a busy bot (issue 29). An index for every query run for a user or by the daily job
+    # (tests/unit/test_query_plans.py names the query each serves), and links counted as they
+    # come and end, by quarter hour (900 s; slot 0: all time), so /admin adds up a few hundred
+    # rows instead of every link: built from the links kept, plus the running totals the
+    # purge kept of the links it removed (issue 15), which move here from meta.
+    """
+    CREATE INDEX jobs_link ON jobs(link_id);
+    CREATE INDEX jobs_updated ON jobs(updated_at);
+    CREATE INDEX jobs_user ON jobs(user_id);
+    CREATE INDEX links_pending ON links(created_at) WHERE outcome = 'pending';
+    CREATE INDEX file_cache_created ON file_cache(created_at);
+    CREATE INDEX users_seen ON users(last_seen);
+    CREATE INDEX users_banned ON users(user_id) WHERE banned = 1;
+    CREATE TABLE link_tally (
+        slot INTEGER NOT NULL,
+        what TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        n INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (slot, what, reason)
+    ) WITHOUT ROWID;
+    INSERT INTO link_tally (slot, what, reason, n, bytes)
+        SELECT CAST(created_at / 900 AS INTEGER), 'received', '', COUNT(*), 0
+        FROM links GROUP BY 1;
+    INSERT INTO link_tally (slot, what, reason, n, bytes)
+        SELECT CAST(finished_at / 900 AS INTEGER),
+            CASE outcome WHEN 'unconfirmed' THEN 'delivered' ELSE outcome END,
+            CASE outcome WHEN 'failed' THEN COALESCE(reason, '') ELSE '' END,
+            COUNT(*),
+            COALESCE(SUM(CASE WHEN outcome IN ('delivered', 'unconfirmed') THEN size END), 0)
+        FROM links
+        WHERE outcome IN ('delivered', 'unconfirmed', 'failed', 'cancelled')
+            AND finished_at IS NOT NULL
+        GROUP BY 1, 2, 3;
+    INSERT INTO link_tally (slot, what, reason, n, bytes)
+        SELECT 0, what, reason, SUM(n), SUM(bytes) FROM link_tally GROUP BY what, reason;
+    CREATE TEMP TABLE purged AS SELECT
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta
+            WHERE key = 'links_purged_received'), 0) AS received,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta
+            WHERE key = 'links_purged_delivered'), 0) AS delivered,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta
+            WHERE key = 'links_purged_failed'), 0) AS failed,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta
+            WHERE key = 'links_purged_cancelled'), 0) AS cancelled,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta
+            WHERE key = 'links_purged_bytes'), 0) AS bytes;
+    -- Totals purged before received/failed/cancelled were kept: received is at least the sum.
+    INSERT INTO link_tally (slot, what, reason, n, bytes)
+        SELECT 0, what, '', n, bytes FROM (
+            SELECT 'received' AS what, MAX(received, delivered + failed + cancelled) AS n,
+                0 AS bytes FROM purged
+            UNION ALL SELECT 'delivered', delivered, bytes FROM purged
+            UNION ALL SELECT 'failed', failed, 0 FROM purged
+            UNION ALL SELECT 'cancelled', cancelled, 0 FROM purged
+        ) WHERE n > 0
+        ON CONFLICT(slot, what, reason) DO UPDATE
+            SET n = n + excluded.n, bytes = bytes + excluded.bytes;
+    DROP TABLE purged;
+    DELETE FROM meta WHERE key IN ('links_purged_received', 'links_purged_delivered',
+        'links_purged_failed', 'links_purged_cancelled', 'links_purged_bytes');
+    """,
 )
 
 

@@ -61,7 +61,7 @@ class PartRepo:
             ).fetchall()
             return {row["part"]: _part(row, row["parts"]) for row in rows}
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def record(self, job_id: int, part: SentPart) -> None:
         now = self._clock().timestamp()
@@ -111,8 +111,3 @@ def cached_parts(conn: sqlite3.Connection, url_key: str, choice: str) -> tuple[S
         (url_key, choice),
     ).fetchall()
     return tuple(_part(row, len(rows)) for row in rows)
-
-
-def forget_orphans(conn: sqlite3.Connection) -> None:
-    """Parts of jobs that are gone (purged, forgotten) go with them."""
-    conn.execute("DELETE FROM job_parts WHERE job_id NOT IN (SELECT id FROM jobs)")

@@ -1,5 +1,9 @@
 """Numbers for the admin panel: users and activity; links received, delivered, failed and
-cancelled today, in 7 days and in total; bytes delivered; failures by reason."""
+cancelled today, in 7 days and in total; bytes delivered; failures by reason.
+
+The link figures add up the counts kept as links come and end (store/tally.py), never the
+links themselves; the rest are counts over an index (users_seen, users_banned, links_pending).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.store.db import Database
-from bot.store.links import (
-    DELIVERED,
-    PURGED_BYTES,
-    PURGED_CANCELLED,
-    PURGED_DELIVERED,
-    PURGED_FAILED,
-    PURGED_RECEIVED,
-    LinkOutcome,
-)
-
-_PURGED = (PURGED_RECEIVED, PURGED_DELIVERED, PURGED_FAILED, PURGED_CANCELLED, PURGED_BYTES)
+from bot.store.tally import ALL_TIME, Tallied, slot_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,79 +38,75 @@ class Stats:
     cancelled: Counts
     in_progress: int
     bytes_delivered: int  # purged links included
-    failures: tuple[tuple[str, int], ...]  # (reason, count), most frequent first; kept links only
+    failures: tuple[tuple[str, int], ...]  # (reason, count), most frequent first, in retention
+
+
+# The spans, as quarter hours: since midnight, the last 7 days (to the quarter hour), and
+# all time; and every failure since the retention's start, by reason.
+_SPANS = (
+    "SELECT what, COALESCE(SUM(CASE WHEN slot >= ? THEN n END), 0), SUM(n) FROM link_tally"
+    " WHERE slot >= ? GROUP BY what"
+)
+_TOTALS = "SELECT what, SUM(n), SUM(bytes) FROM link_tally WHERE slot = ? GROUP BY what"
+_FAILURES = (
+    "SELECT reason, SUM(n) AS count FROM link_tally WHERE slot >= ? AND slot > ? AND what = ?"
+    " GROUP BY reason HAVING count > 0 ORDER BY count DESC, reason"
+)
 
 
 class StatsRepo:
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime], zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], dt.datetime],
+        zone: ZoneInfo,
+        retention: dt.timedelta = dt.timedelta(days=30),
+    ) -> None:
         self._db = db
         self._clock = clock
         self._zone = zone
+        self._retention = retention
 
     async def collect(self) -> Stats:
         now = self._clock()
         midnight = now.astimezone(self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        today = midnight.timestamp()
+        today = slot_of(midnight.timestamp())
+        week = slot_of((now - dt.timedelta(days=7)).timestamp())
+        kept = slot_of((now - self._retention).timestamp())
         day = (now - dt.timedelta(days=1)).timestamp()
-        week = (now - dt.timedelta(days=7)).timestamp()
+        week_ago = (now - dt.timedelta(days=7)).timestamp()
 
         def query(conn: sqlite3.Connection) -> Stats:
             def one(sql: str, *args: object) -> int:
                 return int(conn.execute(sql, args).fetchone()[0] or 0)
 
-            rows = conn.execute(
-                "SELECT key, CAST(value AS INTEGER) FROM meta WHERE key IN (?, ?, ?, ?, ?)",
-                _PURGED,
-            ).fetchall()
-            purged = {str(key): int(value) for key, value in rows}
+            spans = {
+                str(what): (int(t), int(w))
+                for what, t, w in conn.execute(_SPANS, (today, max(week, ALL_TIME + 1)))
+            }
+            totals = {
+                str(what): (int(n), int(size))
+                for what, n, size in conn.execute(_TOTALS, (ALL_TIME,))
+            }
 
-            def counts(when: str, outcome: str, *values: str) -> Counts:
-                """Links matching `outcome` (SQL over ?s), by the time column `when`."""
-                today_n, week_n, total_n = conn.execute(
-                    f"SELECT COALESCE(SUM({when} >= ?), 0), COALESCE(SUM({when} >= ?), 0),"  # noqa: S608 - fixed text
-                    f" COUNT(*) FROM links WHERE {outcome}",
-                    (today, week, *values),
-                ).fetchone()
-                return Counts(int(today_n), int(week_n), int(total_n))
+            def counts(what: Tallied) -> Counts:
+                today_n, week_n = spans.get(what.value, (0, 0))
+                return Counts(today_n, week_n, totals.get(what.value, (0, 0))[0])
 
-            received = counts("created_at", "1")
-            delivered = counts("finished_at", "outcome IN (?, ?)", *DELIVERED)
-            failed = counts("finished_at", "outcome = ?", LinkOutcome.FAILED.value)
-            cancelled = counts("finished_at", "outcome = ?", LinkOutcome.CANCELLED.value)
-            gone = {key: purged.get(key, 0) for key in _PURGED}
-            # Totals purged before received/failed/cancelled were kept: at least the sum.
-            gone_received = max(
-                gone[PURGED_RECEIVED],
-                gone[PURGED_DELIVERED] + gone[PURGED_FAILED] + gone[PURGED_CANCELLED],
-            )
-            failures = conn.execute(
-                "SELECT COALESCE(reason, '?'), COUNT(*) AS n FROM links WHERE outcome = ?"
-                " GROUP BY 1 ORDER BY n DESC, 1",
-                (LinkOutcome.FAILED.value,),
-            ).fetchall()
+            failures = conn.execute(_FAILURES, (kept, ALL_TIME, Tallied.FAILED.value))
             return Stats(
                 users=one("SELECT COUNT(*) FROM users"),
                 active_day=one("SELECT COUNT(*) FROM users WHERE last_seen >= ?", day),
-                active_week=one("SELECT COUNT(*) FROM users WHERE last_seen >= ?", week),
+                active_week=one("SELECT COUNT(*) FROM users WHERE last_seen >= ?", week_ago),
+                # Literals, not ?: a partial index is used only for the very condition it has.
                 banned=one("SELECT COUNT(*) FROM users WHERE banned = 1"),
-                received=_plus(received, gone_received),
-                delivered=_plus(delivered, gone[PURGED_DELIVERED]),
-                failed=_plus(failed, gone[PURGED_FAILED]),
-                cancelled=_plus(cancelled, gone[PURGED_CANCELLED]),
-                in_progress=one(
-                    "SELECT COUNT(*) FROM links WHERE outcome = ?", LinkOutcome.PENDING.value
-                ),
-                bytes_delivered=one(
-                    "SELECT COALESCE(SUM(size), 0) FROM links WHERE outcome IN (?, ?)", *DELIVERED
-                )
-                + gone[PURGED_BYTES],
-                failures=tuple((str(r[0]), int(r[1])) for r in failures),
+                received=counts(Tallied.RECEIVED),
+                delivered=counts(Tallied.DELIVERED),
+                failed=counts(Tallied.FAILED),
+                cancelled=counts(Tallied.CANCELLED),
+                in_progress=one("SELECT COUNT(*) FROM links WHERE outcome = 'pending'"),
+                bytes_delivered=totals.get(Tallied.DELIVERED.value, (0, 0))[1],
+                failures=tuple((str(r[0]) or "?", int(r[1])) for r in failures),
             )
 
-        return await self._db.run(query)
-
-
-def _plus(counts: Counts, purged: int) -> Counts:
-    """Purged links add to the total only: with LINK_RETENTION_DAYS under 7, the 7-day figure
-    counts the links still kept."""
-    return Counts(counts.today, counts.week, counts.total + purged)
+        return await self._db.read(query)

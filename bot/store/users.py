@@ -62,7 +62,7 @@ class UserRepo:
             row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
             return None if row is None else _user(row)
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def set_language(self, user_id: int, language: str | None) -> None:
         await self._db.run(
@@ -101,7 +101,7 @@ class UserRepo:
                 found.update((r["user_id"], _user(r)) for r in rows)
             return found
 
-        return await self._db.run(query)
+        return await self._db.read(query)
 
     async def recent(self, limit: int) -> list[UserRecord]:
         """The users seen most recently, newest first."""
@@ -112,4 +112,4 @@ class UserRepo:
             ).fetchall()
             return [_user(r) for r in rows]
 
-        return await self._db.run(query)
+        return await self._db.read(query)

@@ -15,6 +15,7 @@ import pytest
 from bot.daily.expiry import LAST_RUN_KEY, ExpiryConfig, ExpiryService, SendError
 from bot.daily.notice import TEXT_LIMIT, utf16_len
 from bot.i18n import I18n
+from bot.store.cache import CacheRepo
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome, LinkRepo
@@ -66,12 +67,14 @@ class World:
     links: LinkRepo = field(init=False)
     users: UserRepo = field(init=False)
     jobs: JobRepo = field(init=False)
+    cache: CacheRepo = field(init=False)
     meta: MetaRepo = field(init=False)
 
     def __post_init__(self) -> None:
         self.links = LinkRepo(self.db, self.clock)
         self.users = UserRepo(self.db, self.clock)
         self.jobs = JobRepo(self.db, self.clock)
+        self.cache = CacheRepo(self.db)
         self.meta = MetaRepo(self.db)
 
     def service(
@@ -93,6 +96,7 @@ class World:
             links=links or self.links,
             users=self.users,
             jobs=self.jobs,
+            cache=self.cache,
             meta=self.meta,
             sender=sender,
             translator=(i18n or I18n()).get,
@@ -400,6 +404,7 @@ def test_the_schedule_follows_the_time_zone(world: World) -> None:
         links=world.links,
         users=world.users,
         jobs=world.jobs,
+        cache=world.cache,
         meta=world.meta,
         sender=FakeSender(),
         translator=I18n().get,

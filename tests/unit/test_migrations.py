@@ -21,7 +21,7 @@ def test_migrates_from_every_version(tmp_path: Path, start: int) -> None:
     migrate(conn, target=start)
     assert schema_version(conn) == start
     assert migrate(conn) == len(MIGRATIONS)
-    assert {"users", "links", "jobs", "file_cache", "meta"} <= tables(conn)
+    assert {"users", "links", "jobs", "file_cache", "meta", "link_tally"} <= tables(conn)
     assert migrate(conn) == len(MIGRATIONS)  # idempotent
 
 

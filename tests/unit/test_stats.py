@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import astuple
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench.bigdb import Shape, generate
+from bot.model.job import JobState
 from bot.store.db import Database
-from bot.store.links import PURGED_DELIVERED, LinkOutcome, LinkRepo
-from bot.store.meta import MetaRepo
-from bot.store.stats import Counts, StatsRepo
+from bot.store.jobs import JobRepo
+from bot.store.links import LinkOutcome, LinkRepo
+from bot.store.migrations import MIGRATIONS, migrate
+from bot.store.outcomes import Ending, write_ending
+from bot.store.stats import Counts, Stats, StatsRepo
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 # 10:00 in Tehran: "today" began 10 hours ago, at 20:30 UTC the day before.
@@ -91,11 +98,112 @@ async def test_totals_outlive_the_purge(db: Database) -> None:
     assert after.failures == ()  # the breakdown covers the links still kept
 
 
-async def test_a_purge_before_received_was_kept_still_counts_as_received(
-    db: Database,
-) -> None:
-    # Older versions kept only the purged deliveries: received is at least that.
-    await MetaRepo(db).set(PURGED_DELIVERED, "7")
-    stats = await StatsRepo(db, Clock(NOW), TEHRAN).collect()
-    assert stats.received.total == 7
-    assert stats.delivered.total == 7
+async def test_totals_purged_before_the_counts_were_kept_carry_over(tmp_path: Path) -> None:
+    # Schema 3 kept running totals of purged links in meta (older versions only deliveries);
+    # a link still kept is counted from its row.
+    path = tmp_path / "old" / "tgfetch.sqlite3"
+    path.parent.mkdir()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        migrate(conn, target=3)
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [("links_purged_delivered", "7"), ("links_purged_failed", "2"),
+             ("links_purged_bytes", "900")],
+        )  # fmt: skip
+        sent_at = (NOW - dt.timedelta(days=3)).timestamp()
+        conn.execute(
+            "INSERT INTO links (user_id, url, created_at, outcome, reason, size, finished_at)"
+            " VALUES (1, 'https://a.example/x', ?, 'failed', 'timeout', NULL, ?)",
+            (sent_at, sent_at + 5),
+        )
+    db = Database(path)
+    await db.open()
+    try:
+        stats = await StatsRepo(db, Clock(NOW), TEHRAN).collect()
+    finally:
+        await db.close()
+    assert stats.received == Counts(today=0, week=1, total=10)  # at least the sum purged
+    assert stats.delivered == Counts(today=0, week=0, total=7)
+    assert stats.failed == Counts(today=0, week=1, total=3)
+    assert stats.bytes_delivered == 900
+    assert stats.failures == (("timeout", 1),)
+
+
+def counted_from_links(path: Path, now: dt.datetime) -> dict[str, tuple[int, int, int]]:
+    """What the figures were before they were counted as links come and end: a count of
+    every link (the 7 days from the quarter hour they began in)."""
+    midnight = now.astimezone(TEHRAN).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = (now - dt.timedelta(days=7)).timestamp() // 900 * 900
+    spans = (midnight.timestamp(), week)
+    found = {}
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for name, when, outcome in (
+            ("received", "created_at", "1"),
+            ("delivered", "finished_at", "outcome IN ('delivered', 'unconfirmed')"),
+            ("failed", "finished_at", "outcome = 'failed'"),
+            ("cancelled", "finished_at", "outcome = 'cancelled'"),
+        ):
+            today, week_n, total = conn.execute(
+                f"SELECT COALESCE(SUM({when} >= ?), 0), COALESCE(SUM({when} >= ?), 0),"  # noqa: S608
+                f" COUNT(*) FROM links WHERE {outcome}",
+                spans,
+            ).fetchone()
+            found[name] = (today, week_n, total)
+        found["bytes"] = conn.execute(
+            "SELECT COALESCE(SUM(size), 0), 0, 0 FROM links"
+            " WHERE outcome IN ('delivered', 'unconfirmed')"
+        ).fetchone()
+    return found
+
+
+def as_counted(stats: Stats) -> dict[str, tuple[int, int, int]]:
+    return {
+        "received": astuple(stats.received),
+        "delivered": astuple(stats.delivered),
+        "failed": astuple(stats.failed),
+        "cancelled": astuple(stats.cancelled),
+        "bytes": (stats.bytes_delivered, 0, 0),
+    }
+
+
+async def test_the_counts_kept_match_a_count_of_the_links(tmp_path: Path) -> None:
+    # Two months of links written as schema 3 held them, upgraded: the counts are built from
+    # the links; then links come and end in every way the bot records them.
+    made = generate(tmp_path / "tgfetch.sqlite3", Shape.at(0.002), now=NOW)
+    assert made.schema == len(MIGRATIONS)
+    db = Database(made.path)
+    await db.open()
+    clock = Clock(NOW)
+    stats = StatsRepo(db, clock, TEHRAN)
+    try:
+        assert as_counted(await stats.collect()) == counted_from_links(made.path, NOW)
+
+        links, jobs = LinkRepo(db, clock), JobRepo(db, clock)
+        first = await links.add(5, "https://a.example/1")
+        await links.finish(first, LinkOutcome.FAILED, reason="timeout")
+        await links.finish(first, LinkOutcome.DELIVERED, size=700)  # the same link again
+        refused = await jobs.create(
+            user_id=5, chat_id=5, url="https://a.example/2", language="en", link_id=None,
+            new_link=True,
+        )  # fmt: skip
+        await jobs.discard(refused.id)  # as if never sent
+        remote = await jobs.create(
+            user_id=6, chat_id=6, url="https://a.example/3", language="en", link_id=None,
+            new_link=True,
+        )  # fmt: skip
+        ending = Ending(JobState.DONE, LinkOutcome.UNCONFIRMED, size=50)
+        for _ in range(2):  # a worker's report read twice is recorded once
+            await db.run(
+                lambda conn: write_ending(
+                    conn, remote.id, remote.link_id, ending, at=NOW.timestamp(), once=True
+                )
+            )
+        await links.add(7, "https://a.example/4")  # pending: received, not ended
+        clock.now = NOW + dt.timedelta(hours=20)  # past Tehran's midnight: a new day
+        await links.finish(made.links + 1, LinkOutcome.CANCELLED)  # ids run on from the made
+
+        later = as_counted(await stats.collect())
+        assert later == counted_from_links(made.path, clock.now)
+        assert later["received"][2] == made.links + 3
+    finally:
+        await db.close()
