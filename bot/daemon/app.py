@@ -26,6 +26,7 @@ from bot.handlers import (
     language,
     links,
     moderation,
+    pdf,
     start,
 )
 from bot.handlers.context import BotContext, BotData, TgApp
@@ -95,6 +96,7 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
         gate,  # group -1: private chats, no edits, access; before every handler
         start,
         links,
+        pdf,
         jobs,
         language,
         history,

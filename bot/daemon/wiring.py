@@ -31,6 +31,7 @@ from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, outcome_label
+from bot.jobs.pages import PageConfig, PageStage
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
 from bot.jobs.pipeline import Deliverer as PipelineDeliverer
@@ -38,7 +39,9 @@ from bot.jobs.record import JobRecorder
 from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
-from bot.presenter.presenter import Presenters
+from bot.pages.browser import BrowserConfig, BrowserHost, find_browser
+from bot.pages.render import Renderer
+from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.remote.connect import QueueLink, open_queue
 from bot.remote.front import FrontStores, NoFetch, RemoteEngine
 from bot.remote.tuning import Tuning
@@ -70,12 +73,13 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class Pools:
-    """What downloads run on: the pools, the URL guard, the download client."""
+    """What downloads run on: the pools, the URL guard, the download client, the browser."""
 
     blocking: ThreadPoolExecutor
     io: ThreadPoolExecutor
     guard: UrlGuard
     download_client: httpx.AsyncClient
+    pages: Renderer  # /pdf: its browser starts at the first page
 
 
 @dataclass
@@ -101,9 +105,13 @@ async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
         timeout=httpx.Timeout(30, connect=15),
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
+    browser = BrowserHost(BrowserConfig(settings.pdf_browser, settings.pdf_workers))
+    if settings.pdf_pages and find_browser(settings.pdf_browser) is None:
+        log.warning("pdf_browser_missing hint=apt-get install chromium, or set PDF_PAGES=off")
     try:
-        yield Pools(blocking, io, guard, downloads)
+        yield Pools(blocking, io, guard, downloads, Renderer(browser, guard.addresses))
     finally:
+        await browser.close()
         await downloads.aclose()
         blocking.shutdown(wait=False, cancel_futures=True)
 
@@ -146,7 +154,12 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         per_user=settings.max_jobs_per_user,
         max_queued=settings.max_queued_jobs,
     )
-    observers = Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember)
+    observers = Presenters(
+        TelegramChatUI(app.bot),
+        i18n.get,
+        jobs_repo.remember,
+        PresenterConfig(offer_pdf=settings.pdf_pages),
+    )
     jobs: Engine
     if rt.queue is None:
         jobs = JobManager(
@@ -264,7 +277,12 @@ def build_pipeline(
         parts=parts,
         translator=i18n.get,
         streamer=streamer,
+        pages=PageStage(pools.pages, guard, page_config(settings)),
     )
+
+
+def page_config(settings: Settings) -> PageConfig:
+    return PageConfig(settings.pdf_timeout_seconds, settings.zone, enabled=settings.pdf_pages)
 
 
 def streaming_uploader(settings: Settings, app: TgApp) -> StreamingUploader | None:
