@@ -8,15 +8,17 @@ DURATION ?= 600
 
 .PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale attack soak clean i18n i18n-new
 
-# System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
+# System packages: ffmpeg (probe, thumbnails, merging, audio extraction), venv support, and
+# Chromium for /pdf (Debian's; Playwright drives it, it downloads no browser of its own).
 system-deps:
 	@if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || \
-	   ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	   ! $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+	   { ! command -v chromium >/dev/null && [ ! -x /usr/lib/chromium/chromium ]; }; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing system packages: ffmpeg python3-venv"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg python3-venv >/dev/null; \
+	    echo "installing system packages: ffmpeg python3-venv chromium"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg python3-venv chromium >/dev/null; \
 	  else \
-	    echo "please run: sudo apt-get install -y ffmpeg python3-venv" >&2; exit 1; \
+	    echo "please run: sudo apt-get install -y ffmpeg python3-venv chromium" >&2; exit 1; \
 	  fi; \
 	fi
 

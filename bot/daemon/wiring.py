@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -91,14 +91,20 @@ class Runtime:
     queue: QueueLink | None  # with QUEUE_URL: this process is the front of workers
 
 
+# Builds the URL guard from the settings: build_guard, or a test's (its DNS, its "public").
+GuardFactory = Callable[[Settings], UrlGuard]
+
+
 @contextlib.asynccontextmanager
-async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
+async def open_pools(
+    settings: Settings, guard_factory: GuardFactory | None = None
+) -> AsyncIterator[Pools]:
     loop = asyncio.get_running_loop()
     io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io")
     # DNS lookups (getaddrinfo) use the loop's default executor: keep them off the download pool.
     loop.set_default_executor(io)
     blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
-    guard = build_guard(settings)
+    guard = (guard_factory or build_guard)(settings)
     downloads = download_client(
         guard.addresses,
         settings.download_proxy_url,
@@ -117,10 +123,12 @@ async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, guard_factory: GuardFactory | None = None
+) -> AsyncIterator[Runtime]:
     db = Database(settings.data_dir / "tgfetch.sqlite3")
     async with contextlib.AsyncExitStack() as stack:
-        pools = await stack.enter_async_context(open_pools(settings))
+        pools = await stack.enter_async_context(open_pools(settings, guard_factory))
         queue = None
         if settings.queue_url is not None:
             tuning = Tuning.from_settings(settings)
