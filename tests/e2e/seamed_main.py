@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.config.settings import Settings  # noqa: E402 - after the checkout is on the path
-from bot.daemon.launch import main  # noqa: E402
-from bot.download.safety import UrlGuard  # noqa: E402
+from bot.config.settings import Settings
+from bot.daemon.launch import main
+from bot.download.safety import UrlGuard
 
 DNS: dict[str, list[str]] = json.loads(os.environ.get("TEST_DNS", "{}"))
 PUBLIC = frozenset(filter(None, os.environ.get("TEST_PUBLIC", "").split(",")))
