@@ -128,6 +128,15 @@ async def _cases(daemon: Daemon, bot_api: FakeBotApi, site: Site, inside: Site) 
     assert "۱" in slow and "1 of" not in slow
     await site.wait_gone("/never.png")  # the browser let go of what it was still loading
 
+    # A page link sent for download has no video: the answer offers the page as a PDF.
+    bot_api.push_message(USER, site.url("/article", "site.test"))
+    answer = await bot_api.wait_for_text(USER, "No video or audio")
+    [button] = answer.buttons
+    mark = bot_api.mark()
+    bot_api.push_callback(USER, answer.message_id, button["callback_data"])
+    call = await bot_api.wait_for_file(USER, timeout=60, after=mark)
+    assert ARTICLE_TEXT in text_of(pdf_of(call))
+
     # Cancel stops the browser's work: the picture it was still reading is let go.
     bot_api.push_message(USER, f"/pdf {site.url('/drip', 'site.test')}")
     await site.wait_request("/drip.png")
