@@ -115,7 +115,8 @@ async def open_pools(
     if settings.pdf_pages and find_browser(settings.pdf_browser) is None:
         log.warning("pdf_browser_missing hint=apt-get install chromium, or set PDF_PAGES=off")
     try:
-        yield Pools(blocking, io, guard, downloads, Renderer(browser, guard.addresses))
+        pages = Renderer(browser, guard, settings.download_proxy_url)
+        yield Pools(blocking, io, guard, downloads, pages)
     finally:
         await browser.close()
         await downloads.aclose()

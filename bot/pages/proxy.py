@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 # FetchError (DNS, BLOCKED_URL) otherwise.
 Vet = Callable[[str, int], Awaitable[list[str]]]
 
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+# Opens the connection `vet` allowed: (what vet returned, port) -> streams.
+Connect = Callable[[list[str], int], Awaitable[Streams]]
+
 CHUNK = 64 * 1024
 HANDSHAKE_S = 10.0  # a client that does not finish the SOCKS greeting within this is dropped
 _OK, _NOT_ALLOWED, _UNREACHABLE, _REFUSED, _NOT_SUPPORTED = 0x00, 0x02, 0x04, 0x05, 0x07
@@ -55,9 +59,18 @@ class VettingProxy:
     """A SOCKS5 (CONNECT only, no auth) proxy for one page; `url` once started."""
 
     def __init__(
-        self, vet: Vet, *, budget: int, connect_timeout: float = 15.0, quiet: bool = False
+        self,
+        vet: Vet,
+        *,
+        budget: int,
+        connect: Connect | None = None,
+        connect_timeout: float = 15.0,
+        quiet: bool = False,
     ) -> None:
         self._vet = vet
+        # How a vetted connection is made: to the addresses vetted, or (DOWNLOAD_PROXY_URL)
+        # through the operator's proxy, which resolves the name the vet let through.
+        self._connect = connect or self._direct
         self._log_level = logging.DEBUG if quiet else logging.INFO
         self._budget = budget  # bytes the page may receive in all
         self._connect_timeout = connect_timeout
@@ -124,9 +137,7 @@ class VettingProxy:
         finally:
             up_writer.close()
 
-    async def _open(
-        self, host: str, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _open(self, host: str, port: int) -> Streams:
         journal = self.journal
         if journal.over_budget:
             raise _Refused(_NOT_ALLOWED)
@@ -144,6 +155,14 @@ class VettingProxy:
             )
             code = _NOT_ALLOWED if exc.reason is FailureReason.BLOCKED_URL else _UNREACHABLE
             raise _Refused(code) from exc
+        try:
+            return await self._connect(addresses, port)
+        except (OSError, TimeoutError) as exc:
+            journal.refused.setdefault(host, FetchError(FailureReason.CONNECTION, repr(exc)))
+            raise _Refused(_REFUSED) from exc
+
+    async def _direct(self, addresses: list[str], port: int) -> Streams:
+        """To the vetted addresses in turn, each within the connect timeout."""
         error: Exception = OSError("no address")
         for address in addresses:
             try:
@@ -151,8 +170,7 @@ class VettingProxy:
                     return await asyncio.open_connection(address, port)
             except (OSError, TimeoutError) as exc:
                 error = exc
-        journal.refused.setdefault(host, FetchError(FailureReason.CONNECTION, repr(error)))
-        raise _Refused(_REFUSED)
+        raise error
 
     async def _pipe(
         self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, count: bool

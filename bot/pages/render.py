@@ -10,31 +10,30 @@ which ends its renderer's work and every connection its proxy still carries.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from playwright.async_api import Browser, BrowserContext, CDPSession, Page
+from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from bot.model.failures import FailureReason, FetchError, JobError
 from bot.pages.browser import BrowserHost
 from bot.pages.decor import Decor, stylesheet
-from bot.pages.proxy import Journal, Vet, VettingProxy
+from bot.pages.output import SCREENSHOT_HEIGHT_CAP_PX, picture, print_pdf
+from bot.pages.proxy import Journal, Streams, VettingProxy
+from bot.pages.upstream import open_tunnel
 
 log = logging.getLogger(__name__)
 
 VIEWPORT = {"width": 1280, "height": 800}
 PAGE_HEIGHT_CAP_PX = 30_000  # lazy loading scrolls no further
-SCREENSHOT_HEIGHT_CAP_PX = 8_000  # the PNG's height (1280 x 8000: 40 MB of pixels at most)
-MAX_PDF_PAGES = 100
 PAGE_BYTES_CAP = 200 * 1024 * 1024  # all a page may download (its images, scripts, fonts)
 LOAD_SHARE, PRINT_SHARE = 0.5, 0.3  # of the deadline: loading, and kept back for printing
 LAZY_MAX_S = 10.0
-READ_CHUNK = 1024 * 1024
+CONNECT_S = 15.0  # a tunnel through the operator's proxy
 
 # Before any of the page's own scripts, in every frame: no pop-ups, no WebRTC (its UDP would
 # not go through the proxy; the launch flags forbid it too).
@@ -104,12 +103,39 @@ class Rendered:
     cut: bool  # the page is taller than the picture (a PNG) or the scroll went (lazy images)
 
 
-class Renderer:
-    """Renders pages on the process's browser; every connection goes through `vet`."""
+class Guard(Protocol):
+    """The URL guard (bot/download/safety.py's UrlGuard)."""
 
-    def __init__(self, host: BrowserHost, vet: Vet) -> None:
+    async def addresses(self, host: str, port: int) -> list[str]: ...
+
+    async def check(self, url: str, *, resolve: bool = True) -> None: ...
+
+
+class Renderer:
+    """Renders pages on the process's browser; `guard` vets every connection a page makes,
+    which goes to the address it vetted, or through `upstream` (DOWNLOAD_PROXY_URL)."""
+
+    def __init__(self, host: BrowserHost, guard: Guard, upstream: str | None = None) -> None:
         self._host = host
-        self._vet = vet
+        self._guard = guard
+        self._upstream = upstream
+
+    def _proxy(self) -> VettingProxy:
+        upstream = self._upstream
+        if upstream is None:
+            return VettingProxy(self._guard.addresses, budget=PAGE_BYTES_CAP)
+
+        async def vet(host: str, port: int) -> list[str]:
+            # The operator's proxy resolves names, as for downloads: what needs no lookup
+            # (an address, localhost) is judged here.
+            await self._guard.check(f"http://{_netloc(host, port)}/", resolve=False)
+            return [host]
+
+        async def connect(names: list[str], port: int) -> Streams:
+            async with asyncio.timeout(CONNECT_S):
+                return await open_tunnel(upstream, names[0], port)
+
+        return VettingProxy(vet, budget=PAGE_BYTES_CAP, connect=connect)
 
     async def render(self, order: PageOrder) -> Rendered:
         """The page as a file in `order.folder`. Raises FetchError: TIMEOUT past the deadline,
@@ -131,7 +157,7 @@ class Renderer:
         return rendered
 
     async def _on(self, browser: Browser, order: PageOrder, deadline: float) -> Rendered:
-        proxy = VettingProxy(self._vet, budget=PAGE_BYTES_CAP)
+        proxy = self._proxy()
         context: BrowserContext | None = None
         try:
             context = await browser.new_context(
@@ -163,11 +189,11 @@ async def _render(
     await page.add_style_tag(content=stylesheet(order.decor))
     pdf = order.folder / f"{order.name}.pdf"
     try:
-        size = await _print(page, context, pdf, order.max_bytes)
+        size = await print_pdf(page, context, pdf, order.max_bytes)
     except PlaywrightError as exc:
         log.warning("page_print_failed error=%s", exc.message.splitlines()[0])
         png = order.folder / f"{order.name}.png"
-        size = await _picture(page, png, height)
+        size = await picture(page, png, height, VIEWPORT)
         return Rendered(png, size, title, False, loaded, height > SCREENSHOT_HEIGHT_CAP_PX)
     return Rendered(pdf, size, title, True, loaded, height > PAGE_HEIGHT_CAP_PX)
 
@@ -201,63 +227,6 @@ async def _wake_lazy(page: Page, seconds: float) -> int:
         log.info("page_lazy_skipped error=%s", type(exc).__name__)
         return 0
     return int(height) if isinstance(height, int | float) else 0
-
-
-async def _print(page: Page, context: BrowserContext, path: Path, cap: int) -> int:
-    """Print to `path` as the browser streams it, at most `cap` bytes; returns the size."""
-    cdp = await context.new_cdp_session(page)
-    try:
-        printed = await cdp.send(
-            "Page.printToPDF",
-            {
-                "printBackground": True,
-                "preferCSSPageSize": True,
-                "transferMode": "ReturnAsStream",
-                "pageRanges": f"1-{MAX_PDF_PAGES}",
-                "paperWidth": 8.27,
-                "paperHeight": 11.69,
-            },
-        )
-        return await _save_stream(cdp, str(printed["stream"]), path, cap)
-    finally:
-        await cdp.detach()
-
-
-async def _save_stream(cdp: CDPSession, handle: str, path: Path, cap: int) -> int:
-    size = 0
-    with path.open("wb") as out:
-        while True:
-            chunk: dict[str, Any] = await cdp.send(
-                "IO.read", {"handle": handle, "size": READ_CHUNK}
-            )
-            data = str(chunk.get("data", ""))
-            raw = base64.b64decode(data) if chunk.get("base64Encoded") else data.encode("latin-1")
-            size += len(raw)
-            if size > cap:
-                raise FetchError(FailureReason.TOO_LARGE, "the PDF", limit=cap)
-            out.write(raw)
-            if chunk.get("eof"):
-                break
-    await cdp.send("IO.close", {"handle": handle})
-    return size
-
-
-async def _picture(page: Page, path: Path, height: int) -> int:
-    """A PNG of the page's top, SCREENSHOT_HEIGHT_CAP_PX at most; RENDER_FAILED if not even
-    that can be had."""
-    try:
-        height = height or int(await page.evaluate("document.documentElement.scrollHeight"))
-        clip = {
-            "x": 0,
-            "y": 0,
-            "width": VIEWPORT["width"],
-            "height": min(max(height, VIEWPORT["height"]), SCREENSHOT_HEIGHT_CAP_PX),
-        }
-        await page.screenshot(path=path, full_page=True, clip=clip)  # type: ignore[arg-type]
-    except PlaywrightError as exc:
-        log.warning("page_picture_failed error=%s", exc.message.splitlines()[0])
-        raise FetchError(FailureReason.RENDER_FAILED, exc.message.splitlines()[0]) from exc
-    return (await asyncio.to_thread(path.stat)).st_size
 
 
 def _navigation_error(exc: PlaywrightError, journal: Journal) -> JobError:
@@ -308,6 +277,10 @@ async def _close(context: BrowserContext | None, proxy: VettingProxy) -> None:
         journal.received,
         len(journal.refused),
     )
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _ms(until: float) -> float:

@@ -132,7 +132,9 @@ class JobPresenter:
         if isinstance(event, Resumed):
             return _View(texts.resumed_text(tr), None, urgent=True)
         if isinstance(event, Started):
-            return _View(texts.working_text(tr), cancel, urgent=True)
+            printing = self._job.choice is FormatChoice.PDF
+            text = texts.printing_text(tr) if printing else texts.working_text(tr)
+            return _View(text, cancel, urgent=True)
         if isinstance(event, NeedChoice):
             text, buttons = texts.choice_prompt(tr, job_id, self._job.url, event)
             return _View(text, buttons, urgent=True)

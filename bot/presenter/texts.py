@@ -200,6 +200,11 @@ def working_text(tr: Translator) -> str:
     return tr("⏳ Working on your link…")
 
 
+def printing_text(tr: Translator) -> str:
+    """/pdf: the page is opened in the browser and printed."""
+    return tr("🖨 Opening the page and printing it as a PDF…")
+
+
 def preparing_text(tr: Translator) -> str:
     return tr("⏳ Preparing the download…")
 

@@ -23,6 +23,7 @@ from bot.jobs.outcomes import Failed
 from bot.model.failures import FailureReason
 from bot.pages.decor import PAGE, PAGES, Decor, stylesheet
 from bot.pages.proxy import VettingProxy
+from bot.pages.upstream import UpstreamError, open_tunnel
 from bot.presenter.texts import final_buttons
 
 PUBLIC, PRIVATE = "127.0.0.2", "127.0.0.3"
@@ -215,3 +216,61 @@ def test_a_page_without_media_offers_itself_as_a_pdf() -> None:
     assert final_buttons(tr, Failed(FailureReason.UNSUPPORTED), 7) is not None
     assert final_buttons(tr, Failed(FailureReason.TIMEOUT), 7) is None
     assert final_buttons(tr, Failed(FailureReason.NO_MEDIA), None) is None
+
+
+class ConnectProxy:
+    """An HTTP proxy that serves CONNECT only, to `target`, recording what it was asked."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.asked: list[bytes] = []
+        self.port = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.asked.append(head)
+        if b"Proxy-Authorization: Basic dTpw" not in head:
+            writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection(PUBLIC, self.target)
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        up_writer.write(await reader.read(100))
+        writer.write(await up_reader.read(100))
+        await writer.drain()
+        writer.close()
+        up_writer.close()
+
+
+async def test_behind_download_proxy_url_the_name_goes_to_the_operators_proxy(
+    servers: tuple[Listener, Listener],
+) -> None:
+    public, _ = servers
+    # SOCKS5: the operator's proxy resolves the name (here a VettingProxy that lets all by).
+    socks_upstream = VettingProxy(lambda host, port: _answer([PUBLIC]), budget=1 << 20)
+    upstream = await socks_upstream.start()
+    try:
+        reader, writer = await open_tunnel(upstream, "site.test", public.port)
+        writer.write(b"ping")
+        assert await reader.readexactly(4) == b"ping"
+        writer.close()
+    finally:
+        await socks_upstream.close()
+    # HTTP CONNECT, with the proxy's credentials from the URL.
+    fake = ConnectProxy(public.port)
+    server = await asyncio.start_server(fake.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await open_tunnel(f"http://u:p@127.0.0.1:{port}", "site.test", 443)
+        writer.write(b"pong")
+        assert await reader.readexactly(4) == b"pong"
+        writer.close()
+        assert fake.asked[0].startswith(b"CONNECT site.test:443 HTTP/1.1\r\n")
+        with pytest.raises(UpstreamError):
+            await open_tunnel(f"http://127.0.0.1:{port}", "site.test", 443)  # no credentials
+    finally:
+        server.close()
+
+
+async def _answer(addresses: list[str]) -> list[str]:
+    return addresses
