@@ -129,7 +129,7 @@ def pss(pid: int) -> int:
     return total
 
 
-async def one_run(stack: Stack, root: Path, index: int) -> dict[str, float]:
+async def one_run(stack: Stack, url: str, root: Path, index: int) -> dict[str, float]:
     data = root / f"data{index}"
     daemon = await stack.start_daemon(data, {"PDF_TIMEOUT_SECONDS": "60"})
     figures: dict[str, float] = {}
@@ -142,7 +142,7 @@ async def one_run(stack: Stack, root: Path, index: int) -> dict[str, float]:
             for label in ("cold", "warm"):
                 mark = stack.api.mark()
                 started = time.monotonic()
-                stack.api.push_message(USER + index, f"/pdf {stack.url}")
+                stack.api.push_message(USER + index, f"/pdf {url}")
                 waiting = asyncio.ensure_future(
                     stack.call_seen(is_upload_to(USER + index), 120, after=mark)
                 )
@@ -167,10 +167,9 @@ async def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             async with Stack(Path(tmp)) as stack:
-                stack.url = url  # type: ignore[attr-defined]
                 for index in range(RUNS):
                     progress(f"run {index + 1}/{RUNS}")
-                    runs.append(await one_run(stack, Path(tmp), index))
+                    runs.append(await one_run(stack, url, Path(tmp), index))
     finally:
         await runner.cleanup()
     keys = list(runs[0])
