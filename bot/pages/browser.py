@@ -15,13 +15,13 @@ import shutil
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from playwright.async_api import Browser, Playwright, async_playwright
-from playwright.async_api import Error as PlaywrightError
+from typing import TYPE_CHECKING, Any
 
 from bot.model.failures import FailureReason, FetchError
 from bot.pages.proxy import VettingProxy
+
+if TYPE_CHECKING:  # Playwright is imported when the browser starts (20 MB, 0.2 s)
+    from playwright.async_api import Browser, Playwright
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,6 @@ class BrowserHost:
         self._cleanups: set[asyncio.Task[None]] = set()
         self._closed = False
 
-    @property
-    def waiting(self) -> int:
-        """Pages waiting for a slot (a rough count: for the status message)."""
-        return max(0, self._busy - self._cfg.workers)
-
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[Browser]:
         """A running browser, for one page; at most `workers` at once."""
@@ -154,6 +149,9 @@ class BrowserHost:
         if executable is None:
             log.error("pdf_browser_missing hint=apt-get install chromium, or set PDF_BROWSER")
             raise FetchError(FailureReason.PAGES_UNAVAILABLE, "no Chromium installed")
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import async_playwright
+
         refuser = VettingProxy(_refuse, budget=0, quiet=True)  # its update checks, say
         self._own_traffic = refuser
         playwright = await async_playwright().start()
@@ -187,12 +185,14 @@ class BrowserHost:
         browser, self._browser = self._browser, None
         playwright, self._playwright = self._playwright, None
         refuser, self._own_traffic = self._own_traffic, None
-        if browser is not None:
-            with contextlib.suppress(PlaywrightError, TimeoutError):
-                async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                    await browser.close()
-            log.info("pdf_browser_closed")
         if playwright is not None:
+            from playwright.async_api import Error as PlaywrightError
+
+            if browser is not None:
+                with contextlib.suppress(PlaywrightError, TimeoutError):
+                    async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                        await browser.close()
+                log.info("pdf_browser_closed")
             # Stopping the driver kills whatever browser it still has.
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
