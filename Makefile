@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 SYSTEM_PACKAGES := ffmpeg python3-venv chromium-headless-shell fonts-dejavu-core fonts-liberation
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale bench-pdf attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale bench-children bench-pdf attack soak clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction), venv support, and
 # Chromium's headless shell for /pdf (Debian's, driven by Playwright, which downloads no browser
@@ -105,6 +105,12 @@ bench-pdf: install-dev
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).
 attack: install-dev
 	$(PY) -m bench.attack
+
+# Issue 26: what each child needs (ffprobe, the remux, thumbnails, yt-dlp's merge and HLS fix-up,
+# deno solving a challenge), through the wrappers at CHILD_MEMORY_MB=300, with the smallest
+# RLIMIT_DATA and RLIMIT_AS each succeeds under (about three minutes; bench/results/child_memory.*).
+bench-children: install-dev
+	$(PY) -m bench.child_memory
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)

@@ -1,5 +1,6 @@
-"""`make attack`: each hostile link of issue 11 against a fresh daemon. Writes
-bench/results/attack.json and attack.md.
+"""`make attack`: each hostile link of issues 11 and 26 against a fresh daemon. Writes
+bench/results/attack.json and attack.md (`--main` runs another checkout's daemon, `--only`
+some attacks, `--label` names the files: attack-LABEL.json).
 
 For every attack a daemon starts on an empty DATA_DIR with the attack's settings, the link is
 served by tests/fakes/hostile.py, and the daemon's process tree is read from /proc every 20 ms
@@ -13,11 +14,16 @@ served by tests/fakes/hostile.py, and the daemon's process tree is read from /pr
   (`ytdlp_stopped seconds=`); SIGTERM: signal to process exit, measured here;
 - `closed_s`: from the answer to the last attacking connection closed (negative: before it).
 
-Goals (issue 11): every peak below 200 MB, every stop within 2 s.
+Issue 26's decode bombs are media made with ffmpeg and served by the same server: a video of
+8192 x 8192 frames, an mkv of 500 streams, a page whose cover is a 30000 x 30000 PNG (the audio
+choice), an HLS playlist of 150,000 segments, a page of 3,000 `<video>` tags answered "all".
+
+Goals (issue 11): every peak below 200 MB, every stop within 2 s; issue 26's cases below 250 MB.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import tempfile
@@ -29,16 +35,26 @@ from urllib.parse import quote
 
 from bench.report import machine, machine_line, now, progress, say, write
 from bench.stack import Stack
-from tests.e2e.daemon import Daemon
+from tests.e2e.daemon import MAIN, Daemon
 from tests.e2e.procfs import MB
 from tests.e2e.sampler import Sampler
 from tests.fakes.hostile import GiB, HostileServer
+from tests.fakes.media_files import make_huge_frames, make_many_streams, make_video
 
 USER = 60_000  # each attack's users are USER + 10 * its index + 0..4
 FREED = re.compile(r"job_freed id=\d+ after_stop=([\d.]+)")
 THREAD = re.compile(r"ytdlp_(?:slow_)?stop(?:ped)? seconds=([\d.]+)")
 ANSWER_WITHIN = 120.0
 PEAK_GOAL_MB, STOP_GOAL_S = 200.0, 2.0
+DECODE_GOAL_MB = 250.0  # issue 26: the daemon and its children, for the decode bombs
+# Issue 26's media: served at /media/NAME by every hostile server (made once, in `media()`).
+MEDIA_TYPES = {
+    "huge.mp4": "video/mp4",
+    "streams.mkv": "video/x-matroska",
+    "song.mp4": "video/mp4",
+    "clip.mp4": "video/mp4",
+    "seg.ts": "video/mp2t",
+}
 
 
 @dataclass
@@ -67,6 +83,7 @@ class Attack:
     what: str
     settings: dict[str, str]
     run: Run
+    goal_mb: float = PEAK_GOAL_MB
 
 
 async def answered(stack: Stack, user: int, marker: str, began: float, out: Outcome) -> None:
@@ -135,6 +152,55 @@ async def sigterm(stack: Stack, hostile: HostileServer, daemon: Daemon, out: Out
     out.notes.append("SIGTERM to process exit, a worker blocked on trickling headers")
 
 
+def delivered(path: str, *methods: str) -> Run:
+    """One link whose answer is a file: `methods` (any upload when empty) to the attacker."""
+
+    async def run(stack: Stack, hostile: HostileServer, daemon: Daemon, out: Outcome) -> None:
+        began = time.monotonic()
+        stack.api.push_message(out.user, hostile.url(path))
+        call = await stack.api.wait_for_file(out.user, timeout=ANSWER_WITHIN)
+        out.answer_s = time.monotonic() - began
+        out.answer = f"{call.method} ({_thumbnail(call)})"
+        if methods and call.method not in methods:
+            out.notes.append(f"sent with {call.method}, not {'/'.join(methods)}")
+
+    return run
+
+
+def _thumbnail(call: object) -> str:
+    files = getattr(call, "files", {})
+    return "with a thumbnail" if "thumbnail" in files else "no thumbnail"
+
+
+async def question(stack: Stack, user: int, text: str, ending: str) -> None:
+    """Answer the question that contains `text` with the button whose data ends in `ending`."""
+    asked = await stack.api.wait_for_text(user, text, timeout=ANSWER_WITHIN)
+    data = next(b["callback_data"] for b in asked.buttons if b["callback_data"].endswith(ending))
+    stack.api.push_callback(user, asked.message_id, data)
+
+
+async def png_cover(stack: Stack, hostile: HostileServer, daemon: Daemon, out: Outcome) -> None:
+    hostile.serve_png_bomb("huge.png", 30000, 30000)
+    began = time.monotonic()
+    stack.api.push_message(out.user, hostile.url("/cover.html?video=song.mp4&image=huge.png"))
+    await question(stack, out.user, "What would you like", ":audio")
+    call = await stack.api.wait_for_file(out.user, timeout=ANSWER_WITHIN)
+    out.answer_s = time.monotonic() - began
+    out.answer = f"{call.method} ({_thumbnail(call)})"
+
+
+async def many_videos(stack: Stack, hostile: HostileServer, daemon: Daemon, out: Outcome) -> None:
+    began = time.monotonic()
+    stack.api.push_message(out.user, hostile.url("/videos.html?count=3000&src=clip.mp4"))
+    await question(stack, out.user, "This is a playlist", ":all")
+    await daemon.wait_log("job_end id=1 ", ANSWER_WITHIN)
+    out.answer_s = time.monotonic() - began
+    albums = [c for c in stack.api.calls_of("sendMediaGroup", out.user) if c.ok]
+    items = sum(len(c.params["media"]) for c in albums)
+    ending = next(line for line in daemon.lines if "job_end id=1 " in line)
+    out.answer = f"{items} items in {len(albums)} albums; {ending.split('outcome=')[-1][:40]}"
+
+
 def attacks() -> list[Attack]:
     one_worker = {"DOWNLOAD_WORKERS": "1"}
 
@@ -195,13 +261,64 @@ def attacks() -> list[Attack]:
             {},
             sigterm,
         ),
+        Attack(
+            "huge_frames",
+            "a 200 KB mp4 of 8192 x 8192 frames, a plain link",
+            {},
+            delivered("/media/huge.mp4"),
+            DECODE_GOAL_MB,
+        ),
+        Attack(
+            "png_cover",
+            "a page whose og:image is a 30000 x 30000 PNG, the audio choice",
+            {"CHOICE_TIMEOUT_SECONDS": "60"},
+            png_cover,
+            DECODE_GOAL_MB,
+        ),
+        Attack(
+            "streams_500",
+            "an mkv of 500 streams (250 video, 250 audio), a plain link",
+            {},
+            delivered("/media/streams.mkv"),
+            DECODE_GOAL_MB,
+        ),
+        Attack(
+            "hls_150k",
+            "an HLS playlist of 150,000 one-second segments, JOB_TIMEOUT_SECONDS=60",
+            {"JOB_TIMEOUT_SECONDS": "60"},
+            link("/hls.m3u8?segments=150000"),
+            DECODE_GOAL_MB,
+        ),
+        Attack(
+            "videos_3000",
+            'a page of 3,000 <video> tags answered "all" (MAX_PLAYLIST_ITEMS default 50)',
+            {"CHOICE_TIMEOUT_SECONDS": "60"},
+            many_videos,
+            DECODE_GOAL_MB,
+        ),
     ]
 
 
-async def measure(stack: Stack, attack: Attack, root: Path, user: int) -> Outcome:
+def media(folder: Path) -> dict[str, bytes]:
+    """Issue 26's media files, made with ffmpeg, by name."""
+    made = {
+        "huge.mp4": make_huge_frames(folder / "huge.mp4"),
+        "streams.mkv": make_many_streams(folder / "streams.mkv"),
+        "song.mp4": make_video(folder / "song.mp4", 3, 160, 120),
+        "clip.mp4": make_video(folder / "clip.mp4", 1, 160, 120),
+        "seg.ts": make_video(folder / "seg.ts", 1, 160, 120),
+    }
+    return {name: path.read_bytes() for name, path in made.items()}
+
+
+async def measure(
+    stack: Stack, attack: Attack, root: Path, user: int, files: dict[str, bytes], main: Path
+) -> Outcome:
     out = Outcome(attack.name, attack.what, attack.settings, user)
     async with HostileServer() as hostile:
-        daemon = await stack.start_daemon(root / attack.name, attack.settings)
+        for name, body in files.items():
+            hostile.serve(name, body, MEDIA_TYPES[name])
+        daemon = await stack.start_daemon(root / attack.name, attack.settings, main=main)
         async with Sampler(daemon.pid, 0.02) as sampler:
             await attack.run(stack, hostile, daemon, out)
             answered_at = time.monotonic()
@@ -216,6 +333,11 @@ async def measure(stack: Stack, attack: Attack, root: Path, user: int) -> Outcom
                 submitted = sum("job_submitted" in line for line in daemon.lines)
                 await daemon.wait_lines("job_end", submitted, ANSWER_WITHIN)
         out.peak_rss_mb = sampler.peak_rss / MB
+        daemon_peak = max((s.daemon_hwm for _, s in sampler.samples), default=0)
+        busiest = max((s.children for _, s in sampler.samples), default=0)
+        out.notes.append(
+            f"the daemon alone {daemon_peak / MB:.0f} MB; at most {busiest} children at once"
+        )
         if daemon.alive:
             await daemon.stop()
     if out.stop_to_free_s is None and (freed := FREED.findall(daemon.output)):
@@ -231,16 +353,24 @@ async def measure(stack: Stack, attack: Attack, root: Path, user: int) -> Outcom
     return out
 
 
-async def suite() -> dict[str, object]:
+async def suite(main: Path, only: set[str], label: str) -> dict[str, object]:
     began = time.monotonic()
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="tgfetch-attack-") as scratch:
         root = Path(scratch)
+        files = await asyncio.to_thread(media, root / "media")
         async with Stack(root) as stack:
             for index, attack in enumerate(attacks()):
+                if only and attack.name not in only:
+                    continue
                 progress(f"{attack.name}…")
-                outcomes.append(await measure(stack, attack, root, USER + 10 * index))
+                user = USER + 10 * index
+                outcomes.append(await measure(stack, attack, root, user, files, main))
+    goals = {a.name: a.goal_mb for a in attacks()}
+    for outcome in outcomes:
+        outcome.notes.insert(0, f"goal < {goals[outcome.name]:.0f} MB")
     return {
+        "label": label,
         "measured_at": now(),
         "machine": machine(),
         "seconds": round(time.monotonic() - began, 1),
@@ -257,10 +387,11 @@ def render(result: dict[str, object]) -> str:
     info = result["machine"]
     assert isinstance(rows, list) and isinstance(info, dict)
     lines = [
-        "# tgfetch under attack (issue 11)",
+        f"# tgfetch under attack (issues 11 and 26): {result.get('label', '')}",
         "",
         f"Measured {result['measured_at']} on {machine_line(info)}; {result['seconds']} s.",
-        f"Goals: peak RSS below {PEAK_GOAL_MB:.0f} MB, every stop within {STOP_GOAL_S:.0f} s.",
+        f"Goals: peak RSS below {PEAK_GOAL_MB:.0f} MB ({DECODE_GOAL_MB:.0f} MB for the decode "
+        f"bombs), every stop within {STOP_GOAL_S:.0f} s.",
         "",
         "| attack | peak RSS MB | answer s | stop → free s | thread s | closed s | answer |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -287,14 +418,22 @@ def render(result: dict[str, object]) -> str:
 
 
 def main() -> int:
-    result = asyncio.run(suite())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--main", type=Path, default=MAIN, help="the daemon's main.py")
+    parser.add_argument("--label", default="", help="results go to attack-LABEL.{json,md}")
+    parser.add_argument("--only", nargs="*", default=[], help="attack names")
+    args = parser.parse_args()
+    result = asyncio.run(suite(args.main.resolve(), set(args.only), args.label))
     markdown = render(result)
-    json_path, md_path = write("attack", result, markdown)
+    json_path, md_path = write(
+        f"attack-{args.label}" if args.label else "attack", result, markdown
+    )
     say(markdown)
     progress(f"wrote {json_path} and {md_path}")
     rows = result["attacks"]
     assert isinstance(rows, list)
-    met = all(float(r["peak_rss_mb"]) < PEAK_GOAL_MB for r in rows) and all(
+    goals = {a.name: a.goal_mb for a in attacks()}
+    met = all(float(r["peak_rss_mb"]) < goals[str(r["name"])] for r in rows) and all(
         r["stop_to_free_s"] is None or float(r["stop_to_free_s"]) <= STOP_GOAL_S for r in rows
     )
     return 0 if met else 1

@@ -98,6 +98,20 @@ if [ -n "$ENV_SRC" ] && ! cmp -s "$ENV_SRC" "$ENV_FILE"; then
   say "warning: $ENV_FILE exists and was kept; it differs from $ENV_SRC"
 fi
 
+say "installing /usr/local/bin/tgfetch (tgfetch doctor, tgfetch update-ytdlp)"
+# The bot's commands, run the way the service runs: its user, settings, data directory and
+# sandbox (so update-ytdlp stages under DATA_DIR as it must under ProtectSystem=strict).
+cat >/usr/local/bin/tgfetch <<EOF_WRAPPER
+#!/bin/sh
+# tgfetch doctor | tgfetch update-ytdlp [--rollback]  (installed by systemd/install.sh)
+exec systemd-run --quiet --pipe --wait --collect --uid=$SERVICE_USER --gid=$SERVICE_USER \\
+  -p WorkingDirectory=$APP_DIR -E DATA_DIR=$DATA_DIR -E HOME=$DATA_DIR \\
+  -p EnvironmentFile=$ENV_FILE -p ProtectSystem=strict -p ReadWritePaths=$DATA_DIR \\
+  -p PrivateTmp=yes -p NoNewPrivileges=yes \\
+  $APP_DIR/.venv/bin/python $APP_DIR/main.py "\$@"
+EOF_WRAPPER
+chmod 0755 /usr/local/bin/tgfetch
+
 say "installing the systemd unit $SERVICE"
 install -m 0644 -o root -g root "$SRC_DIR/systemd/$SERVICE.service" "$UNIT"
 systemctl daemon-reload
@@ -121,6 +135,8 @@ if grep -Eq "^[[:space:]]*BOT_TOKEN=[\"']?[0-9]{5,}:[A-Za-z0-9_-]{30,}[\"']?[[:s
   systemctl restart "$SERVICE"
   if systemctl is-active --quiet "$SERVICE"; then
     say "$SERVICE is running. Logs: journalctl -u $SERVICE -f"
+    say "checking the installation (tgfetch doctor):"
+    /usr/local/bin/tgfetch doctor || say "doctor found a problem: see the fail lines above"
   else
     say "$SERVICE did not start; see: journalctl -u $SERVICE -n 50 --no-pager"
     exit 1
@@ -134,6 +150,7 @@ tgfetch is installed but not started: $ENV_FILE has no BOT_TOKEN yet.
      settings are explained in the file.
   2. Then run:  sudo systemctl enable --now $SERVICE
      (or run this installer again)
-  3. Watch it:  journalctl -u $SERVICE -f
+  3. Check it:  sudo tgfetch doctor   (after every upgrade too)
+  4. Watch it:  journalctl -u $SERVICE -f
 EOF
 fi

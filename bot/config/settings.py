@@ -33,6 +33,14 @@ class SplitFiles(StrEnum):
     OFF = "off"  # nothing: a file too large for Telegram is refused
 
 
+class YtdlpUpdate(StrEnum):
+    """YTDLP_UPDATE: what the daily check does about a newer yt-dlp on the package index."""
+
+    OFF = "off"
+    NOTIFY = "notify"
+    AUTO = "auto"
+
+
 def _parse_ids(value: object) -> object:
     # pydantic-settings JSON-decodes an optional field's value first: "1001" arrives as 1001.
     if isinstance(value, int) and not isinstance(value, bool):
@@ -101,6 +109,9 @@ class Settings(BaseSettings):
     max_playlist_items: int = Field(default=50, ge=1, le=500)
     # The most of one page, manifest or API answer yt-dlp may hold while it looks for media.
     max_page_mb: int = Field(default=5, ge=1, le=100)
+    # Every child process (ffmpeg, ffprobe, the JavaScript runtime): the most memory one may
+    # use; a child past it fails its step (bot/children).
+    child_memory_mb: int = Field(default=300, ge=64, le=65536)
     download_workers: int = Field(default=4, ge=1, le=64)
     max_jobs_per_user: int = Field(default=2, ge=1, le=100)
     max_queued_jobs: int = Field(default=100, ge=1)
@@ -120,6 +131,18 @@ class Settings(BaseSettings):
     proxy_url: str | None = None
     download_proxy_url: str | None = None
     ytdlp_cookies: Path | None = None
+    # Netscape cookies files per site (several a site are used in turn); admins add them in
+    # /admin. Empty: DATA_DIR/cookies.
+    cookies_dir: Path | None = None
+    # A PO-token provider for YouTube (bgutil's HTTP server, e.g. http://127.0.0.1:4416), used
+    # through its yt-dlp plugin (requirements-pot.txt). Empty: none.
+    ytdlp_pot_provider_url: str | None = None
+    # update-ytdlp and the daily check: off, notify (tell admins a newer yt-dlp exists), auto
+    # (install it, test it, and restart into it).
+    ytdlp_update: YtdlpUpdate = YtdlpUpdate.NOTIFY
+    # A job a site refuses for now (a 429, the bot check, a 5xx) is tried again with backoff
+    # for this long before the failure stands; 0: never.
+    park_retry_hours: float = Field(default=6, ge=0, le=168)
     # Set: this process is the front (polls, records, shows) and `main.py worker` processes
     # download, through Redis (docs/SCALING.md). Unset: everything in this one process.
     queue_url: SecretStr | None = None
@@ -164,6 +187,16 @@ class Settings(BaseSettings):
     @classmethod
     def _proxy(cls, value: str | None) -> str | None:
         return _check_proxy(value)
+
+    @field_validator("ytdlp_pot_provider_url")
+    @classmethod
+    def _pot(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+            raise ValueError("must be the provider's http(s) address, e.g. http://127.0.0.1:4416")
+        return value.strip().rstrip("/")
 
     @field_validator("queue_url")
     @classmethod
@@ -216,6 +249,16 @@ class Settings(BaseSettings):
     def queue_enabled(self) -> bool:
         """Whether jobs go through Redis to workers (QUEUE_URL set)."""
         return self.queue_url is not None
+
+    @property
+    def pot_endpoints(self) -> tuple[str, ...]:
+        """The provider's URLs its plugin calls (bgutil: /ping and /get_pot)."""
+        base = self.ytdlp_pot_provider_url
+        return (f"{base}/ping", f"{base}/get_pot") if base else ()
+
+    @property
+    def cookies_folder(self) -> Path:
+        return self.cookies_dir or self.data_dir / "cookies"
 
     @property
     def max_file_size(self) -> int:

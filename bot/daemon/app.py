@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config.settings import Settings
+from bot.daemon.children import install_children
 from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
 from bot.daemon.wiring import GuardFactory, build_services, open_runtime
 from bot.handlers import (
@@ -32,7 +33,7 @@ from bot.handlers import (
 from bot.handlers.context import BotContext, BotData, TgApp
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations
-from bot.ops.stop import Exit, ExitReason, StopSignal
+from bot.ops.stop import RESTART_CODE, Exit, ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
@@ -118,6 +119,7 @@ async def run(settings: Settings, guard_factory: GuardFactory | None = None) -> 
     ending = Exit(ExitReason.FAILED_START, 1)
     try:
         ops.lock()  # before anything talks to Telegram: a second instance must not poll
+        install_children(settings)  # before any thread: children inherit PATH
     except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
         ending = fail_start(exc)
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)
@@ -149,7 +151,11 @@ async def _serve(
             policy = RetryPolicy()
             app = build_application(settings, monitor, policy, ops.metrics)
             rt = await resources.enter_async_context(open_runtime(settings, guard_factory))
-            services = build_services(settings, app, rt, ops.metrics)
+            # Under systemd a new yt-dlp is taken up by stopping: Restart= starts us again.
+            restart = None
+            if settings.notify_socket:
+                restart = lambda: stop.request(ExitReason.YTDLP_UPDATED, RESTART_CODE)  # noqa: E731
+            services = build_services(settings, app, rt, ops.metrics, restart)
             app.bot_data.services = services
             register_handlers(app, ops.metrics)
             link = rt.queue

@@ -1,7 +1,9 @@
 """Process entry: settings or one clear line, logging, the event loop, the exit code.
 
 `python main.py` is the bot (with QUEUE_URL: the front of workers); `python main.py worker` is
-a download worker (QUEUE_URL required).
+a download worker (QUEUE_URL required); `python main.py doctor` checks the installation, one
+line per check; `python main.py update-ytdlp [--rollback]` stages and tests the newest yt-dlp
+(or goes back to the previous one) for the next start.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config.settings import ConfigError, Settings, load_settings
+from bot.config.ytdlp_stage import activate
 from bot.daemon.logging_setup import configure_logging
 
 if TYPE_CHECKING:
@@ -36,7 +39,14 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-USAGE = "usage: python main.py [worker]"
+USAGE = "usage: python main.py [worker | doctor | update-ytdlp [--rollback]]"
+COMMANDS: tuple[list[str], ...] = (
+    [],
+    ["worker"],
+    ["doctor"],
+    ["update-ytdlp"],
+    ["update-ytdlp", "--rollback"],
+)
 
 Run = Callable[[Settings], Coroutine[Any, Any, int]]
 
@@ -54,9 +64,11 @@ def secrets_of(settings: Settings) -> list[str]:
 def main(argv: Sequence[str] | None = None, guard_factory: GuardFactory | None = None) -> int:
     """`guard_factory`: the URL guard's maker, for a test's own entry point (its DNS)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args not in ([], ["worker"]):
+    if args not in COMMANDS:
         print(USAGE, file=sys.stderr)  # noqa: T201 - logging is not configured yet
         return 2
+    if args and args[0] in ("doctor", "update-ytdlp"):
+        return _command(args)
     worker = args == ["worker"]
     # Until the event loop takes them over, SIGTERM stops the process like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -65,6 +77,8 @@ def main(argv: Sequence[str] | None = None, guard_factory: GuardFactory | None =
         if worker:
             _need_queue(settings)
         configure_logging(settings.log_level, secrets_of(settings))
+        # Before anything imports yt-dlp: a tested newer one staged by update-ytdlp goes first.
+        activate(settings.data_dir)
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         run = _worker() if worker else _bot(guard_factory)
@@ -78,6 +92,27 @@ def main(argv: Sequence[str] | None = None, guard_factory: GuardFactory | None =
     except KeyboardInterrupt:  # a signal before the event loop took signals over; run()
         code = 0  # has logged `stopped`
     return _leave(code)
+
+
+def _command(args: list[str]) -> int:
+    """doctor or update-ytdlp: their answer on stdout, the log on stderr."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        if args[0] == "doctor":  # the settings are its first check
+            print(f"fail settings {exc}")  # noqa: T201 - the command's answer
+        else:
+            print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        return 2 if args[0] != "doctor" else 1
+    configure_logging(settings.log_level, secrets_of(settings), sys.stderr)
+    if args[0] == "doctor":
+        activate(settings.data_dir)  # the yt-dlp the daemon would use
+        from bot.doctor.run import run_doctor
+
+        return asyncio.run(run_doctor(settings))
+    from bot.upgrade.stage import run_cli
+
+    return run_cli(settings.data_dir, args[1:])
 
 
 def _need_queue(settings: Settings) -> None:

@@ -27,6 +27,7 @@ from bot.ops.lock import AlreadyRunningError
 from bot.ops.operations import Operations, watch_polling
 from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
+from bot.upgrade.service import schedule_check
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,9 @@ class Lifecycle:
         schedule_daily(
             app, self._services.expiry, self._settings.daily_job_time, self._settings.zone
         )
+        schedule_check(
+            app, self._services.updates, self._settings.daily_job_time, self._settings.zone
+        )
         # Menus retry through Telegram's failures for a while: never part of start-up.
         self._spawn(self._menus(), "menus")
 
@@ -199,6 +203,8 @@ class Lifecycle:
         await asyncio.gather(*self._background, return_exceptions=True)
         services = self._services
         await services.jobs.shutdown(left(JOBS_GRACE_S))
+        await bounded("alerts_close", services.alerts.close(), left())
+        await bounded("updates_close", services.updates.close(), left())
         if services.mtproto is not None:
             await bounded("mtproto_close", services.mtproto.close(), left())
         app = self._app

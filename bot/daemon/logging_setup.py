@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 
 class RedactFilter(logging.Filter):
@@ -57,8 +58,10 @@ class RoutineFilter(logging.Filter):
         return not (record.name == "saq" and any(text in str(record.msg) for text in self.ROUTINE))
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+def configure_logging(level: str, secrets: list[str], stream: TextIO = sys.stdout) -> None:
+    """The daemon logs to stdout (journald); a command (doctor, update-ytdlp) to stderr, its
+    answer alone on stdout."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
     )

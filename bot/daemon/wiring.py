@@ -16,9 +16,14 @@ from bot import __version__
 from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
+from bot.config.ytdlp_stage import active_stage
+from bot.daemon.children import ytdlp_children
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
+from bot.daily.site_alerts import SiteAlerts
+from bot.download.cookies import CookieStore
 from bot.download.http import HttpFetcher
+from bot.download.jsruntime import JS_RUNTIME_ADVICE, JsRuntime, find_deno, probe, runtime_line
 from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
@@ -26,12 +31,13 @@ from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
 from bot.handlers.context import TgApp
 from bot.handlers.services import Services
 from bot.history.pages import History
-from bot.i18n import I18n
+from bot.i18n import I18n, Translator
 from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
-from bot.jobs.outcomes import Delivered, outcome_label
+from bot.jobs.outcomes import Delivered, Failed, Parked, outcome_label
 from bot.jobs.pages import PageConfig, PageStage
+from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
 from bot.jobs.pipeline import Deliverer as PipelineDeliverer
@@ -55,6 +61,7 @@ from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
 from bot.telegram_io.ui import TelegramChatUI
+from bot.upgrade.service import YtdlpUpdates
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
 from bot.upload.mtproto import MtprotoUploader
@@ -79,7 +86,18 @@ class Pools:
     io: ThreadPoolExecutor
     guard: UrlGuard
     download_client: httpx.AsyncClient
+    js: JsRuntime  # the deno yt-dlp runs (YouTube's challenge), or none
+    cookies: CookieStore  # COOKIES_DIR per site, then YTDLP_COOKIES
     pages: Renderer  # /pdf: its browser starts at the first page
+
+
+async def open_js_runtime(settings: Settings) -> JsRuntime:
+    """Find and ask the JavaScript runtime once; one line says what yt-dlp has."""
+    js = await probe(find_deno(active_stage(settings.data_dir)))
+    log.info(runtime_line(js))
+    if js.path is None:
+        log.warning("js_runtime_missing advice=%r", JS_RUNTIME_ADVICE)
+    return js
 
 
 @dataclass
@@ -115,8 +133,10 @@ async def open_pools(
     if settings.pdf_pages and find_browser(settings.pdf_browser) is None:
         log.warning("pdf_browser_missing hint=apt-get install chromium, or set PDF_PAGES=off")
     try:
+        js = await open_js_runtime(settings)
+        cookies = CookieStore(settings.cookies_folder, settings.ytdlp_cookies)
         pages = Renderer(browser, guard, settings.download_proxy_url)
-        yield Pools(blocking, io, guard, downloads, pages)
+        yield Pools(blocking, io, guard, downloads, js, cookies, pages)
     finally:
         await browser.close()
         await downloads.aclose()
@@ -143,7 +163,14 @@ async def open_runtime(
             await db.close()
 
 
-def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics) -> Services:
+def build_services(
+    settings: Settings,
+    app: TgApp,
+    rt: Runtime,
+    metrics: Metrics,
+    restart: Callable[[], None] | None = None,
+) -> Services:
+    """`restart`: how the daemon stops to start again with a new yt-dlp (None: it cannot)."""
     i18n = I18n()
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
@@ -162,6 +189,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         workers=settings.download_workers,
         per_user=settings.max_jobs_per_user,
         max_queued=settings.max_queued_jobs,
+        park_hours=settings.park_retry_hours,
     )
     observers = Presenters(
         TelegramChatUI(app.bot),
@@ -169,6 +197,21 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         jobs_repo.remember,
         PresenterConfig(offer_pdf=settings.pdf_pages),
     )
+    users = UserRepo(rt.db, utc_now)
+    alerts = SiteAlerts(
+        admins=tuple(sorted(settings.admin_ids)),
+        sender=TelegramSender(app.bot),
+        translator_of=lambda admin: translator_of(users, i18n, admin),
+        clock=utc_now,
+    )
+
+    def on_outcome(report: JobReport) -> None:
+        record_job(metrics, report)
+        outcome = report.outcome
+        failure = outcome.failure if isinstance(outcome, Parked) else outcome
+        if isinstance(failure, Failed):
+            alerts.seen(failure.reason, report.url)
+
     jobs: Engine
     if rt.queue is None:
         jobs = JobManager(
@@ -186,7 +229,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
                 streamer=streaming_uploader(settings, app),
             ),
             observers=observers,
-            on_outcome=lambda report: record_job(metrics, report),
+            on_outcome=on_outcome,
         )
     else:
         # The front: it answers cached links itself and sends every other job to a worker.
@@ -210,9 +253,8 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
             tuning=rt.queue.tuning,
             observers=observers,
             wall_clock=utc_now,
-            on_outcome=lambda report: record_job(metrics, report),
+            on_outcome=on_outcome,
         )
-    users = UserRepo(rt.db, utc_now)
     expiry = ExpiryService(
         config=ExpiryConfig.from_settings(settings),
         links=links_repo,
@@ -235,10 +277,29 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         history=History(links_repo, jobs_repo),
         stats=StatsRepo(rt.db, utc_now, settings.zone),
         expiry=expiry,
+        alerts=alerts,
+        cookies=rt.pools.cookies,
+        updates=YtdlpUpdates(
+            data_dir=settings.data_dir,
+            mode=settings.ytdlp_update,
+            admins=tuple(sorted(settings.admin_ids)),
+            sender=TelegramSender(app.bot),
+            translator_of=lambda admin: translator_of(users, i18n, admin),
+            restart=restart,
+        ),
+        js_runtime=rt.pools.js.label,
     )
 
 
-def pipeline_config(settings: Settings, *, keep_interrupted: bool = True) -> PipelineConfig:
+async def translator_of(users: UserRepo, i18n: I18n, user_id: int) -> Translator:
+    """An admin's language for an alert: their /language choice, else Telegram's."""
+    record = await users.get(user_id)
+    if record is None:
+        return i18n.get(None)
+    return i18n.get(record.language_override or record.language_code)
+
+
+def pipeline_config(settings: Settings, *, worker: bool = False) -> PipelineConfig:
     return PipelineConfig(
         data_dir=settings.data_dir,
         job_timeout=settings.job_timeout_seconds,
@@ -246,7 +307,11 @@ def pipeline_config(settings: Settings, *, keep_interrupted: bool = True) -> Pip
         split=settings.split_files,
         max_items=settings.max_playlist_items,
         job_limit=settings.max_job_size,
-        keep_interrupted=keep_interrupted,
+        keep_interrupted=not worker,
+        # A worker of a queue parks nothing: it reports the failure, which the front records.
+        park=None
+        if worker
+        else ParkPolicy(dt.timedelta(hours=settings.park_retry_hours), utc_now),
     )
 
 
@@ -265,17 +330,24 @@ def build_pipeline(
     """The pipeline with this process's fetchers (a single process, or a worker). `streamer`
     uploads while downloading (none on a worker: its deliveries go through its ledger)."""
     guard = pools.guard
+    children = ytdlp_children(settings.data_dir)  # the wrapped ffmpeg and deno
+    # yt-dlp may also call the PO-token provider the operator runs (often on loopback).
+    ytdlp_guard = guard.trusting(settings.pot_endpoints)
     return Pipeline(
-        config=pipeline_config(settings, keep_interrupted=not worker),
+        config=pipeline_config(settings, worker=worker),
         fetcher=Fetcher(
             HttpFetcher(pools.download_client, guard, settings.max_file_size),
             YtdlpFetcher(
                 pools.blocking,
                 max_size=settings.max_file_size,
                 proxy=settings.download_proxy_url,
-                cookies=settings.ytdlp_cookies,
+                cookies=pools.cookies,
+                js_runtimes=pools.js.option(),
+                pot_provider=settings.ytdlp_pot_provider_url,
                 factory=lambda params, stop: guarded_youtube_dl(
-                    params, guard, JobNet(stop, settings.max_page_size, pools.io)
+                    {**params, **children},
+                    ytdlp_guard,
+                    JobNet(stop, settings.max_page_size, pools.io),
                 ),
             ),
         ),

@@ -24,6 +24,7 @@ from telegram import Bot
 from bot import __version__
 from bot.config.settings import Settings, StartupError
 from bot.daemon.app import api_request
+from bot.daemon.children import install_children
 from bot.daemon.lifecycle import STARTUP_CANCEL_S, bounded, fail_start
 from bot.daemon.wiring import Pools, build_pipeline, open_pools, record_job
 from bot.i18n import I18n
@@ -102,6 +103,7 @@ async def run(settings: Settings) -> int:
     ending = Exit(ExitReason.FAILED_START, 1)
     try:
         ops.lock()  # two workers on one DATA_DIR would share job folders and a session file
+        install_children(settings)  # before any thread: children inherit PATH
     except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
         ending = fail_start(exc)
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)

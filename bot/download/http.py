@@ -124,10 +124,11 @@ class HttpFetcher:
                     current = urljoin(current, response.headers["location"])
                     continue
                 if response.status_code >= 400:
+                    status = response.status_code
                     raise FetchError(
-                        FailureReason.HTTP_STATUS,
-                        f"HTTP {response.status_code}",
-                        status=response.status_code,
+                        FailureReason.RATE_LIMITED if status == 429 else FailureReason.HTTP_STATUS,
+                        f"HTTP {status}",
+                        status=status,
                     )
                 yield response
                 return

@@ -155,6 +155,14 @@ async def _getaddrinfo(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def _endpoint(url: str) -> tuple[str, str, int, str, str]:
+    """(scheme, host, port, path, query) of a URL, ports spelled out."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port, parts.path or "/", parts.query
+
+
 def _getaddrinfo_sync(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -182,8 +190,13 @@ class UrlGuard:
         is_public: Callable[[str], bool] = check_address,
         behind_proxy: bool = False,
         resolve_timeout: float = 10.0,
+        trusted: tuple[str, ...] = (),
     ) -> None:
         self._allow_private = allow_private
+        # Endpoints the operator configured (a PO-token provider, usually on loopback): these
+        # exact URLs, and connections to their host and port, pass wherever they point.
+        self._trusted_urls = frozenset(_endpoint(url) for url in trusted)
+        self._trusted_hosts = frozenset((e[1], e[2]) for e in self._trusted_urls)
         self._resolve = resolve or _getaddrinfo
         self._resolve_sync = resolve_sync or _getaddrinfo_sync
         self._is_public = is_public
@@ -193,6 +206,19 @@ class UrlGuard:
     @property
     def allow_private(self) -> bool:
         return self._allow_private
+
+    def trusting(self, urls: tuple[str, ...]) -> UrlGuard:
+        """This guard, letting through `urls` exactly (scheme, host, port and path): for
+        yt-dlp's own calls to a service the operator runs, never for the users' links."""
+        return UrlGuard(
+            self._allow_private,
+            self._resolve,
+            resolve_sync=self._resolve_sync,
+            is_public=self._is_public,
+            behind_proxy=self._behind_proxy,
+            resolve_timeout=self._resolve_timeout,
+            trusted=urls,
+        )
 
     def is_public(self, ip: str) -> bool:
         return self._allow_private or self._is_public(ip)
@@ -247,8 +273,12 @@ class UrlGuard:
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            return self._vet(host, self._resolve_sync(host, port))
-        return self._vet(host, [host])
+            addresses = self._resolve_sync(host, port)
+        else:
+            addresses = [host]
+        if (host.lower(), port) in self._trusted_hosts:
+            return addresses
+        return self._vet(host, addresses)
 
     def check_peer(self, response: httpx.Response) -> None:
         """Refuse a response whose connection ended up at a non-public address.
@@ -269,6 +299,8 @@ class UrlGuard:
         """The checks that need no lookup; returns the target if its name must be resolved."""
         target = _parse(url)
         if self._allow_private:
+            return None
+        if self._trusted_urls and _endpoint(url) in self._trusted_urls:
             return None
         if target.address is not None:
             if not self._is_public(str(target.address)):

@@ -15,10 +15,11 @@ from typing import Any
 
 from bot.download import titles
 from bot.download.cancel import CancelToken, StoppedError, StopReason
-from bot.download.reasons import classify_message
+from bot.download.cookies import CookieStore
+from bot.download.reasons import classify_exception, classify_message
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
-from bot.model.failures import FailureReason, FetchError, is_disk_full
+from bot.model.failures import FailureReason, FetchError
 from bot.model.job import FormatChoice
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,11 @@ class YtdlpFetcher:
         *,
         max_size: int,
         proxy: str | None = None,
-        cookies: Path | None = None,
+        cookies: CookieStore | None = None,
         socket_timeout: float = 20,
         extract_timeout: float = 90,
+        js_runtimes: dict[str, dict[str, Any]] | None = None,
+        pot_provider: str | None = None,
         factory: YdlFactory,
     ) -> None:
         self._executor = executor
@@ -107,6 +110,8 @@ class YtdlpFetcher:
         self._socket_timeout = socket_timeout
         self._extract_timeout = extract_timeout
         self._factory = factory
+        self._js_runtimes = js_runtimes or {}
+        self._pot_provider = pot_provider
 
     def _params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -123,10 +128,31 @@ class YtdlpFetcher:
             "cachedir": False,
             "color": {"stdout": "never", "stderr": "never"},
             "proxy": self._proxy or "",
+            # Named explicitly (jsruntime.py): {} leaves yt-dlp without one, never a search.
+            "js_runtimes": dict(self._js_runtimes),
         }
-        if self._cookies is not None:
-            params["cookiefile"] = str(self._cookies)
+        if self._pot_provider is not None:  # bgutil's plugin (requirements-pot.txt)
+            params["extractor_args"] = {
+                "youtubepot-bgutilhttp": {"base_url": [self._pot_provider]}
+            }
         return params
+
+    async def _with_cookies(
+        self, url: str, params: dict[str, Any], cancel: CancelToken, work: Callable[[], Any]
+    ) -> Any:
+        """Run `work` with the cookies for `url`'s site in `params`; a file the site refused
+        gives way to the next of that site (cookies.py)."""
+        path = None
+        if self._cookies is not None:
+            path, stream = await asyncio.to_thread(self._cookies.pick, url)
+            if stream is not None:
+                params["cookiefile"] = stream
+        try:
+            return await self._run(work, cancel)
+        except FetchError as exc:
+            if path is not None and self._cookies is not None:
+                self._cookies.refused(path, exc.reason)
+            raise
 
     async def extract(self, url: str, cancel: CancelToken) -> PageInfo:
         info = await self._extract(url, cancel, self._params())
@@ -165,7 +191,7 @@ class YtdlpFetcher:
 
         try:
             async with asyncio.timeout(self._extract_timeout):
-                info = await self._run(work, cancel)
+                info: dict[str, Any] = await self._with_cookies(url, params, cancel, work)
         except TimeoutError:
             raise FetchError(FailureReason.TIMEOUT, "extracting the page took too long") from None
         return info
@@ -208,7 +234,15 @@ class YtdlpFetcher:
                 result: dict[str, Any] = ydl.process_ie_result(info, download=True)
                 return result
 
-        result = await self._run(work, cancel)
+        try:
+            result: dict[str, Any] = await self._with_cookies(page.url, params, cancel, work)
+        except FetchError as exc:
+            if exc.reason is FailureReason.FORMAT_UNAVAILABLE and _none_fits(info, limit):
+                # The selector asks for sizes within the limit, and every format is larger.
+                raise FetchError(
+                    FailureReason.TOO_LARGE, exc.detail, size=page.estimated_size or 0, limit=limit
+                ) from None
+            raise
         path = _downloaded_path(result, folder)
         if path is None:
             # max_filesize makes yt-dlp skip the file with only a log line.
@@ -326,9 +360,14 @@ def _guarded(
 
 
 def _classify(exc: BaseException) -> FetchError:
-    if is_disk_full(exc):
-        return FetchError(FailureReason.DISK_FULL, str(exc))
-    return classify_error(str(exc))
+    return classify_exception(exc)
+
+
+def _none_fits(info: dict[str, Any], limit: int) -> bool:
+    """Whether the page has formats and each one is known to be larger than `limit`."""
+    formats = info.get("formats") or ()
+    sizes = [f.get("filesize") or f.get("filesize_approx") for f in formats]
+    return bool(sizes) and all(isinstance(s, int | float) and s > limit for s in sizes)
 
 
 def _downloaded_path(result: dict[str, Any], folder: Path) -> Path | None:

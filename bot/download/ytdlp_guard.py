@@ -81,6 +81,7 @@ def _guarded_class(guard: UrlGuard, net: JobNet) -> Any:
     from yt_dlp.downloader import get_suitable_downloader
     from yt_dlp.downloader.external import ExternalFD
     from yt_dlp.downloader.rtmp import RtmpFD
+    from yt_dlp.downloader.websocket import FFmpegSinkFD
     from yt_dlp.networking import _urllib
     from yt_dlp.networking.exceptions import RequestError
     from yt_dlp.utils import DownloadCancelled
@@ -195,6 +196,9 @@ def _guarded_class(guard: UrlGuard, net: JobNet) -> Any:
     class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         @functools.cached_property
         def _request_director(self) -> Any:
+            # Only the guarded handler: yt-dlp's own list (_REQUEST_HANDLERS) has requests' and
+            # websockets' handlers too once the `default` extra is installed, and would prefer
+            # them (tests/unit/test_ytdlp_handlers.py fails if another one can be chosen).
             return self.build_request_director([GuardedUrllibRH])
 
         def urlopen(self, req: Any) -> Any:
@@ -208,13 +212,21 @@ def _guarded_class(guard: UrlGuard, net: JobNet) -> Any:
         def dl(
             self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False
         ) -> Any:
-            if not guard.allow_private:
-                fd = get_suitable_downloader(info, self.params, to_stdout=name == "-")
-                if fd is not None and issubclass(fd, ExternalFD | RtmpFD):
-                    raise FetchError(
-                        FailureReason.UNSUPPORTED,
-                        f"{fd.__name__} would open connections that cannot be checked",
-                    )
+            fd = get_suitable_downloader(info, self.params, to_stdout=name == "-")
+            # The websocket downloader (installed with the `default` extra's websockets) opens
+            # its socket with the websockets library itself, runs a second event loop in a
+            # thread of its own and ends with SIGINT to this process: never, even on a trusted
+            # setup.
+            if fd is not None and issubclass(fd, FFmpegSinkFD):
+                raise FetchError(
+                    FailureReason.UNSUPPORTED,
+                    f"{fd.__name__} connects by itself and signals the process when done",
+                )
+            if not guard.allow_private and fd is not None and issubclass(fd, ExternalFD | RtmpFD):
+                raise FetchError(
+                    FailureReason.UNSUPPORTED,
+                    f"{fd.__name__} would open connections that cannot be checked",
+                )
             return super().dl(name, info, subtitle=subtitle, test=test)
 
     return GuardedYoutubeDL

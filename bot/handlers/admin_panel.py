@@ -16,7 +16,7 @@ from bot.store.stats import Stats
 from bot.store.users import UserRecord
 from bot.telegram_io.chat import Buttons
 
-PANEL_VIEWS = ("stats", "users", "settings")
+PANEL_VIEWS = ("stats", "users", "settings", "cookies", "ytdlp")
 
 
 def panel_buttons(tr: Translator) -> Buttons:
@@ -25,7 +25,8 @@ def panel_buttons(tr: Translator) -> Buttons:
             (tr("📊 Statistics"), "adm:stats"),
             (tr("👥 Users"), "adm:users"),
             (tr("⚙️ Settings"), "adm:settings"),
-        ]
+        ],
+        [(tr("🍪 Cookies"), "adm:cookies"), (tr("🔄 yt-dlp"), "adm:ytdlp")],
     ]
 
 

@@ -132,7 +132,12 @@ def _admitted(update: Update, ctx: BotContext, user_id: int) -> Refusal | None:
 
 
 def _needs_admin(update: Update, user_id: int) -> bool:
-    """An admin's command, the admin panel's buttons, or someone else's history pages."""
+    """An admin's command, the admin panel's buttons, someone else's history pages, or a
+    document without a caption (a cookies file for the admin panel; a caption may hold links,
+    which anyone may send)."""
+    message = update.message
+    if message is not None and message.document is not None and not message.caption:
+        return True
     if update.callback_query is not None:
         data = update.callback_query.data or ""
         if data.startswith("adm:"):

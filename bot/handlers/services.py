@@ -10,12 +10,15 @@ from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
 from bot.daily.expiry import ExpiryService
+from bot.daily.site_alerts import SiteAlerts
+from bot.download.cookies import CookieStore
 from bot.history.pages import History
 from bot.i18n import I18n, Translator
 from bot.jobs.engine import Engine
 from bot.store.links import LinkRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRecord, UserRepo
+from bot.upgrade.service import YtdlpUpdates
 from bot.upload.mtproto import MtprotoUploader
 
 
@@ -32,6 +35,10 @@ class Services:
     history: History
     stats: StatsRepo
     expiry: ExpiryService
+    alerts: SiteAlerts  # sites that refuse the bot, told to the admins
+    cookies: CookieStore  # COOKIES_DIR: what the admin panel lists, adds and removes
+    updates: YtdlpUpdates  # the daily yt-dlp check and the panel's Update button
+    js_runtime: str  # what yt-dlp runs YouTube's challenge with: deno-2.9.8, or none
 
     async def seen(self, user: User) -> tuple[UserRecord, Translator]:
         """Record the user's visit; returns their record and the translator for their language."""

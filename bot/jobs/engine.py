@@ -38,6 +38,7 @@ class JobReport:
 
     outcome: Outcome
     seconds: float
+    url: str = ""  # the link (its host names the site in the admins' alerts)
 
 
 class JobObserver(Protocol):

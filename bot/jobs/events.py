@@ -67,7 +67,16 @@ class Delivering:
     unit: str = "part"  # "part" of a file, or "item" of a playlist
 
 
-JobEvent = Queued | Resumed | Started | NeedChoice | Chosen | Progress | Delivering
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """The site refused the job for now (`reason`); it is tried again until `hours` have passed
+    since the first refusal."""
+
+    reason: str
+    hours: float
+
+
+JobEvent = Queued | Resumed | Started | NeedChoice | Chosen | Progress | Delivering | RetryLater
 
 
 class EventSink(Protocol):

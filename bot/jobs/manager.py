@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import shutil
 import time
 from collections import Counter, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
 from bot.download.cancel import StopReason
 from bot.jobs.control import JobControl
 from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
-from bot.jobs.events import Queued, Resumed
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, outcome_label
+from bot.jobs.events import Queued, Resumed, RetryLater
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked, outcome_label
 from bot.jobs.pipeline import Pipeline
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
@@ -28,6 +29,16 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 OutcomeHook = Callable[[JobReport], None]
+# Returns at the given moment (tests pass one that returns when they say: no sleeping through
+# a backoff).
+WaitUntil = Callable[[dt.datetime], Awaitable[None]]
+
+
+def wall_clock_wait(clock: Callable[[], dt.datetime]) -> WaitUntil:
+    async def wait(moment: dt.datetime) -> None:
+        await asyncio.sleep(max(0.0, (moment - clock()).total_seconds()))
+
+    return wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,7 @@ class Limits:
     workers: int
     per_user: int
     max_queued: int
+    park_hours: float = 0  # PARK_RETRY_HOURS: what the user is told about a parked job
 
 
 @dataclass(eq=False)
@@ -63,8 +75,13 @@ class JobManager:
         pipeline: Pipeline,
         observers: ObserverFactory,
         on_outcome: OutcomeHook | None = None,
+        wait_until: WaitUntil | None = None,
     ) -> None:
         self._limits = limits
+        self._wait_until = wait_until or wall_clock_wait(lambda: dt.datetime.now(dt.UTC))
+        # Parked jobs (a site refused them for now), each with its task that waits for the
+        # retry; they keep their place in their user's limits.
+        self._parked: dict[int, _Entry] = {}
         self._repo = repo
         self._outcomes = outcomes
         self._pipeline = pipeline
@@ -148,6 +165,10 @@ class JobManager:
         resumed = 0
         for job in await self._repo.unfinished():
             observer = self._observers(job, job.reply_to)
+            if job.state is JobState.PARKED:  # the user was told already: nothing to say
+                self._per_user[job.user_id] += 1
+                self._park(_Entry(job, observer), job.retry_at or job.created_at)
+                continue
             if crashed and job.state is JobState.RUNNING:
                 log.warning(
                     "job_given_up id=%d reason=crashed url_length=%d", job.id, len(job.url)
@@ -165,7 +186,7 @@ class JobManager:
             observer.emit(Resumed())
             resumed += 1
         self._session = True
-        log.info("jobs_resumed count=%d", resumed)
+        log.info("jobs_resumed count=%d parked=%d", resumed, len(self._parked))
         self._pump()
         return resumed
 
@@ -184,6 +205,14 @@ class JobManager:
                 await self._cancel_waiting(entry)
                 self._show_positions()
                 return True
+        parked = self._parked.get(job_id)
+        if parked is not None and (admin or parked.job.user_id == user_id):
+            del self._parked[job_id]
+            if parked.task is not None:
+                parked.task.cancel()
+            self._release(parked.job.user_id)
+            await self._cancel_waiting(parked)
+            return True
         running = self._running.get(job_id)
         if running is None or not (admin or running.job.user_id == user_id):
             return False
@@ -192,7 +221,8 @@ class JobManager:
 
     async def cancel_user(self, user_id: int) -> int:
         self._cancel_epoch[user_id] += 1
-        ids = [e.id for e in (*self._waiting, *self._running.values()) if e.job.user_id == user_id]
+        entries = (*self._waiting, *self._running.values(), *self._parked.values())
+        ids = [e.id for e in entries if e.job.user_id == user_id]
         return sum([await self.cancel(job_id, user_id) for job_id in ids])
 
     async def choose(self, job_id: int, user_id: int, choice: FormatChoice) -> bool:
@@ -206,7 +236,10 @@ class JobManager:
         self._stopping = True
         for entry in list(self._running.values()):
             self._stop(entry, StopReason.SHUTDOWN)
-        for entry in self._waiting:  # they stay queued in the database: nothing to say
+        for entry in self._parked.values():  # they stay parked in the database
+            if entry.task is not None:
+                entry.task.cancel()
+        for entry in (*self._waiting, *self._parked.values()):  # nothing to say
             await entry.observer.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
@@ -229,9 +262,15 @@ class JobManager:
             entry.task = asyncio.create_task(self._execute(entry), name=f"job-{entry.id}")
 
     async def _execute(self, entry: _Entry) -> None:
+        outcome: Outcome | None = None
         try:
-            await run_job(
-                self._pipeline, entry.job, entry.control, entry.observer, self._on_outcome
+            outcome = await run_job(
+                self._pipeline,
+                entry.job,
+                entry.control,
+                entry.observer,
+                self._on_outcome,
+                self._limits.park_hours,
             )
         except asyncio.CancelledError:
             log.info("job_task_cancelled id=%d", entry.id)
@@ -239,7 +278,11 @@ class JobManager:
             log.exception("job_task_failed id=%d", entry.id)
         finally:
             self._running.pop(entry.id, None)
-            self._release(entry.job.user_id)
+            if isinstance(outcome, Parked) and not self._stopping:
+                parked = replace(entry.job, state=JobState.PARKED, parked_since=outcome.since)
+                self._park(_Entry(parked, entry.observer), outcome.retry_at)
+            else:
+                self._release(entry.job.user_id)
             stopped = entry.control.cancel.stopped_at
             if stopped is not None:  # how long a stopped job held its worker
                 log.info("job_freed id=%d after_stop=%.2f", entry.id, time.monotonic() - stopped)
@@ -248,6 +291,19 @@ class JobManager:
             self._pump()
             if not self._stopping:
                 self._show_positions()
+
+    def _park(self, entry: _Entry, retry_at: dt.datetime) -> None:
+        """Wait for `retry_at`, then queue the job again; its user's slot stays taken."""
+        self._parked[entry.id] = entry
+        entry.task = asyncio.create_task(self._unpark(entry, retry_at), name=f"park-{entry.id}")
+
+    async def _unpark(self, entry: _Entry, retry_at: dt.datetime) -> None:
+        await self._wait_until(retry_at)
+        if self._parked.pop(entry.id, None) is None or self._stopping:
+            return
+        log.info("job_unparked id=%d", entry.id)
+        self._waiting.append(_Entry(entry.job, entry.observer))
+        self._pump()
 
     def _release(self, user_id: int) -> None:
         self._per_user[user_id] -= 1
@@ -278,16 +334,21 @@ async def run_job(
     control: JobControl,
     observer: JobObserver,
     on_outcome: OutcomeHook | None = None,
-) -> None:
-    """One run of a job: the pipeline (which records the outcome), then the last word."""
+    park_hours: float = 0,
+) -> Outcome:
+    """One run of a job: the pipeline (which records the outcome), then the last word (or,
+    for a job parked, word that it is tried again)."""
     started = time.monotonic()
     outcome = await pipeline.run(job, control, observer)
     try:
-        await observer.finish(outcome, stopping=control.cancel.reason is StopReason.SHUTDOWN)
+        if isinstance(outcome, Parked):  # not its last word: it is tried again
+            observer.emit(RetryLater(outcome.failure.reason.value, park_hours))
+        else:
+            await observer.finish(outcome, stopping=control.cancel.reason is StopReason.SHUTDOWN)
     finally:
         seconds = time.monotonic() - started
         if on_outcome is not None:  # counted before the log line that says it is over
-            on_outcome(JobReport(outcome, seconds))
+            on_outcome(JobReport(outcome, seconds, job.url))
         log.info(
             "job_end id=%d outcome=%s seconds=%.2f bytes=%d",
             job.id,
@@ -295,3 +356,4 @@ async def run_job(
             seconds,
             outcome.size if isinstance(outcome, Delivered) else 0,
         )
+    return outcome

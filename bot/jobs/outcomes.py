@@ -5,6 +5,7 @@ A job that delivered several files (a split file, a playlist) has one SentFile e
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from bot.model.failures import FailureReason, JobError
@@ -64,6 +65,16 @@ class Interrupted:
 
 
 @dataclass(frozen=True, slots=True)
+class Parked:
+    """Refused by the site for now (`failure`): the job waits in the database, keeps its place
+    in the user's limits, and is tried again at `retry_at` (PARK_RETRY_HOURS)."""
+
+    failure: Failed
+    since: dt.datetime
+    retry_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ItemFailure:
     """A playlist's item that could not be sent, and why: the others went all the same."""
 
@@ -72,7 +83,7 @@ class ItemFailure:
     failure: Failed
 
 
-Outcome = Delivered | Failed | Cancelled | Interrupted
+Outcome = Delivered | Failed | Cancelled | Interrupted | Parked
 
 
 def outcome_label(outcome: Outcome) -> str:
@@ -83,4 +94,6 @@ def outcome_label(outcome: Outcome) -> str:
         return "failed"
     if isinstance(outcome, Cancelled):
         return "cancelled"
+    if isinstance(outcome, Parked):
+        return "parked"
     return "interrupted"

@@ -31,6 +31,7 @@ from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
 from bot.jobs.handover import hand_over
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.pages import PageStage
+from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import ProgressTracker
@@ -105,6 +106,7 @@ class PipelineConfig:
     # A restart keeps the job's folder so that its download continues. Not on a worker of a
     # queue: another worker may take the job up, and nothing would clear the folder here.
     keep_interrupted: bool = True
+    park: ParkPolicy | None = None  # a site's refusal for now parks the job (PARK_RETRY_HOURS)
 
 
 @dataclass(eq=False)
@@ -148,7 +150,7 @@ class Pipeline:
         self._deliverer = deliverer
         self._cache = cache
         self._records = records
-        self._end = Endings(records, config.data_dir)
+        self._end = Endings(records, config.data_dir, config.park)
         # Uploads while downloading (stream_through.py); None: never.
         self._stream = StreamDelivery(streamer, self._end) if streamer is not None else None
         self._parts = PartSender(deliverer, parts, self._end, config.split)

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.download.cancel import StopReason
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Interrupted, Outcome, SentFile
+from bot.jobs.outcomes import (
+    Cancelled,
+    Delivered,
+    Failed,
+    Interrupted,
+    Outcome,
+    Parked,
+    SentFile,
+)
+from bot.jobs.parking import ParkPolicy
 from bot.model.failures import FailureReason, JobError, UnconfirmedDeliveryError
 from bot.model.job import FormatChoice, Job, JobState
 from bot.store.links import LinkOutcome
@@ -47,9 +56,12 @@ class JobRun(Protocol):
 class Endings:
     """Writes how a run ended through the JobRecorder; returns the outcome to tell."""
 
-    def __init__(self, records: JobRecorder, data_dir: Path) -> None:
+    def __init__(
+        self, records: JobRecorder, data_dir: Path, park: ParkPolicy | None = None
+    ) -> None:
         self._records = records
         self._data_dir = data_dir
+        self._park = park  # None: nothing is parked (a worker of a queue)
 
     async def delivered(self, run: JobRun, ending: Ending, outcome: Outcome) -> Outcome:
         """Record a delivery (or one that may have happened); a stop cannot interrupt it."""
@@ -84,6 +96,17 @@ class Endings:
                 free,
                 error.detail,
             )
+        mark = self._park.next_try(run.job, error) if self._park is not None else None
+        if mark is not None:
+            # The link stays pending; attempts count crashes, which a refusal is not.
+            log.info(
+                "job_parked id=%d reason=%s retry_at=%s",
+                run.job.id,
+                error.reason,
+                mark.retry_at.isoformat(timespec="seconds"),
+            )
+            await self._record(run, Ending(JobState.PARKED, attempts=0, parked=mark))
+            return Parked(Failed.of(error), mark.since, mark.retry_at)
         ending = Ending(JobState.FAILED, LinkOutcome.FAILED, reason=error.reason.value)
         await self._record(run, ending)
         return Failed.of(error)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bot.media.facts import Facts
-from bot.media.tools import produce
+from bot.media.tools import NO_VIDEO_DECODE, produce
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ async def tagged_audio(
     mp3 = audio.codec == "mp3"
     suffix = ".mp3" if mp3 else ".m4a"
     partial = path.with_name(f"{path.stem}.tagged{suffix}")
-    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path)]
+    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", *NO_VIDEO_DECODE, "-i", str(path)]
     if cover is not None:
-        args += ["-i", str(cover)]
+        args += ["-i", str(cover)]  # our own small JPEG (probe.py)
     args += ["-map", f"0:{audio.index}"]
     if cover is not None:
         args += ["-map", "1:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
@@ -62,7 +62,13 @@ async def tagged_audio(
     target = path.with_suffix(suffix)
     limit = AUDIO_BASE_S + (facts.seconds or 0) / AUDIO_SPEED
     made = await produce(
-        args, source=path, partial=partial, target=target, limit=limit, event="media_audio"
+        args,
+        source=path,
+        partial=partial,
+        target=target,
+        limit=limit,
+        event="media_audio",
+        step="audio",
     )
     if not made:
         return None

@@ -22,13 +22,16 @@ class Track:
 @dataclass(frozen=True, slots=True)
 class Facts:
     """The container (ffprobe's demuxer names, an MP4's brand), the first moving picture and the
-    first sound, the duration, the tags, and whether the file is shorter than its own index."""
+    first sound (or the first still picture), the duration, the tags, and whether the file is
+    shorter than its own index."""
 
     formats: frozenset[str]
     brand: str | None = None
     seconds: float | None = None
     video: Track | None = None
     audio: Track | None = None
+    picture: Track | None = None  # a still: a JPEG or PNG, an MP3's cover
+    sized: bool = True  # the container says the video's size (MPEG-TS does not: a frame does)
     title: str | None = None
     artist: str | None = None
     truncated: bool = False
@@ -62,9 +65,8 @@ def read_facts(data: dict[str, Any]) -> Facts:
     fmt: dict[str, Any] = raw_format if isinstance(raw_format, dict) else {}
     streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
     format_name = str(fmt.get("format_name", ""))
-    videos = [
-        s for s in streams if s.get("codec_type") == "video" and not _is_picture(s, format_name)
-    ]
+    pictures = [s for s in streams if s.get("codec_type") == "video"]
+    videos = [s for s in pictures if not _is_picture(s, format_name)]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     seconds = number(fmt.get("duration"))
     if seconds is None:
@@ -77,6 +79,7 @@ def read_facts(data: dict[str, Any]) -> Facts:
         seconds=seconds or None,
         video=_video(videos[0]) if videos else None,
         audio=_track(audios[0]) if audios else None,
+        picture=_video(pictures[0]) if pictures and not videos else None,
         title=tag(tags, "title") or tag(first_audio.get("tags"), "title"),
         artist=tag(tags, "artist") or tag(first_audio.get("tags"), "artist"),
         truncated=_truncated(fmt, streams),

@@ -59,8 +59,10 @@ def _sound_wanted(file: MediaFile, facts: Facts) -> bool:
 
 async def _audio(file: MediaFile, facts: Facts) -> Prepared | None:
     cover = None
-    if file.cover is not None:
-        cover = await thumbnail(file.cover, file.path.with_name(COVER_NAME), at=None)
+    if file.cover is not None and (picture := await read(file.cover)) is not None:
+        # Its size first: a picture too large to decode gives no cover (probe.py).
+        track = picture.picture or picture.video
+        cover = await thumbnail(file.cover, file.path.with_name(COVER_NAME), at=None, track=track)
     title = file.title or facts.title
     performer = file.performer or facts.artist
     path = await tagged_audio(file.path, facts, title=title, performer=performer, cover=cover)
@@ -85,7 +87,7 @@ async def _video(path: Path, facts: Facts, plan: Plan) -> Prepared:
             return await _as_is(path, MediaInfo())
     video = facts.video
     duration = facts.duration or 1
-    thumb = await thumbnail(path, thumb_path(path), at=min(1.0, duration / 3))
+    thumb = await thumbnail(path, thumb_path(path), at=min(1.0, duration / 3), track=video)
     info = MediaInfo(
         kind,
         facts.duration,

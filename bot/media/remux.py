@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.media.facts import Facts
 from bot.media.mp4 import moov_first
-from bot.media.tools import produce
+from bot.media.tools import NO_VIDEO_DECODE, produce
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,10 @@ async def to_faststart_mp4(path: Path, facts: Facts) -> Path | None:
         return None
     target = path.with_suffix(".mp4")
     partial = path.with_name(f"{path.stem}.remux.mp4")
-    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-map", f"0:{video.index}"]
+    # Copied, not decoded; only where the container does not say its size is a frame decoded.
+    decode = NO_VIDEO_DECODE if facts.sized else []
+    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", *decode, "-i", str(path)]
+    args += ["-map", f"0:{video.index}"]
     if audio is not None:
         args += ["-map", f"0:{audio.index}"]
     args += ["-c", "copy", "-dn", "-sn"]
@@ -50,6 +53,7 @@ async def to_faststart_mp4(path: Path, facts: Facts) -> Path | None:
         target=target,
         limit=limit,
         event="media_remux",
+        step="remux",
         check=moov_first,
     )
     if not made:

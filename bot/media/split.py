@@ -86,9 +86,9 @@ async def plan_media(path: Path, facts: Facts, limit: int) -> list[Cut] | None:
     """Where to cut a video or an audio file into parts under `limit`; None when it cannot be
     cut so (no keyframes found, or a stretch between two of them is too large)."""
     stream = "v:0" if facts.video is not None else "a:0"
-    args = ["ffprobe", "-v", "error", "-select_streams", stream]
+    args = ["ffprobe", "-v", "error", "-skip_frame", "all", "-select_streams", stream]
     args += ["-show_entries", "packet=pts_time,pos,flags", "-of", "csv=p=0", str(path)]
-    result = await run_tool(args, PACKETS_TIMEOUT_S)
+    result = await run_tool(args, PACKETS_TIMEOUT_S, step="split_plan")
     if result is None or not result.ok:
         return None
     points = _keyframes(result.stdout.decode(errors="replace"))
@@ -131,7 +131,7 @@ async def cut_media(source: Path, cut: Cut, kind: MediaKind, folder: Path) -> Pr
     size = (await asyncio.to_thread(source.stat)).st_size
     limit = CUT_BASE_S + size / cut.count / CUT_BYTES_PER_S
     # Written under another name, then renamed: a stop never leaves a part that looks whole.
-    result = await run_tool([*args, str(partial)], limit)
+    result = await run_tool([*args, str(partial)], limit, step="split_cut")
     if result is None or not result.ok:
         await asyncio.to_thread(partial.unlink, missing_ok=True)
         log.warning("split_cut_failed part=%d", cut.index)
@@ -150,7 +150,8 @@ async def _media_part(path: Path, facts: Facts, kind: MediaKind) -> Prepared:
     video = facts.video
     thumb = None
     if kind in (MediaKind.VIDEO, MediaKind.ANIMATION) and video is not None:
-        thumb = await thumbnail(path, thumb_path(path), at=min(1.0, (facts.seconds or 1) / 3))
+        at = min(1.0, (facts.seconds or 1) / 3)
+        thumb = await thumbnail(path, thumb_path(path), at=at, track=video)
     info = MediaInfo(
         kind,
         facts.duration,

@@ -23,6 +23,9 @@ class FailureReason(StrEnum):
     TLS = "tls"  # the secure connection failed (a certificate that does not verify)
     REDIRECTS = "redirects"  # too many redirects
     HTTP_STATUS = "http_status"
+    RATE_LIMITED = "rate_limited"  # the site said "too many requests" (HTTP 429): it passes
+    BOT_CHECK = "bot_check"  # the site wants proof that no bot asks (YouTube's "not a bot")
+    FORMAT_UNAVAILABLE = "format_unavailable"  # the page lists none of the formats asked for
     TIMEOUT = "timeout"
     LOGIN_REQUIRED = "login_required"  # private, age-restricted, members-only, anti-bot login
     GEO_BLOCKED = "geo_blocked"  # not offered in the server's country
@@ -34,6 +37,7 @@ class FailureReason(StrEnum):
     PAGE_TOO_LARGE = "page_too_large"  # a page or manifest past MAX_PAGE_MB
     NO_MEDIA = "no_media"
     UNSUPPORTED = "unsupported"
+    PROCESSING = "processing"  # ffmpeg failed putting the media together (its memory ceiling)
     EMPTY = "empty"
     UPLOAD_FAILED = "upload_failed"
     CHAT_UNAVAILABLE = "chat_unavailable"
@@ -45,6 +49,18 @@ class FailureReason(StrEnum):
     RENDER_FAILED = "render_failed"  # /pdf: the browser could make neither a PDF nor a picture
     PAGES_UNAVAILABLE = "pages_unavailable"  # /pdf: no browser to render with (the operator's)
     INTERNAL = "internal"
+
+
+# A site's refusal that passes with time: the job is parked and tried again (PARK_RETRY_HOURS).
+PASSING = frozenset({FailureReason.RATE_LIMITED, FailureReason.BOT_CHECK})
+
+
+def passes(reason: FailureReason, status: int | None = None) -> bool:
+    """Whether a failure is the site's for now (a 429, the bot check, a 5xx) and worth a retry
+    later."""
+    if reason is FailureReason.HTTP_STATUS:
+        return status is not None and 500 <= status <= 599
+    return reason in PASSING
 
 
 class JobError(Exception):

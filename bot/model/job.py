@@ -10,6 +10,7 @@ from enum import StrEnum
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    PARKED = "parked"  # refused by the site for now: tried again at its retry_at
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -44,3 +45,15 @@ class Job:
     attempts: int
     created_at: dt.datetime
     reply_to: int | None = None  # the user's message with the link: what the file answers
+    parked_since: dt.datetime | None = None  # first refused by the site for now (the window)
+    retry_at: dt.datetime | None = None  # parked: when it is tried again
+
+
+@dataclass(frozen=True, slots=True)
+class ParkMark:
+    """A job parked: the site refused it for now (`reason`), tried again at `retry_at`; the
+    window of PARK_RETRY_HOURS counts from `since`."""
+
+    since: dt.datetime
+    retry_at: dt.datetime
+    reason: str

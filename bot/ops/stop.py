@@ -13,6 +13,12 @@ class ExitReason(StrEnum):
     POLLING_STALLED = "polling_stalled"  # no getUpdates round trip for POLL_STALL_SECONDS
     # Not "startup_failed": that word marks the one line saying why, logged before the stop.
     FAILED_START = "failed_start"
+    # A newer yt-dlp passed its self-test (YTDLP_UPDATE=auto, or the admin's button): a clean
+    # stop that systemd's Restart=on-failure turns into a start with it.
+    YTDLP_UPDATED = "ytdlp_updated"
+
+
+RESTART_CODE = 75  # EX_TEMPFAIL: not an error, but systemd restarts the unit on it
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,11 @@ from bot.jobs.events import (
     Progress,
     Queued,
     Resumed,
+    RetryLater,
     Started,
 )
 from bot.jobs.outcomes import Outcome
-from bot.model.job import FormatChoice, Job
+from bot.model.job import FormatChoice, Job, JobState
 from bot.presenter import texts
 from bot.presenter.status import EDIT_INTERVAL_S, StatusMessage
 from bot.telegram_io.chat import Buttons, ChatUI
@@ -82,6 +83,10 @@ class JobPresenter:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._done = False
+        # Parked (a site refused the job for now): the user was told once, and the message
+        # keeps saying so, with its Cancel button, through the tries that follow; a try that
+        # gets going shows its progress.
+        self._parked = job.state is JobState.PARKED
 
     def emit(self, event: JobEvent) -> None:
         """Show `event` as soon as the edit rules allow; never waits."""
@@ -127,6 +132,13 @@ class JobPresenter:
     def _view(self, event: JobEvent) -> _View | None:
         tr, job_id = self._tr, self._job.id
         cancel = texts.cancel_buttons(tr, job_id)
+        if isinstance(event, RetryLater):
+            first, self._parked = not self._parked, True
+            if not first:
+                return None
+            return _View(texts.parked_text(tr, event.reason, event.hours), cancel, urgent=True)
+        if self._parked and isinstance(event, Queued | Resumed | Started | Chosen):
+            return None
         if isinstance(event, Queued):
             return _View(texts.queued_text(tr, event.position), cancel, urgent=True)
         if isinstance(event, Resumed):

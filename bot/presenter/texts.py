@@ -4,11 +4,13 @@ progress, and the job's last word (failures, cancelled, interrupted, unconfirmed
 from __future__ import annotations
 
 import html
+import math
 
-from bot.i18n import N_, Translator
+from bot.history.texts import reason_label
+from bot.i18n import N_, N_plural, Translator
 from bot.i18n.formats import clean_text, human_duration, human_size, number, percent, short_url
 from bot.jobs.events import NeedChoice, Progress
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked
 from bot.model.failures import FailureReason
 from bot.telegram_io.chat import Buttons
 
@@ -37,6 +39,18 @@ _FAILURES: dict[FailureReason, str] = {
         " video), so the bot cannot fetch it."
     ),
     FailureReason.GEO_BLOCKED: N_("The site does not offer this in the bot's country."),
+    FailureReason.RATE_LIMITED: N_(
+        "The site is limiting how often the bot may ask (too many requests). Please try again"
+        " later."
+    ),
+    FailureReason.BOT_CHECK: N_(
+        "The site asked the bot to prove it is not a robot, and the bot could not. Please try"
+        " again later."
+    ),
+    FailureReason.FORMAT_UNAVAILABLE: N_(
+        "The site did not offer this in any format the bot can fetch right now. Please try"
+        " again later."
+    ),
     FailureReason.UNAVAILABLE: N_(
         "This is no longer available: it was removed, or it is not public."
     ),
@@ -53,6 +67,10 @@ _FAILURES: dict[FailureReason, str] = {
     FailureReason.NO_MEDIA: N_("No video or audio was found on that page."),
     FailureReason.UNSUPPORTED: N_(
         "That link cannot be downloaded: the site is not supported, or it would not give the file."
+    ),
+    FailureReason.PROCESSING: N_(
+        "The media was downloaded but could not be put together: it needs more memory than the"
+        " bot allows, or it is damaged."
     ),
     FailureReason.EMPTY: N_("The server sent an empty file."),
     FailureReason.UPLOAD_FAILED: N_("Telegram did not accept the file. Please try again later."),
@@ -89,6 +107,14 @@ _HTTP_BUSY = N_(
 )
 _HTTP_BROKEN = N_("The site has a problem right now (error {status}). Please try again later.")
 _HTTP_OTHER = N_("The site answered with error {status}.")
+
+# Said once when a site refuses a job for now; {n}: PARK_RETRY_HOURS, rounded up.
+_PARKED = N_plural(
+    "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hour"
+    " and send the file as soon as it works.",
+    "⏸ The site is refusing the bot for now ({why}). I will keep trying for up to {n} hours"
+    " and send the file as soon as it works.",
+)
 
 # The limit: one rule, said the same way in /start, /help and every refusal.
 LIMIT_RULE = N_("This bot sends files up to {limit}.")
@@ -186,6 +212,11 @@ def final_buttons(tr: Translator, outcome: Outcome, link_id: int | None) -> Butt
 
 def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
     return [[(tr("✖️ Cancel"), f"cancel:{job_id}")]]
+
+
+def parked_text(tr: Translator, reason: str, hours: float) -> str:
+    """Said once when a site refuses a job for now: it is tried again, the file comes then."""
+    return tr.plural(_PARKED, max(1, math.ceil(hours)), why=html.escape(reason_label(tr, reason)))
 
 
 def queued_text(tr: Translator, position: int) -> str:
@@ -310,4 +341,6 @@ def final_text(tr: Translator, outcome: Outcome) -> str | None:
         return failure_text(tr, outcome)
     if isinstance(outcome, Cancelled):
         return tr("✖️ Cancelled.")
+    if isinstance(outcome, Parked):  # not a last word (the job is tried again), for completeness
+        return failure_text(tr, outcome.failure)
     return tr("⏸ The bot is restarting. Your download will continue when it is back.")

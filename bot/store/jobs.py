@@ -11,10 +11,14 @@ from bot.store.db import Database
 from bot.store.links import insert_link
 from bot.store.parts import forget_orphans
 
-UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.PARKED.value)
 # In the meta table: "running" from start-up until the jobs were stopped and recorded at a
 # clean shutdown ("stopped"). Found "running" at start-up, the last run ended in a crash.
 SESSION_KEY = "jobs_session"
+
+
+def _moment(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -31,6 +35,8 @@ def _job(row: sqlite3.Row) -> Job:
         attempts=row["attempts"],
         created_at=dt.datetime.fromtimestamp(row["created_at"], dt.UTC),
         reply_to=row["reply_to"],
+        parked_since=_moment(row["parked_since"]),
+        retry_at=_moment(row["retry_at"]),
     )
 
 
@@ -155,7 +161,7 @@ class JobRepo:
     async def unfinished(self) -> list[Job]:
         def query(conn: sqlite3.Connection) -> list[Job]:
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE state IN (?, ?) ORDER BY id", UNFINISHED
+                "SELECT * FROM jobs WHERE state IN (?, ?, ?) ORDER BY id", UNFINISHED
             ).fetchall()
             return [_job(r) for r in rows]
 
@@ -166,7 +172,7 @@ class JobRepo:
 
         def delete(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "DELETE FROM jobs WHERE state NOT IN (?, ?) AND updated_at < ?",
+                "DELETE FROM jobs WHERE state NOT IN (?, ?, ?) AND updated_at < ?",
                 (*UNFINISHED, before.timestamp()),
             )
             forget_orphans(conn)
@@ -179,7 +185,7 @@ class JobRepo:
 
         def delete(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "DELETE FROM jobs WHERE user_id = ? AND state NOT IN (?, ?)",
+                "DELETE FROM jobs WHERE user_id = ? AND state NOT IN (?, ?, ?)",
                 (user_id, *UNFINISHED),
             )
             forget_orphans(conn)

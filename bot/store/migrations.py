@@ -95,6 +95,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (url_key, choice, part)
     );
     """,
+    # 4: jobs parked after a site refused them for now (issue 23: a 429, the bot check, a 5xx):
+    # when the window began, when the next try is due, and why.
+    """
+    ALTER TABLE jobs ADD COLUMN parked_since REAL;
+    ALTER TABLE jobs ADD COLUMN retry_at REAL;
+    ALTER TABLE jobs ADD COLUMN park_reason TEXT;
+    """,
 )
 
 

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.model.job import FormatChoice, JobState
+from bot.model.job import FormatChoice, JobState, ParkMark
 from bot.store.cache import CachedFile, put_file
 from bot.store.db import Database
 from bot.store.links import LinkOutcome, finish_link
@@ -40,6 +40,7 @@ class Ending:
     title: str | None = None
     cached: Cached | None = None
     attempts: int | None = None
+    parked: ParkMark | None = None  # state PARKED: the window and the next try
 
 
 class OutcomeRepo:
@@ -111,6 +112,12 @@ def write_ending(
         cur = conn.execute(sql + guard, (ending.state.value, ending.attempts, at, job_id))
     if once and cur.rowcount == 0:
         return False
+    if ending.parked is not None:
+        mark = ending.parked
+        conn.execute(
+            "UPDATE jobs SET parked_since = ?, retry_at = ?, park_reason = ? WHERE id = ?",
+            (mark.since.timestamp(), mark.retry_at.timestamp(), mark.reason, job_id),
+        )
     if link_id is not None and ending.link is not None:
         finish_link(
             conn,

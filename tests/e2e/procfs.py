@@ -24,6 +24,10 @@ def _kb(value: str | None) -> int:
     return int(value.split()[0]) * KB if value else 0
 
 
+def _cmdline(pid: int) -> bytes:
+    return (PROC / str(pid) / "cmdline").read_bytes()
+
+
 def _parent(pid: int) -> int | None:
     """The parent pid from /proc/<pid>/stat (the command name may hold spaces and parens)."""
     try:
@@ -66,6 +70,7 @@ class TreeSample:
     daemon_rss: int
     daemon_hwm: int  # the daemon's own peak resident set since it started
     children: int
+    children_hwm: int  # the living children's own peaks (a spike between readings counts)
     threads: int  # the daemon's
     fds: int  # the daemon's open file descriptors
 
@@ -75,14 +80,23 @@ def sample(pid: int) -> TreeSample:
     status = _status(pid)
     rss = own = _kb(status.get("VmRSS"))
     kids = descendants(pid)
+    hwm = 0
+    command = _cmdline(pid)
     for child in kids:
         with contextlib.suppress(OSError):
-            rss += _kb(_status(child).get("VmRSS"))
+            if _cmdline(child) == command:
+                # Forked (or vforked) and not yet exec'd: its pages are the daemon's own, which
+                # /proc would count twice (a cgroup, systemd's MemoryMax, counts them once).
+                continue
+            fields = _status(child)
+            rss += _kb(fields.get("VmRSS"))
+            hwm += _kb(fields.get("VmHWM"))
     return TreeSample(
         rss=rss,
         daemon_rss=own,
         daemon_hwm=_kb(status.get("VmHWM")),
         children=len(kids),
+        children_hwm=hwm,
         threads=int(status.get("Threads", "0")),
         fds=sum(1 for _ in (PROC / str(pid) / "fd").iterdir()),
     )

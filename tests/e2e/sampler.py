@@ -22,8 +22,12 @@ class Sampler:
 
     @property
     def peak_rss(self) -> int:
-        """The largest tree RSS seen, or the daemon's own peak if that is larger."""
-        return max((max(s.rss, s.daemon_hwm) for _, s in self.samples), default=0)
+        """The largest tree RSS seen, counting each living child at its own peak (a decoder's
+        spike between two readings is not missed), or the daemon's own peak if larger."""
+        return max(
+            (max(s.rss, s.daemon_hwm, s.daemon_rss + s.children_hwm) for _, s in self.samples),
+            default=0,
+        )
 
     def take(self) -> TreeSample | None:
         """One sample now, kept with the others; None once the process is gone."""

@@ -41,6 +41,8 @@ async def test_the_admin_panel_is_for_admins_only(
         "adm:stats",
         "adm:users",
         "adm:settings",
+        "adm:cookies",
+        "adm:ytdlp",
     ]
 
     bot_api.push_callback(ADMIN, panel.message_id, "adm:settings")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +17,14 @@ USER = 1001
 
 
 async def test_start_and_help_answer(bot_api: FakeBotApi, start_daemon: StartDaemon) -> None:
-    await start_daemon()
+    daemon = await start_daemon()
+    # yt-dlp has its JavaScript runtime (YouTube's challenge) and the EJS scripts.
+    line = await daemon.wait_log("ytdlp version=")
+    found = re.search(r"ytdlp version=(\S+) js_runtime=deno-(\d+)\.(\d+)\.\d+ ejs=(\S+)", line)
+    assert found is not None, line
+    assert (int(found[2]), int(found[3])) >= (2, 3)
+    assert found[1] == importlib.metadata.version("yt-dlp")
+    assert found[4] == importlib.metadata.version("yt-dlp-ejs")
     bot_api.push_message(USER, "/start", first_name="Ada")
     welcome = await bot_api.wait_for_text(USER, "Hi Ada")
     assert "Send me a link" in welcome.content

@@ -72,3 +72,25 @@ def _header() -> bytes:
 def _flushed(data: bytes) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     return packer.compress(data) + packer.flush(zlib.Z_FULL_FLUSH) if data else b""
+
+
+@functools.cache
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid one-bit greyscale PNG of `width` x `height` black pixels: a 30000 x 30000 picture
+    (900 megapixels, gigabytes once decoded) in about a hundred kilobytes."""
+    row = b"\0" + b"\0" * ((width + 7) // 8)  # filter type 0, then the packed pixels
+    packer = zlib.compressobj(9)
+    rows = 1024
+    chunk = row * rows
+    data: list[bytes] = []
+    whole, rest = divmod(height, rows)
+    data.extend(packer.compress(chunk) for _ in range(whole))
+    data.append(packer.compress(row * rest) + packer.flush())
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    chunks = (_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", b"".join(data)))
+    return b"".join([b"\x89PNG\r\n\x1a\n", *chunks, _png_chunk(b"IEND", b"")])
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)

@@ -91,6 +91,7 @@ class FakeBotApi:
         """Listen on a random loopback port."""
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         runner = web.AppRunner(
             app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
         )
@@ -196,6 +197,21 @@ class FakeBotApi:
             first_name=first_name,
             username=username,
             chat_id=chat_id,
+        )
+
+    def push_document(
+        self, user_id: int, name: str, content: bytes, *, size: int | None = None
+    ) -> int:
+        """Queue a user's document (a private chat); `size`: the size Telegram announces."""
+        document = self._bot.files.add_incoming(content, name, size)
+        return self._bot.pushes.message(
+            user_id,
+            "",
+            language_code="en",
+            first_name="User",
+            username=None,
+            chat_id=None,
+            document=document,
         )
 
     def message_id_of(self, update_id: int) -> int:
@@ -414,6 +430,14 @@ class FakeBotApi:
         self.stall_get_updates(False)
 
     # --- HTTP ------------------------------------------------------------------------------
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        """GET /file/bot{token}/{file_path}: a file a user sent, as getFile named it."""
+        content = self._bot.files.incoming_bytes(request.match_info["path"])
+        if request.match_info["token"] != self.token or content is None:
+            return web.Response(status=404)
+        self._record(Call("downloadFile", {"path": request.match_info["path"]}, {}, 0, 200))
+        return web.Response(body=content)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         at = time.monotonic()

@@ -42,6 +42,24 @@ class FileStore:
     def __init__(self, *, local_mode: bool) -> None:
         self._local_mode = local_mode
         self._records: dict[str, FileRecord] = {}
+        # Files users sent (push_document): file_id -> (file_path, bytes), served under /file/.
+        self.incoming: dict[str, tuple[str, bytes, str]] = {}
+
+    def add_incoming(self, content: bytes, name: str, size: int | None = None) -> dict[str, Any]:
+        """A document a user sends; `size` is what Telegram announces (default: the real one)."""
+        file_id, unique_id = self._new_ids("document")
+        path = f"documents/file_{len(self.incoming)}{PurePosixPath(name).suffix}"
+        self.incoming[file_id] = (path, content, unique_id)
+        return {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_name": name,
+            "mime_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "file_size": len(content) if size is None else size,
+        }
+
+    def incoming_bytes(self, path: str) -> bytes | None:
+        return next((data for p, data, _ in self.incoming.values() if p == path), None)
 
     def get(self, file_id: str) -> FileRecord | None:
         """The record of a file_id this fake issued, if it did."""
@@ -118,6 +136,16 @@ class FileStore:
 
     def get_file(self, file_id: object) -> dict[str, Any]:
         """The answer to getFile."""
+        if isinstance(file_id, str) and file_id in self.incoming:
+            path, content, unique_id = self.incoming[file_id]
+            if len(content) > GET_FILE_LIMIT:
+                raise ApiError(400, "Bad Request: file is too big")
+            return {
+                "file_id": file_id,
+                "file_unique_id": unique_id,
+                "file_size": len(content),
+                "file_path": path,
+            }
         record = self._records.get(file_id) if isinstance(file_id, str) else None
         if record is None:
             raise ApiError(400, "Bad Request: invalid file_id")

@@ -11,6 +11,12 @@ assert that the bot let go of an attacker. Routes (127.0.0.1, random port), each
 - `/slowloris?every=S&after=K`: the first K requests to it get a small page's headers; later
   ones get a status line and then one header byte every S seconds, for ever.
 - `/odd.bin?encoding=NAME`: a few bytes claimed to be encoded as NAME (say `br`).
+- `/media/NAME`: a file given to `serve()` (any query is ignored, so `?n=7` makes another URL).
+- `/videos.html?count=N&src=NAME`: a page of N `<video>` tags, each a different URL of
+  `/media/NAME`.
+- `/cover.html?video=NAME&image=NAME`: a page with one `<video>` and `og:image` (its cover).
+- `/hls.m3u8?segments=N`: an HLS media playlist of N one-second segments `s/N.ts` (short
+  lines: 150,000 of them fit under 5 MB), every one the file served as `/media/seg.ts`.
 After answering, the server holds the connection until the client closes it.
 """
 
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import html
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,7 +34,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.bombs import gzip_fill, gzip_layers
+from tests.fakes.bombs import gzip_fill, gzip_layers, png_bomb
 from tests.fakes.waiters import Waiters
 
 __all__ = ["Connection", "HostileServer"]
@@ -56,13 +64,25 @@ class HostileServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._port: int | None = None
+        self._files: dict[str, tuple[bytes, str]] = {}
         self._routes: dict[str, Route] = {
             "/gzip.bin": self._gzip,
             "/bomb.html": self._bomb_page,
             "/endless.html": self._endless,
             "/slowloris": self._slowloris,
             "/odd.bin": self._odd,
+            "/videos.html": self._videos,
+            "/cover.html": self._cover,
+            "/hls.m3u8": self._hls,
         }
+
+    def serve(self, name: str, body: bytes, content_type: str) -> None:
+        """Serve `body` at `/media/NAME` (and under any query string)."""
+        self._files[name] = (body, content_type)
+
+    def serve_png_bomb(self, name: str, width: int, height: int) -> None:
+        """Serve a `width` x `height` black PNG (a few hundred kilobytes) at `/media/NAME`."""
+        self.serve(name, png_bomb(width, height), "image/png")
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -153,6 +173,10 @@ class HostileServer:
         self._waiters.notify()
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         route = self._routes.get(parts.path)
+        if parts.path.startswith("/media/"):
+            route = functools.partial(self._media, parts.path.removeprefix("/media/"))
+        elif parts.path.startswith("/s/"):
+            route = functools.partial(self._media, "seg.ts")
         answer = route(query, writer) if route else self._not_found(writer)
         # The client closing (EOF) ends the connection whatever the route is still doing.
         sending = asyncio.ensure_future(self._answer(answer))
@@ -250,3 +274,51 @@ class HostileServer:
                 writer.write(bytes([byte]))
                 await writer.drain()
                 await asyncio.sleep(every)
+
+    async def _page(self, writer: asyncio.StreamWriter, body: str, ctype: str) -> None:
+        data = body.encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+            % (ctype.encode(), len(data), data)
+        )
+        await writer.drain()
+
+    async def _media(self, name: str, query: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        if name not in self._files:
+            await self._not_found(writer)
+            return
+        body, ctype = self._files[name]
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+            % (ctype.encode(), len(body))
+        )
+        writer.write(body)
+        await writer.drain()
+
+    async def _videos(self, query: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        count, src = int(query.get("count", "3000")), html.escape(query.get("src", "clip.mp4"))
+        tags = "".join(f'<video src="/media/{src}?n={n}"></video>\n' for n in range(count))
+        body = f"<!DOCTYPE html><html><head><title>many</title></head><body>{tags}</body></html>"
+        await self._page(writer, body, "text/html; charset=utf-8")
+
+    async def _cover(self, query: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        video, image = html.escape(query["video"]), html.escape(query["image"])
+        body = (
+            "<!DOCTYPE html><html><head><title>Song</title>"
+            f'<meta property="og:image" content="/media/{image}"></head>'
+            f'<body><video src="/media/{video}"></video></body></html>'
+        )
+        await self._page(writer, body, "text/html; charset=utf-8")
+
+    async def _hls(self, query: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        count = int(query.get("segments", "150000"))
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:1",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
+        ]
+        for n in range(count):
+            lines += ["#EXTINF:1,", f"s/{n}.ts"]
+        lines.append("#EXT-X-ENDLIST")
+        await self._page(writer, "\n".join(lines) + "\n", "application/vnd.apple.mpegurl")

@@ -175,3 +175,28 @@ def make_image(path: Path, width: int = 640, height: int = 360) -> Path:
         ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}", "-frames:v", "1"],
         path,
     )
+
+
+def make_huge_frames(path: Path, side: int = 8192, seconds: int = 2) -> Path:
+    """A small h264 mp4 whose frames are `side` x `side` pixels (black, one a second): a few
+    hundred kilobytes that ask a decoder for hundreds of megabytes a frame."""
+    return _run(
+        [
+            *("-f", "lavfi", "-i", f"color=black:size={side}x{side}:rate=1:duration={seconds}"),
+            *_VIDEO_CODECS["h264"],
+            *("-movflags", "+faststart"),
+        ],
+        path,
+    )
+
+
+def make_many_streams(path: Path, count: int = 500, seconds: float = 1) -> Path:
+    """An mkv of `count` streams, half of them copies of one small h264 video and half of one
+    AAC tone (encoded once, then mapped `count` times)."""
+    one = make_video(path.with_name(f"{path.stem}.one.mkv"), seconds, 64, 48)
+    half = count // 2
+    maps = [*("-map", "0:v:0") * half, *("-map", "0:a:0") * (count - half)]
+    try:
+        return _run(["-i", str(one), *maps, "-c", "copy"], path)
+    finally:
+        one.unlink()

@@ -81,6 +81,7 @@ class MediaServer:
     def __init__(self, static_dir: Path | None = None) -> None:
         self.static_dir = static_dir
         self.requests: list[tuple[str, str]] = []
+        self.cookies: list[tuple[str, str]] = []  # (path, Cookie header) of every request
         # (path and query, body bytes written) of every response streamed, cut short or not
         self.served: list[tuple[str, int]] = []
         self.active_streams = 0
@@ -91,6 +92,9 @@ class MediaServer:
         # /file/ names whose body paused at `hold` (`holding`), and those let go (`release`).
         self.holding: set[str] = set()
         self._released: set[str] = set()
+        # /file/ names answered with this status, whatever the query says, until `refuse(name,
+        # None)`: a site that refuses for a while (a 429, a 503).
+        self.refusing: dict[str, int] = {}
         self._waiters = Waiters()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -222,6 +226,7 @@ class MediaServer:
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
+        self.cookies.append((request.path, request.headers.get("Cookie", "")))
         self._waiters.notify()
         return await handler(request)
 
@@ -235,9 +240,10 @@ class MediaServer:
             hold = int(query["hold"]) if "hold" in query else None
         except ValueError:
             return web.Response(status=400, text="bad query")
+        name = request.match_info["name"]
+        status = self.refusing.get(name, status)
         if status != 200:
             return web.Response(status=status, text=f"error {status}")
-        name = request.match_info["name"]
         version = self.versions.get(name, 0)
         content = Content(self.content_name(name, version))
         validators = None
@@ -263,6 +269,13 @@ class MediaServer:
             validators=validators,
             pause=pause,
         )
+
+    def refuse(self, name: str, status: int | None) -> None:
+        """Answer /file/`name` with `status` from now on; None: serve it again."""
+        if status is None:
+            self.refusing.pop(name, None)
+        else:
+            self.refusing[name] = status
 
     async def _hold(self, name: str) -> None:
         self.holding.add(name)

@@ -32,8 +32,9 @@ class Pushes:
         first_name: str,
         username: str | None,
         chat_id: int | None,
+        document: dict[str, Any] | None = None,
     ) -> int:
-        """Queue a user's text message."""
+        """Queue a user's text message (or, with `document`, a file with `text` as caption)."""
         user = _user(user_id, first_name, username, language_code)
         if chat_id is None or chat_id == user_id:
             chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
@@ -47,10 +48,15 @@ class Pushes:
             "from": user,
             "chat": chat,
             "date": int(time.time()),
-            "text": text,
         }
-        if entities := incoming_entities(text):
-            message["entities"] = entities
+        if document is not None:
+            message["document"] = document
+            if text:
+                message["caption"] = text
+        else:
+            message["text"] = text
+            if entities := incoming_entities(text):
+                message["entities"] = entities
         update_id = self.raw({"message": message})
         self.message_ids[update_id] = message["message_id"]
         return update_id

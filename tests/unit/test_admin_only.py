@@ -7,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import cast
 
-from telegram import Chat, Message, Update, User
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import Chat, Document, Message, Update, User
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.access.rules import Access
 from bot.daemon.app import register_handlers
@@ -61,18 +61,45 @@ def test_someone_elses_history_is_for_admins_only() -> None:
     assert not may_read_history(ctx, MEMBER, ADMIN)
 
 
+# One sample of every admin button's data (a new button's pattern must match one of these).
+ADMIN_BUTTONS = (
+    "adm:stats",
+    "adm:users",
+    "adm:settings",
+    "adm:cookies",
+    "adm:ckrm:a.com.txt",
+    "adm:ytdlp",
+    "adm:ytup",
+)
+
+
 def test_every_admin_command_and_admin_button_is_locked_where_it_acts() -> None:
     app = Application.builder().token("1:fake").build()
     register_handlers(app, Metrics())  # type: ignore[arg-type]
     commands: set[str] = set()
-    buttons = 0
+    buttons: set[str] = set()
     for handler in app.handlers[0]:
         if isinstance(handler, CommandHandler) and handler.commands & ADMIN_ONLY:
             assert is_admin_only(handler.callback), handler.commands
             commands |= handler.commands
         pattern = getattr(handler, "pattern", None)
-        if isinstance(handler, CallbackQueryHandler) and pattern and pattern.match("adm:stats"):
-            assert is_admin_only(handler.callback)
-            buttons += 1
+        if isinstance(handler, CallbackQueryHandler) and pattern:
+            if matched := {data for data in ADMIN_BUTTONS if pattern.match(data)}:
+                assert is_admin_only(handler.callback), pattern
+                buttons |= matched
+            assert not pattern.match("adm:anything-else") or is_admin_only(handler.callback)
     assert commands == ADMIN_ONLY
-    assert buttons == 1
+    assert buttons == set(ADMIN_BUTTONS)
+    # A document is a cookies file for the admin panel: whatever takes it acts for admins only.
+    document = _document()
+    taker = next(h for h in app.handlers[0] if h.check_update(document))
+    assert isinstance(taker, MessageHandler)
+    assert is_admin_only(taker.callback)
+
+
+def _document() -> Update:
+    user = User(ADMIN, "A", is_bot=False)
+    chat = Chat(ADMIN, Chat.PRIVATE)
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    doc = Document("id", "uid", file_name="cookies.txt", file_size=10)
+    return Update(1, message=Message(1, when, chat, from_user=user, document=doc))

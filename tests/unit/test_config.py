@@ -66,6 +66,10 @@ def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) 
             "config error: MAX_FILE_SIZE_MB: Input should be greater than 0",
         ),
         ({"ADMIN_IDS": "1,x"}, "config error: ADMIN_IDS: "),
+        (
+            {"CHILD_MEMORY_MB": "32"},
+            "config error: CHILD_MEMORY_MB: Input should be greater than or equal to 64",
+        ),
         ({"TZ": "Mars/Olympus"}, "config error: TZ: must be an IANA time zone"),
         ({"PROXY_URL": "ftp://p:1"}, "config error: PROXY_URL: must be http://"),
         ({"API_ID": "5"}, "config error: API_HASH must be set too"),
@@ -74,6 +78,12 @@ def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) 
             "config error: TELEGRAM_API_URL: must be an http(s) URL",
         ),
         ({"DAILY_JOB_TIME": "25:00"}, "config error: DAILY_JOB_TIME: "),
+        (
+            {"YTDLP_POT_PROVIDER_URL": "127.0.0.1:4416"},
+            "config error: YTDLP_POT_PROVIDER_URL: must be the provider's http(s) address",
+        ),
+        ({"YTDLP_UPDATE": "always"}, "config error: YTDLP_UPDATE: "),
+        ({"PARK_RETRY_HOURS": "-1"}, "config error: PARK_RETRY_HOURS: "),
         ({"PDF_BROWSER": "/no/chromium"}, "config error: PDF_BROWSER: file /no/chromium does"),
         ({"PDF_PAGES": "maybe"}, "config error: PDF_PAGES: "),
         ({"PDF_WORKERS": "0"}, "config error: PDF_WORKERS: "),

@@ -229,6 +229,7 @@ async def test_a_stopped_tool_leaves_no_partial_file(job: Path) -> None:
             target=job / "out",
             limit=60,
             event="test",
+            step="test",
         )
     )
     await asyncio.to_thread(ready.read_bytes)  # the tool has written its half

@@ -37,6 +37,11 @@ def test_httpx_failures(error: httpx.HTTPError, reason: FailureReason) -> None:
 
 YTDLP_SAYS: dict[FailureReason, tuple[str, ...]] = {
     FailureReason.NO_MEDIA: ("Unsupported URL: https://a.example/",),
+    # yt-dlp's merge or HLS fix-up: ffmpeg past CHILD_MEMORY_MB (or damaged media)
+    FailureReason.PROCESSING: (
+        "Postprocessing: Error while decoding stream #0:0: Cannot allocate memory",
+        "Postprocessing: Conversion failed!",
+    ),
     FailureReason.LOGIN_REQUIRED: (
         "[youtube] abc: Private video. Sign in if you've been granted access to this video",
         "[youtube] abc: Sign in to confirm your age",
@@ -56,7 +61,11 @@ YTDLP_SAYS: dict[FailureReason, tuple[str, ...]] = {
     FailureReason.CONNECTION_LOST: (
         "unable to download video data: IncompleteRead(100 bytes read)",
     ),
-    FailureReason.TOO_LARGE: ("Requested format is not available",),
+    FailureReason.FORMAT_UNAVAILABLE: ("Requested format is not available",),
+    FailureReason.BOT_CHECK: (
+        "[youtube] abc: Sign in to confirm you’re not a bot. Use --cookies-from-browser",
+    ),
+    FailureReason.RATE_LIMITED: ("Unable to download webpage: HTTP Error 429: Too Many Requests",),
     FailureReason.DISK_FULL: ("[Errno 28] No space left on device",),
     FailureReason.UNSUPPORTED: ("Unable to extract title; please report this issue",),
 }

@@ -77,4 +77,6 @@ def test_a_worker_needs_a_queue(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_an_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["wokrer"]) == 2
-    assert "usage: python main.py [worker]" in capsys.readouterr().err
+    assert "usage: python main.py [worker | doctor | update-ytdlp [--rollback]]" in (
+        capsys.readouterr().err
+    )

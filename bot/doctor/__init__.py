@@ -1,0 +1,1 @@
+"""`python main.py doctor`: one line per check of the installation, `ok|warn|fail <check> ...`."""
