@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     pdf_workers: int = Field(default=1, ge=1, le=8)  # pages rendered at once
     pdf_timeout_seconds: float = Field(default=60, ge=5, le=600)  # one page, load to file
     pdf_browser: Path | None = None  # the Chromium binary; empty: found on this machine
+    # The browser's whole process tree, resident (its own CHILD_MEMORY_MB: a browser is ten
+    # processes; the watchdog adds up their resident memory, shared pages in each).
+    pdf_memory_mb: int = Field(default=1024, ge=256, le=65536)
     log_level: str = "INFO"
     # Set by systemd for Type=notify units, not by operators.
     notify_socket: str | None = None

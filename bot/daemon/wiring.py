@@ -17,7 +17,7 @@ from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
 from bot.config.ytdlp_stage import active_stage
-from bot.daemon.children import ytdlp_children
+from bot.daemon.children import guarded_browser, ytdlp_children
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
 from bot.daily.site_alerts import SiteAlerts
@@ -129,7 +129,10 @@ async def open_pools(
         timeout=httpx.Timeout(30, connect=15),
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
-    browser = BrowserHost(BrowserConfig(settings.pdf_browser, settings.pdf_workers))
+    # The guarded wrapper start-up wrote (PDF_MEMORY_MB), else the browser itself (a test's
+    # pools, or a process that wrote no wrappers).
+    executable = guarded_browser(settings.data_dir) or settings.pdf_browser
+    browser = BrowserHost(BrowserConfig(executable, settings.pdf_workers))
     if settings.pdf_pages and find_browser(settings.pdf_browser) is None:
         log.warning("pdf_browser_missing hint=apt-get install chromium, or set PDF_PAGES=off")
     try:

@@ -172,7 +172,12 @@ class BrowserHost:
             await self._shut()
             raise FetchError(FailureReason.PAGES_UNAVAILABLE, exc.message) from exc
         log.info("pdf_browser_started version=%s executable=%s", browser.version, executable)
+        browser.on("disconnected", self._gone)
         return browser
+
+    def _gone(self, browser: Browser) -> None:
+        if browser is self._browser:  # not closed by us: killed (its memory ceiling), crashed
+            log.warning("pdf_browser_gone hint=PDF_MEMORY_MB may be too low for this page")
 
     async def _close_when_idle(self) -> None:
         await asyncio.sleep(self._cfg.idle_s)

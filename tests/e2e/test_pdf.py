@@ -116,6 +116,8 @@ async def _cases(daemon: Daemon, bot_api: FakeBotApi, site: Site, inside: Site) 
     assert [size for size in pictures(pdf) if size == (48, 48)] == [(48, 48)] * 2
     assert "/blue.png" in site.requests  # the lazy one
     await daemon.wait_log("page_request_refused host=inside.test")
+    # The browser ran under its memory ceiling: started through the guard's wrapper.
+    assert "/bin/pdf-browser" in await daemon.wait_log("pdf_browser_started")
     await daemon.wait_log("job_end id=2 outcome=delivered")
 
     # A page that never finishes loading is printed at its deadline, as far as it got; the

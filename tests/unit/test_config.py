@@ -30,6 +30,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not s.mtproto_enabled
     assert s.pdf_pages and s.pdf_workers == 1 and s.pdf_timeout_seconds == 60
     assert s.pdf_browser is None
+    assert s.pdf_memory_mb == 1024
 
 
 def test_pdf_pages_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,6 +88,7 @@ def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) 
         ({"PDF_BROWSER": "/no/chromium"}, "config error: PDF_BROWSER: file /no/chromium does"),
         ({"PDF_PAGES": "maybe"}, "config error: PDF_PAGES: "),
         ({"PDF_WORKERS": "0"}, "config error: PDF_WORKERS: "),
+        ({"PDF_MEMORY_MB": "100"}, "config error: PDF_MEMORY_MB: "),
         ({"PDF_TIMEOUT_SECONDS": "1"}, "config error: PDF_TIMEOUT_SECONDS: "),
     ],
 )

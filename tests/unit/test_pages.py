@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import socket
 import struct
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from telegram import Chat, Message, MessageEntity
 
+from bot.children.wrappers import write_guarded
 from bot.download.safety import UrlGuard
 from bot.handlers.message_links import asks_for_pdf
 from bot.i18n import I18n
 from bot.jobs.outcomes import Failed
-from bot.model.failures import FailureReason
+from bot.model.failures import FailureReason, FetchError
+from bot.pages.browser import BrowserConfig, BrowserHost, find_browser
 from bot.pages.decor import PAGE, PAGES, Decor, stylesheet
 from bot.pages.proxy import VettingProxy
+from bot.pages.render import PageOrder, Renderer
 from bot.pages.upstream import UpstreamError, open_tunnel
 from bot.presenter.texts import final_buttons
+from tests.e2e.procfs import descendants
 
 PUBLIC, PRIVATE = "127.0.0.2", "127.0.0.3"
 
@@ -274,3 +280,31 @@ async def test_behind_download_proxy_url_the_name_goes_to_the_operators_proxy(
 
 async def _answer(addresses: list[str]) -> list[str]:
     return addresses
+
+
+async def test_a_browser_past_its_memory_ceiling_fails_the_page_not_the_bot(
+    tmp_path: Path, servers: tuple[Listener, Listener]
+) -> None:
+    """The real browser through the guard's wrapper (as install_children writes it), held to
+    64 MB: it is ended, the page fails with a reason, and no browser process is left."""
+    browser = find_browser(None)
+    if browser is None:
+        pytest.skip("no Chromium here (make test installs it)")
+    wrapper = write_guarded(tmp_path / "pdf-browser", [str(browser)], 64, pass_fds=(3, 4))
+    host = BrowserHost(BrowserConfig(wrapper, 1))
+    renderer = Renderer(host, UrlGuard(True))
+    order = PageOrder("http://127.0.0.1:9/", tmp_path, "page", Decor("x", "y", PAGE), 20, 1 << 20)
+    try:
+        with pytest.raises(FetchError) as failed:
+            await renderer.render(order)
+    finally:
+        await host.close()
+    assert failed.value.reason in (FailureReason.RENDER_FAILED, FailureReason.PAGES_UNAVAILABLE)
+    assert not [pid for pid in descendants(os.getpid()) if "chrom" in _comm(pid)]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return ""
