@@ -5,18 +5,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
+SYSTEM_PACKAGES := ffmpeg python3-venv chromium-headless-shell fonts-dejavu-core fonts-liberation
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale bench-children bench-bigdb attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale bench-children bench-bigdb bench-pdf attack soak clean i18n i18n-new
 
-# System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
+# System packages: ffmpeg (probe, thumbnails, merging, audio extraction), venv support, and
+# Chromium's headless shell for /pdf (Debian's, driven by Playwright, which downloads no browser
+# of its own) with fonts for Latin and Persian pages.
 system-deps:
 	@if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || \
-	   ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	   ! $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+	   [ ! -x /usr/lib/chromium/chromium-headless-shell ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing system packages: ffmpeg python3-venv"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg python3-venv >/dev/null; \
+	    echo "installing system packages: $(SYSTEM_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	  else \
-	    echo "please run: sudo apt-get install -y ffmpeg python3-venv" >&2; exit 1; \
+	    echo "please run: sudo apt-get install -y $(SYSTEM_PACKAGES)" >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -100,6 +104,11 @@ bench-bigdb: install-dev
 # downloaded (about a minute; bench/results/parts.{json,md}).
 bench-parts: install-dev
 	$(PY) -m bench.parts
+
+# /pdf on a typical article, 3 fresh daemons: seconds to the document with the browser cold and
+# warm, peak RSS and PSS of the daemon with its browser (about a minute; bench/results/pdf.*).
+bench-pdf: install-dev
+	$(PY) -m bench.pdf_memory
 
 # Each hostile link of issue 11 against a fresh daemon: peak RSS, seconds from stop to free
 # worker (about a minute; bench/results/attack.{json,md}; exit 1 when a goal is missed).

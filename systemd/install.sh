@@ -43,7 +43,8 @@ command -v systemctl >/dev/null || die "systemd is required"
 say "installing system packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends python3 python3-venv ffmpeg rsync ca-certificates
+apt-get install -y -qq --no-install-recommends python3 python3-venv ffmpeg rsync ca-certificates \
+  chromium-headless-shell fonts-dejavu-core fonts-liberation  # /pdf's browser (PDF_PAGES=off: unused)
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "tgfetch needs Python 3.11+; this system has $(python3 -V 2>&1)"

@@ -55,8 +55,10 @@ def run_bounded(
     max_seconds: float | None = None,
     interval: float = INTERVAL_S,
     cgroups: bool = True,
+    pass_fds: Sequence[int] = (),
 ) -> Ended:
-    """Run `argv` to its end with at most `limit` bytes resident, within `max_seconds`."""
+    """Run `argv` to its end with at most `limit` bytes resident, within `max_seconds`.
+    `pass_fds`: descriptors the program gets as they are (a browser's DevTools pipe, 3 and 4)."""
     group = Cgroup.make(limit, f"tgfetch-guard-{os.getpid()}") if cgroups else None
 
     def in_child() -> None:
@@ -66,7 +68,9 @@ def run_bounded(
 
     forwarded = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     # preexec_fn is safe here: the guard is a process of its own, with one thread.
-    process = subprocess.Popen(argv, preexec_fn=in_child, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603
+        argv, preexec_fn=in_child, start_new_session=True, pass_fds=tuple(pass_fds)
+    )
     previous = {
         number: signal.signal(number, lambda n, _f: _signal_tree(process.pid, n))
         for number in forwarded
@@ -185,12 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-mb", type=int, required=True)
     parser.add_argument("--max-seconds", type=float, default=None)
     parser.add_argument("--name", default=None, help="the program's name in the message")
+    parser.add_argument("--pass-fds", default="", help="descriptors passed on, e.g. 3,4")
     given = list(sys.argv[1:] if argv is None else argv)
     if "--" not in given or given.index("--") == len(given) - 1:
         parser.error("the program to run goes after --")
     split = given.index("--")
     args, program = parser.parse_args(given[:split]), given[split + 1 :]
-    ended = run_bounded(program, args.max_mb * MB, max_seconds=args.max_seconds)
+    fds = [int(fd) for fd in args.pass_fds.split(",") if fd]
+    ended = run_bounded(program, args.max_mb * MB, max_seconds=args.max_seconds, pass_fds=fds)
     name = args.name or Path(program[0]).name
     if ended.killed == "memory":
         print(  # noqa: T201 - the wrapper's one line, for whoever started the program

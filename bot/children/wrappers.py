@@ -106,13 +106,20 @@ def rlimit_script(real: Path, ceiling_mb: int) -> str:
 
 
 def guarded_command(
-    argv: Sequence[str], ceiling_mb: int, *, max_seconds: float | None = None
+    argv: Sequence[str],
+    ceiling_mb: int,
+    *,
+    max_seconds: float | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> list[str]:
     """`argv` run under guard.py: at most `ceiling_mb` resident, within `max_seconds`. For a
-    program the bot starts itself (asyncio.create_subprocess_exec(*guarded_command(...)))."""
+    program the bot starts itself (asyncio.create_subprocess_exec(*guarded_command(...))).
+    `pass_fds`: descriptors the program must get from whoever started the wrapper."""
     limits = ["--max-mb", str(ceiling_mb)]
     if max_seconds is not None:
         limits += ["--max-seconds", f"{max_seconds:g}"]
+    if pass_fds:
+        limits += ["--pass-fds", ",".join(str(fd) for fd in pass_fds)]
     return [sys.executable, "-I", "-c", _GUARD_MAIN % str(ROOT), *limits, "--", *argv]
 
 
@@ -123,11 +130,12 @@ def write_guarded(
     *,
     max_seconds: float | None = None,
     defaults: Sequence[tuple[str, str]] = (),
+    pass_fds: Sequence[int] = (),
 ) -> Path:
     """An executable at `path` that runs `argv` plus its own arguments under guard.py: for a
     program a library starts (yt-dlp's deno, a browser driver given an executable path).
     `defaults` are environment variables it sets unless the environment has them already."""
-    guarded = guarded_command(argv, ceiling_mb, max_seconds=max_seconds)
+    guarded = guarded_command(argv, ceiling_mb, max_seconds=max_seconds, pass_fds=pass_fds)
     exports = "".join(f'export {name}="${{{name}:-{value}}}"\n' for name, value in defaults)
     _write(
         path,

@@ -150,6 +150,14 @@ class Settings(BaseSettings):
     # job runs elsewhere about this plus QUEUE_SWEEP_SECONDS plus 5 s after it died.
     queue_heartbeat_seconds: int = Field(default=30, ge=2, le=3600)
     queue_sweep_seconds: int = Field(default=5, ge=1, le=600)  # how often stuck jobs are sought
+    # /pdf: a web page printed by a headless Chromium (installed by `make run`).
+    pdf_pages: bool = True  # PDF_PAGES=off: the command is switched off
+    pdf_workers: int = Field(default=1, ge=1, le=8)  # pages rendered at once
+    pdf_timeout_seconds: float = Field(default=60, ge=5, le=600)  # one page, load to file
+    pdf_browser: Path | None = None  # the Chromium binary; empty: found on this machine
+    # The browser's whole process tree, resident (its own CHILD_MEMORY_MB: a browser is ten
+    # processes; the watchdog adds up their resident memory, shared pages in each).
+    pdf_memory_mb: int = Field(default=1024, ge=256, le=65536)
     log_level: str = "INFO"
     # Set by systemd for Type=notify units, not by operators.
     notify_socket: str | None = None
@@ -220,6 +228,13 @@ class Settings(BaseSettings):
     def _cookies(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("pdf_browser")
+    @classmethod
+    def _browser(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist (a Chromium binary, or leave it empty)")
         return value
 
     @model_validator(mode="after")

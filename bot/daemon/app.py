@@ -15,7 +15,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.config.settings import Settings
 from bot.daemon.children import install_children
 from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
-from bot.daemon.wiring import build_services, open_runtime
+from bot.daemon.wiring import GuardFactory, build_services, open_runtime
 from bot.handlers import (
     admin,
     errors,
@@ -27,6 +27,7 @@ from bot.handlers import (
     language,
     links,
     moderation,
+    pdf,
     start,
 )
 from bot.handlers.context import BotContext, BotData, TgApp
@@ -96,6 +97,7 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
         gate,  # group -1: private chats, no edits, access; before every handler
         start,
         links,
+        pdf,
         jobs,
         language,
         history,
@@ -108,8 +110,9 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
         module.register(app)
 
 
-async def run(settings: Settings) -> int:
-    """The daemon: returns the process exit code. The last line it logs is always `stopped`."""
+async def run(settings: Settings, guard_factory: GuardFactory | None = None) -> int:
+    """The daemon: returns the process exit code. The last line it logs is always `stopped`.
+    `guard_factory`: the URL guard's maker, for a test that brings its own DNS."""
     started = time.monotonic()
     monitor = PollMonitor(settings.poll_stall_seconds)
     ops = Operations(settings, monitor, Metrics())
@@ -122,7 +125,7 @@ async def run(settings: Settings) -> int:
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)
         return ending.code
     try:
-        ending = await _serve(settings, ops, monitor, started)
+        ending = await _serve(settings, ops, monitor, started, guard_factory)
     except asyncio.CancelledError:  # asyncio.run ends us so after a signal came very early
         ending = Exit(ExitReason.SIGNAL, 0)
         raise
@@ -133,7 +136,11 @@ async def run(settings: Settings) -> int:
 
 
 async def _serve(
-    settings: Settings, ops: Operations, monitor: PollMonitor, started: float
+    settings: Settings,
+    ops: Operations,
+    monitor: PollMonitor,
+    started: float,
+    guard_factory: GuardFactory | None,
 ) -> Exit:
     loop = asyncio.get_running_loop()
     stop = StopSignal()
@@ -143,7 +150,7 @@ async def _serve(
         try:
             policy = RetryPolicy()
             app = build_application(settings, monitor, policy, ops.metrics)
-            rt = await resources.enter_async_context(open_runtime(settings))
+            rt = await resources.enter_async_context(open_runtime(settings, guard_factory))
             # Under systemd a new yt-dlp is taken up by stopping: Restart= starts us again.
             restart = None
             if settings.notify_socket:

@@ -8,12 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from bot.children.cgroup import delegated_parent
-from bot.children.wrappers import Children, install, on_path
+from bot.children.wrappers import Children, install, on_path, write_guarded
 from bot.config.settings import Settings, StartupError
 from bot.config.ytdlp_stage import active_stage
 from bot.download.jsruntime import find_deno
+from bot.pages.browser import find_browser
+
+# Chromium's DevTools pipe: Playwright talks to the browser on descriptors 3 and 4, which the
+# guard between them must hand on.
+DEVTOOLS_PIPE = (3, 4)
 
 log = logging.getLogger(__name__)
+
+
+BROWSER_WRAPPER = "pdf-browser"
 
 
 def wrappers_folder(data_dir: Path) -> Path:
@@ -32,6 +40,7 @@ def install_children(settings: Settings) -> Children:
         raise StartupError(f"cannot write the child wrappers in {folder}: {exc}") from exc
     if not os.access(folder / "ffmpeg", os.X_OK) and "ffmpeg" in children.tools:
         raise StartupError(f"{folder} does not allow programs to run (mounted noexec?)")
+    browser = _guard_browser(settings, folder)
     os.environ["PATH"] = on_path(folder, os.environ.get("PATH"))
     missing = [name for name in ("ffmpeg", "ffprobe") if name not in children.tools]
     log.info(
@@ -42,7 +51,27 @@ def install_children(settings: Settings) -> Children:
     )
     if missing:
         log.warning("media_tool_missing tool=%s", ",".join(missing))
+    if browser is not None:
+        log.info("pdf_browser_guarded ceiling_mb=%d browser=%s", settings.pdf_memory_mb, browser)
     return children
+
+
+def _guard_browser(settings: Settings, folder: Path) -> Path | None:
+    """/pdf's Chromium behind the guard, by resident memory (PDF_MEMORY_MB): its wrapper is
+    what Playwright starts. None (and no wrapper) without PDF_PAGES or a browser."""
+    wrapper = folder / BROWSER_WRAPPER
+    browser = find_browser(settings.pdf_browser) if settings.pdf_pages else None
+    if browser is None:
+        wrapper.unlink(missing_ok=True)  # a stale one must not outlive its browser
+        return None
+    write_guarded(wrapper, [str(browser)], settings.pdf_memory_mb, pass_fds=DEVTOOLS_PIPE)
+    return browser
+
+
+def guarded_browser(data_dir: Path) -> Path | None:
+    """The guarded Chromium start-up wrote (install_children), if it wrote one."""
+    wrapper = wrappers_folder(data_dir).resolve() / BROWSER_WRAPPER
+    return wrapper if wrapper.is_file() else None
 
 
 def ytdlp_children(data_dir: Path) -> dict[str, Any]:

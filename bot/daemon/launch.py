@@ -9,6 +9,7 @@ line per check; `python main.py update-ytdlp [--rollback]` stages and tests the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -17,12 +18,15 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config.settings import ConfigError, Settings, load_settings
 from bot.config.ytdlp_stage import activate
 from bot.daemon.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from bot.daemon.wiring import GuardFactory
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,8 @@ def secrets_of(settings: Settings) -> list[str]:
     return secrets
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, guard_factory: GuardFactory | None = None) -> int:
+    """`guard_factory`: the URL guard's maker, for a test's own entry point (its DNS)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args not in COMMANDS:
         print(USAGE, file=sys.stderr)  # noqa: T201 - logging is not configured yet
@@ -76,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         activate(settings.data_dir)
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
-        run = _worker() if worker else _bot()
+        run = _worker() if worker else _bot(guard_factory)
     except ConfigError as exc:
         print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
         return 2
@@ -117,10 +122,10 @@ def _need_queue(settings: Settings) -> None:
         )
 
 
-def _bot() -> Run:
+def _bot(guard_factory: GuardFactory | None) -> Run:
     from bot.daemon.app import run  # after logging and PTB's settings
 
-    return run
+    return functools.partial(run, guard_factory=guard_factory)
 
 
 def _worker() -> Run:

@@ -17,7 +17,7 @@ from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
 from bot.config.ytdlp_stage import active_stage
-from bot.daemon.children import ytdlp_children
+from bot.daemon.children import guarded_browser, ytdlp_children
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
 from bot.daily.site_alerts import SiteAlerts
@@ -36,6 +36,7 @@ from bot.jobs.engine import Engine, JobReport
 from bot.jobs.fetch import Fetcher
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, Failed, Parked, outcome_label
+from bot.jobs.pages import PageConfig, PageStage
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
@@ -44,7 +45,9 @@ from bot.jobs.record import JobRecorder
 from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
-from bot.presenter.presenter import Presenters
+from bot.pages.browser import BrowserConfig, BrowserHost, find_browser
+from bot.pages.render import Renderer
+from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.remote.connect import QueueLink, open_queue
 from bot.remote.front import FrontStores, NoFetch, RemoteEngine
 from bot.remote.tuning import Tuning
@@ -77,7 +80,7 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class Pools:
-    """What downloads run on: the pools, the URL guard, the download client."""
+    """What downloads run on: the pools, the URL guard, the download client, the browser."""
 
     blocking: ThreadPoolExecutor
     io: ThreadPoolExecutor
@@ -85,6 +88,7 @@ class Pools:
     download_client: httpx.AsyncClient
     js: JsRuntime  # the deno yt-dlp runs (YouTube's challenge), or none
     cookies: CookieStore  # COOKIES_DIR per site, then YTDLP_COOKIES
+    pages: Renderer  # /pdf: its browser starts at the first page
 
 
 async def open_js_runtime(settings: Settings) -> JsRuntime:
@@ -105,34 +109,50 @@ class Runtime:
     queue: QueueLink | None  # with QUEUE_URL: this process is the front of workers
 
 
+# Builds the URL guard from the settings: build_guard, or a test's (its DNS, its "public").
+GuardFactory = Callable[[Settings], UrlGuard]
+
+
 @contextlib.asynccontextmanager
-async def open_pools(settings: Settings) -> AsyncIterator[Pools]:
+async def open_pools(
+    settings: Settings, guard_factory: GuardFactory | None = None
+) -> AsyncIterator[Pools]:
     loop = asyncio.get_running_loop()
     io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io")
     # DNS lookups (getaddrinfo) use the loop's default executor: keep them off the download pool.
     loop.set_default_executor(io)
     blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
-    guard = build_guard(settings)
+    guard = (guard_factory or build_guard)(settings)
     downloads = download_client(
         guard.addresses,
         settings.download_proxy_url,
         timeout=httpx.Timeout(30, connect=15),
         headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
     )
+    # The guarded wrapper start-up wrote (PDF_MEMORY_MB), else the browser itself (a test's
+    # pools, or a process that wrote no wrappers).
+    executable = guarded_browser(settings.data_dir) or settings.pdf_browser
+    browser = BrowserHost(BrowserConfig(executable, settings.pdf_workers))
+    if settings.pdf_pages and find_browser(settings.pdf_browser) is None:
+        log.warning("pdf_browser_missing hint=apt-get install chromium, or set PDF_PAGES=off")
     try:
         js = await open_js_runtime(settings)
         cookies = CookieStore(settings.cookies_folder, settings.ytdlp_cookies)
-        yield Pools(blocking, io, guard, downloads, js, cookies)
+        pages = Renderer(browser, guard, settings.download_proxy_url)
+        yield Pools(blocking, io, guard, downloads, js, cookies, pages)
     finally:
+        await browser.close()
         await downloads.aclose()
         blocking.shutdown(wait=False, cancel_futures=True)
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, guard_factory: GuardFactory | None = None
+) -> AsyncIterator[Runtime]:
     db = Database(settings.data_dir / "tgfetch.sqlite3")
     async with contextlib.AsyncExitStack() as stack:
-        pools = await stack.enter_async_context(open_pools(settings))
+        pools = await stack.enter_async_context(open_pools(settings, guard_factory))
         queue = None
         if settings.queue_url is not None:
             tuning = Tuning.from_settings(settings)
@@ -174,7 +194,12 @@ def build_services(
         max_queued=settings.max_queued_jobs,
         park_hours=settings.park_retry_hours,
     )
-    observers = Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember)
+    observers = Presenters(
+        TelegramChatUI(app.bot),
+        i18n.get,
+        jobs_repo.remember,
+        PresenterConfig(offer_pdf=settings.pdf_pages),
+    )
     users = UserRepo(rt.db, utc_now)
     alerts = SiteAlerts(
         admins=tuple(sorted(settings.admin_ids)),
@@ -339,7 +364,12 @@ def build_pipeline(
         parts=parts,
         translator=i18n.get,
         streamer=streamer,
+        pages=PageStage(pools.pages, guard, page_config(settings)),
     )
+
+
+def page_config(settings: Settings) -> PageConfig:
+    return PageConfig(settings.pdf_timeout_seconds, settings.zone, enabled=settings.pdf_pages)
 
 
 def streaming_uploader(settings: Settings, app: TgApp) -> StreamingUploader | None:

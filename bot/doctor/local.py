@@ -1,5 +1,5 @@
 """The doctor's checks of this machine: DATA_DIR, the database, ffmpeg, yt-dlp and its
-JavaScript runtime, the EJS scripts, the cookies files."""
+JavaScript runtime, the EJS scripts, the cookies files, /pdf's browser."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.config.ytdlp_stage import active_stage, version_key
 from bot.doctor.report import Line, Status
 from bot.download.cookies import CookieStore, read_cookie_file
 from bot.download.jsruntime import find_deno, package_version, probe
+from bot.pages.browser import find_browser
 from bot.store.migrations import MIGRATIONS
 from bot.upgrade import pip
 
@@ -95,6 +96,22 @@ async def ffmpeg(_settings: Settings) -> list[Line]:
         found = re.search(rf"{tool} version (\S+)", out)
         lines.append(Line(Status.OK, tool, f"version={found[1] if found else '?'}"))
     return lines
+
+
+async def pdf_browser(settings: Settings) -> list[Line]:
+    """/pdf's Chromium and Playwright, which drives it (PDF_PAGES=off: not needed)."""
+    if not settings.pdf_pages:
+        return [Line(Status.OK, "pdf_browser", "PDF_PAGES=off")]
+    advice = "apt-get install chromium-headless-shell (make run), or PDF_PAGES=off"
+    browser = find_browser(settings.pdf_browser)
+    code, out = await child(str(browser), "--version") if browser else (127, "")
+    if code != 0:
+        return [Line(Status.FAIL, "pdf_browser", f"no Chromium that runs: {advice}")]
+    driver = package_version("playwright")
+    if driver is None:
+        return [Line(Status.FAIL, "pdf_browser", "playwright is not installed: make install")]
+    version = out.strip().splitlines()[0] if out.strip() else "?"
+    return [Line(Status.OK, "pdf_browser", f"{version} path={browser} playwright={driver}")]
 
 
 async def ytdlp(settings: Settings) -> list[Line]:

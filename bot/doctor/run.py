@@ -18,6 +18,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("js_runtime", local.js_runtime),
     ("ejs", local.ejs),
     ("cookies", local.cookies),
+    ("pdf_browser", local.pdf_browser),
     ("pot_provider", remote.pot_provider),
     ("bot_api", remote.bot_api),
     ("mtproto", remote.mtproto),

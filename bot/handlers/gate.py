@@ -120,7 +120,9 @@ def _admitted(update: Update, ctx: BotContext, user_id: int) -> Refusal | None:
             return Refusal("admin_only", lambda: errors.unknown_callback(update, ctx))
         return Refusal("admin_only", lambda: errors.unsupported_message(update, ctx))
     message = update.message
-    if message is not None and not is_command(message) and (urls := links_of(message)):
+    # A message's links, and /pdf's: each starts a job.
+    counted = message is not None and (not is_command(message) or _what(update) == "pdf")
+    if message is not None and counted and (urls := links_of(message)):
         limiter = ctx.services.limiter
         within = limiter.take(user_id, len(urls))
         if within < len(urls):

@@ -6,16 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.handlers.context import BotContext
 from bot.handlers.guards import visit
-from bot.handlers.message_links import IncomingLinks, links_of
+from bot.handlers.message_links import IncomingLinks, asks_for_pdf, links_of
 from bot.handlers.refusals import NO_LINK, LinkRules, NotTaken, not_taken_text
 from bot.i18n import Translator
 from bot.i18n.formats import short_url
 from bot.jobs.engine import Admission
+from bot.model.job import FormatChoice
 from bot.telegram_io.ui import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -36,35 +37,67 @@ async def on_message(update: Update, ctx: BotContext) -> None:
     if message is None or user is None or chat is None or (tr := await visit(update, ctx)) is None:
         return
     # The gate counted the links against the rate limit; without it, none is limited.
-    incoming = ctx.links or _unlimited(links_of(message))
+    incoming = ctx.links or unlimited(links_of(message))
     if not incoming.urls:
         log.info("not_a_link user=%d length=%d", user.id, len(message.text or ""))
         await message.reply_text(tr(NO_LINK))
         return
-    refused = await _submit(ctx, incoming, user.id, chat.id, tr.language, message.id)
-    log.info("links user=%d found=%d refused=%d", user.id, len(incoming.urls), len(refused))
+    pdf = ctx.services.settings.pdf_pages and asks_for_pdf(message)
+    choice = FormatChoice.PDF if pdf else FormatChoice.AUTO
+    await take_links(ctx, tr, message, user.id, incoming, choice)
+
+
+async def take_links(
+    ctx: BotContext,
+    tr: Translator,
+    message: Message,
+    user_id: int,
+    links: IncomingLinks,
+    choice: FormatChoice,
+) -> None:
+    """One job per link the rate limit let through, and the one answer for them all."""
+    chat_id = message.chat_id
+    refused = await _submit(ctx, links, user_id, chat_id, tr.language, message.id, choice)
+    log.info(
+        "links user=%d found=%d refused=%d choice=%s",
+        user_id,
+        len(links.urls),
+        len(refused),
+        choice,
+    )
     settings, limiter = ctx.services.settings, ctx.services.limiter
-    rules = LinkRules(settings.max_jobs_per_user, limiter.per_minute, incoming.retry_in)
-    text = links_answer(tr, len(incoming.urls), refused, rules)
+    rules = LinkRules(settings.max_jobs_per_user, limiter.per_minute, links.retry_in)
+    text = links_answer(tr, len(links.urls), refused, rules)
     if text is not None:
         await message.reply_text(text, link_preview_options=NO_PREVIEW)
 
 
 async def _submit(
-    ctx: BotContext, incoming: IncomingLinks, user_id: int, chat_id: int, language: str, to: int
+    ctx: BotContext,
+    incoming: IncomingLinks,
+    user_id: int,
+    chat_id: int,
+    language: str,
+    to: int,
+    choice: FormatChoice,
 ) -> list[tuple[str, NotTaken]]:
     """One job per link the rate limit let through; returns the links not taken, and why."""
     refused = []
     for url in incoming.allowed:
         result = await ctx.services.jobs.submit(
-            user_id=user_id, chat_id=chat_id, url=url, language=language, reply_to=to
+            user_id=user_id,
+            chat_id=chat_id,
+            url=url,
+            language=language,
+            reply_to=to,
+            choice=choice,
         )
         if result.admission is not Admission.ACCEPTED:
             refused.append((url, NOT_TAKEN[result.admission]))
     return refused + [(url, NotTaken.RATE_LIMIT) for url in incoming.over_rate]
 
 
-def _unlimited(urls: list[str]) -> IncomingLinks:
+def unlimited(urls: list[str]) -> IncomingLinks:
     return IncomingLinks(tuple(urls), len(urls))
 
 

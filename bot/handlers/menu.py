@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("What this bot does")),
     ("help", N_("How to use it")),
+    ("pdf", N_("Save a web page as a PDF: /pdf LINK")),
     ("cancel", N_("Stop your downloads")),
     ("history", N_("Your recent links")),
     ("forget", N_("Erase your history")),

@@ -3,6 +3,7 @@ forwarded or not; and how many of them the rate limit lets through (decided by t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from telegram import Message, MessageEntity
@@ -10,6 +11,12 @@ from telegram import Message, MessageEntity
 from bot.download.urls import Marked, find_urls
 
 _LINKS = (MessageEntity.URL, MessageEntity.TEXT_LINK)
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_PUNCTUATION = re.compile(r"[^\w\u200c]+")
+# The word itself, in the languages of the catalogs (Persian: "پی‌دی‌اف", with or without its
+# zero-width joiners), and the small words around it ("as pdf", "به pdf").
+PDF_WORDS = frozenset({"pdf", "پی\u200cدی\u200cاف", "پی دی اف", "پیدیاف"})
+_AS = frozenset({"as", "a", "to", "in", "به", "با"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,24 @@ def is_command(message: Message) -> bool:
     """A command, as PTB's CommandHandler sees one: a bot_command entity at the start."""
     first = message.entities[0] if message.entities else None
     return first is not None and first.type == MessageEntity.BOT_COMMAND and first.offset == 0
+
+
+def asks_for_pdf(message: Message) -> bool:
+    """Whether the message is links and the word "pdf" alone beside them ("pdf <link>",
+    "<link> as PDF"): the pages, printed. A longer text that mentions a PDF, or a link that
+    ends in .pdf (a file to download), is not."""
+    text = message.text or message.caption or ""
+    entities = (
+        message.parse_entities(list(_LINKS))
+        if message.text is not None
+        else (message.parse_caption_entities(list(_LINKS)))
+    )
+    for shown in entities.values():
+        text = text.replace(shown, " ")
+    words = _PUNCTUATION.sub(" ", _URL.sub(" ", text).lower()).split()
+    return bool(entities or _URL.search(message.text or message.caption or "")) and (
+        " ".join(w for w in words if w not in _AS) in PDF_WORDS
+    )
 
 
 def links_of(message: Message) -> list[str]:

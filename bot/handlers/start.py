@@ -27,8 +27,11 @@ def welcome(tr: Translator, first_name: str, limit: int) -> str:
     )
 
 
-def help_text(tr: Translator, limit: int, per_user: int, *, parts: bool = False) -> str:
-    """`parts`: video and audio past `limit` are sent in parts (SPLIT_FILES, issue 16)."""
+def help_text(
+    tr: Translator, limit: int, per_user: int, *, parts: bool = False, pdf: bool = False
+) -> str:
+    """`parts`: video and audio past `limit` are sent in parts (SPLIT_FILES, issue 16);
+    `pdf`: /pdf saves pages (PDF_PAGES)."""
     lines = [
         tr("<b>How to use me</b>"),
         tr("• Send a link, on its own or inside any text; a shared or forwarded post works too."),
@@ -44,6 +47,10 @@ def help_text(tr: Translator, limit: int, per_user: int, *, parts: bool = False)
     ]
     if parts:
         lines.append(tr("• Longer video and audio come in parts that each play on their own."))
+    if pdf:
+        lines.append(
+            tr("• /pdf and a link (or a link and the word pdf) saves the web page as a PDF.")
+        )
     lines += [
         "",
         tr("<b>Commands</b>"),
@@ -71,7 +78,9 @@ async def help_command(update: Update, ctx: BotContext) -> None:
     settings = ctx.services.settings
     limit = file_limit(settings)
     parts = settings.split_files is not SplitFiles.OFF and limit.capacity < settings.max_file_size
-    text = help_text(tr, limit.size, settings.max_jobs_per_user, parts=parts)
+    text = help_text(
+        tr, limit.size, settings.max_jobs_per_user, parts=parts, pdf=settings.pdf_pages
+    )
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

@@ -57,6 +57,8 @@ REASONS: dict[FailureReason, str] = {
     FailureReason.DISK_FULL: N_("server disk full"),
     FailureReason.NOT_SPLIT: N_("too large, and not sent in parts"),
     FailureReason.SPLIT_FAILED: N_("too large, and could not be cut into parts"),
+    FailureReason.RENDER_FAILED: N_("the page could not be printed"),
+    FailureReason.PAGES_UNAVAILABLE: N_("PDFs unavailable"),
     FailureReason.INTERNAL: N_("internal error"),
 }
 

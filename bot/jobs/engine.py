@@ -69,8 +69,17 @@ class Engine(Protocol):
     def queued(self) -> int: ...
 
     async def submit(
-        self, *, user_id: int, chat_id: int, url: str, language: str, reply_to: int | None
-    ) -> SubmitResult: ...
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        url: str,
+        language: str,
+        reply_to: int | None,
+        choice: FormatChoice = FormatChoice.AUTO,
+    ) -> SubmitResult:
+        """Admit a job for `url`; `choice` PDF: the page printed (/pdf), else a download."""
+        ...
 
     async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
         """Stop a job of this user (any job, for an admin); False if there is none."""

@@ -109,7 +109,14 @@ class JobManager:
         return len(self._waiting)
 
     async def submit(
-        self, *, user_id: int, chat_id: int, url: str, language: str, reply_to: int | None
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        url: str,
+        language: str,
+        reply_to: int | None,
+        choice: FormatChoice = FormatChoice.AUTO,
     ) -> SubmitResult:
         if self._stopping:
             return SubmitResult(Admission.STOPPING)
@@ -129,6 +136,7 @@ class JobManager:
                 link_id=None,
                 reply_to=reply_to,
                 new_link=True,
+                choice=choice,
             )
         except BaseException:
             self._release(user_id)

@@ -28,11 +28,13 @@ from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
 from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
+from bot.jobs.handover import hand_over
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
+from bot.jobs.pages import PageStage
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
-from bot.jobs.progress import ProgressTracker, handed_over
+from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings, JobRecorder, settle
 from bot.jobs.stream_through import StreamDelivery, StreamSender, watching
 from bot.model.failures import (
@@ -140,6 +142,7 @@ class Pipeline:
         parts: PartLedger,
         translator: Callable[[str], Translator],
         streamer: StreamSender | None = None,
+        pages: PageStage | None = None,
     ) -> None:
         self._cfg = config
         self._fetcher = fetcher
@@ -154,6 +157,7 @@ class Pipeline:
         limits = AlbumLimits(config.max_items, lambda: self._item_cap, config.job_limit)
         self._albums = AlbumSender(fetcher, postprocess, deliverer, parts, self._end, limits)
         self._translator = translator
+        self._pages = pages  # /pdf jobs; None: printed elsewhere (a front's workers)
 
     def folder_of(self, job_id: int) -> Path:
         return self._cfg.data_dir / "jobs" / str(job_id)
@@ -217,6 +221,10 @@ class Pipeline:
 
     async def _stages(self, run: JobRun) -> Outcome:
         job = run.job
+        if job.choice is FormatChoice.PDF:  # /pdf: the page itself, printed (pages.py)
+            if self._pages is None:
+                raise FetchElsewhereError
+            return await self._pages.deliver(run, run.folder, run.tr, self._deliverer, self._end)
         # 1. cache: a link delivered before is resent by file_id
         for choice in _cache_choices(job):
             if (cached := await self._from_cache(run, str(choice))) is not None:
@@ -262,18 +270,9 @@ class Pipeline:
         delivery = Delivery(
             job.chat_id, ready.path, ready.filename, text, ready.size, info, job.reply_to
         )
-        try:
-            sent = await self._deliverer.deliver(delivery, run.tracker.update)
-        except UnconfirmedDeliveryError as exc:
-            return await self._end.unconfirmed(run, exc, ready.size, ready.title)
-        except asyncio.CancelledError:
-            if not handed_over(run.tracker):
-                raise  # Telegram cannot have the file: the stop goes on as usual
-            # Stopped (a restart, Cancel, the job timeout) while Telegram held the answer: the
-            # file may be in the chat, so the job must not run again after a restart.
-            reason = run.control.cancel.reason or StopReason.TIMEOUT
-            lost = UnconfirmedDeliveryError("upload", f"stopped: {reason}")
-            return await self._end.unconfirmed(run, lost, ready.size, ready.title)
+        sent = await hand_over(self._deliverer, self._end, run, delivery, ready.title)
+        if not isinstance(sent, Sent):
+            return sent  # the answer was lost: recorded as such
         entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size, ready.more)
         ending = Ending(
             JobState.DONE,

@@ -46,6 +46,8 @@ class FailureReason(StrEnum):
     DISK_FULL = "disk_full"
     NOT_SPLIT = "not_split"  # too large for Telegram, and SPLIT_FILES does not cut its kind
     SPLIT_FAILED = "split_failed"  # too large for Telegram, and it could not be cut to fit
+    RENDER_FAILED = "render_failed"  # /pdf: the browser could make neither a PDF nor a picture
+    PAGES_UNAVAILABLE = "pages_unavailable"  # /pdf: no browser to render with (the operator's)
     INTERNAL = "internal"
 
 

@@ -28,6 +28,7 @@ class FormatChoice(StrEnum):
     SMALL = "small"
     AUDIO = "audio"
     ALL = "all"  # every item of a playlist (the best video of each), sent as albums
+    PDF = "pdf"  # the page itself, printed by a browser (/pdf); chosen when the job is made
 
 
 @dataclass(frozen=True, slots=True)

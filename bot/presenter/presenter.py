@@ -29,7 +29,7 @@ from bot.jobs.events import (
     Started,
 )
 from bot.jobs.outcomes import Outcome
-from bot.model.job import Job, JobState
+from bot.model.job import FormatChoice, Job, JobState
 from bot.presenter import texts
 from bot.presenter.status import EDIT_INTERVAL_S, StatusMessage
 from bot.telegram_io.chat import Buttons, ChatUI
@@ -52,6 +52,7 @@ class PresenterConfig:
     interval: float = EDIT_INTERVAL_S
     final_retry_delays: tuple[float, ...] = FINAL_RETRY_DELAYS_S
     stopping_message_s: float = STOPPING_MESSAGE_S
+    offer_pdf: bool = False  # PDF_PAGES: a page without media is offered as a PDF
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +107,17 @@ class JobPresenter:
         stops); `retry` False: one try (a job given up at start-up, one cancelled waiting)."""
         await self.close()
         text = texts.final_text(self._tr, outcome)
+        job, buttons = self._job, None
+        if self._cfg.offer_pdf and job.choice is not FormatChoice.PDF:
+            buttons = texts.final_buttons(self._tr, outcome, job.link_id)
         if stopping:
             try:
                 async with asyncio.timeout(self._cfg.stopping_message_s):
-                    await self._say(text, ())
+                    await self._say(text, (), buttons)
             except TimeoutError:
                 log.warning("final_message_cut_short id=%d (stopping)", self._job.id)
         else:
-            await self._say(text, self._cfg.final_retry_delays if retry else ())
+            await self._say(text, self._cfg.final_retry_delays if retry else (), buttons)
         await self._remember()
 
     async def close(self) -> None:
@@ -140,7 +144,9 @@ class JobPresenter:
         if isinstance(event, Resumed):
             return _View(texts.resumed_text(tr), None, urgent=True)
         if isinstance(event, Started):
-            return _View(texts.working_text(tr), cancel, urgent=True)
+            printing = self._job.choice is FormatChoice.PDF
+            text = texts.printing_text(tr) if printing else texts.working_text(tr)
+            return _View(text, cancel, urgent=True)
         if isinstance(event, NeedChoice):
             text, buttons = texts.choice_prompt(tr, job_id, self._job.url, event)
             return _View(text, buttons, urgent=True)
@@ -175,7 +181,9 @@ class JobPresenter:
             if self._writer is asyncio.current_task():
                 self._writer = None
 
-    async def _say(self, text: str | None, delays: tuple[float, ...]) -> None:
+    async def _say(
+        self, text: str | None, delays: tuple[float, ...], buttons: Buttons | None = None
+    ) -> None:
         job_id = self._job.id
         if text is None:  # the file is the answer: the status message goes
             try:
@@ -185,7 +193,7 @@ class JobPresenter:
             return
         for attempt in range(len(delays) + 1):
             try:
-                if await self._status.final(text):
+                if await self._status.final(text, buttons):
                     return
             except Exception:  # the outcome is recorded; log the bug, do not undo the job
                 log.exception("final_message_failed id=%d", job_id)

@@ -60,9 +60,9 @@ class StatusMessage:
                 return False
             return True
 
-    async def final(self, text: str) -> bool:
+    async def final(self, text: str, buttons: Buttons | None = None) -> bool:
         """Show the job's last word at once; False when it did not go out (try again later)."""
-        return await self.show(text, None, force=True)
+        return await self.show(text, buttons, force=True)
 
     async def remove(self) -> None:
         async with self._lock:

@@ -88,6 +88,12 @@ _FAILURES: dict[FailureReason, str] = {
         "The file is larger than Telegram lets this bot send ({limit}), and it could not be cut"
         " into parts that fit."
     ),
+    FailureReason.RENDER_FAILED: N_(
+        "The browser could not turn that page into a PDF, nor into a picture."
+    ),
+    FailureReason.PAGES_UNAVAILABLE: N_(
+        "Saving pages as PDF is not available on this bot right now. Please try again later."
+    ),
     FailureReason.INTERNAL: N_("Something went wrong on our side. Please try again later."),
 }
 
@@ -193,6 +199,17 @@ def failure_text(tr: Translator, failed: Failed) -> str:
     return "❌ " + html.escape(text)
 
 
+# A page that brought no media may still be worth keeping as it reads: offered as a PDF.
+PRINTABLE = frozenset({FailureReason.NO_MEDIA, FailureReason.UNSUPPORTED})
+
+
+def final_buttons(tr: Translator, outcome: Outcome, link_id: int | None) -> Buttons | None:
+    """Under a download that found no media on a page: the page, as a PDF (/pdf)."""
+    if link_id is None or not isinstance(outcome, Failed) or outcome.reason not in PRINTABLE:
+        return None
+    return [[(tr("📄 Save the page as PDF"), f"pdf:{link_id}")]]
+
+
 def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
     return [[(tr("✖️ Cancel"), f"cancel:{job_id}")]]
 
@@ -212,6 +229,11 @@ def resumed_text(tr: Translator) -> str:
 
 def working_text(tr: Translator) -> str:
     return tr("⏳ Working on your link…")
+
+
+def printing_text(tr: Translator) -> str:
+    """/pdf: the page is opened in the browser and printed."""
+    return tr("🖨 Opening the page and printing it as a PDF…")
 
 
 def preparing_text(tr: Translator) -> str:

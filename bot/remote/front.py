@@ -173,7 +173,14 @@ class RemoteEngine:
         return self._probe.state
 
     async def submit(
-        self, *, user_id: int, chat_id: int, url: str, language: str, reply_to: int | None
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        url: str,
+        language: str,
+        reply_to: int | None,
+        choice: FormatChoice = FormatChoice.AUTO,
     ) -> SubmitResult:
         if self._stopping:
             return SubmitResult(Admission.STOPPING)
@@ -195,6 +202,7 @@ class RemoteEngine:
                 language=language,
                 link_id=link_id,
                 reply_to=reply_to,
+                choice=choice,
             )
         except BaseException:
             self._release(user_id)

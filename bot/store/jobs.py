@@ -62,6 +62,7 @@ class JobRepo:
         link_id: int | None,
         reply_to: int | None = None,
         new_link: bool = False,
+        choice: FormatChoice = FormatChoice.AUTO,
     ) -> Job:
         """A queued job; `new_link`: its user's link is written with it, in one transaction
         (then `link_id` is not used)."""
@@ -76,7 +77,7 @@ class JobRepo:
                     user_id,
                     chat_id,
                     url,
-                    FormatChoice.AUTO.value,
+                    choice.value,
                     JobState.QUEUED.value,
                     language,
                     link,

@@ -155,6 +155,15 @@ class LinkRepo:
             )
         )
 
+    async def url_of(self, link_id: int, user_id: int) -> str | None:
+        """The URL of one of this user's links; None when it is not theirs, or is gone."""
+        row = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT url FROM links WHERE id = ? AND user_id = ?", (link_id, user_id)
+            ).fetchone()
+        )
+        return None if row is None else str(row["url"])
+
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[LinkRecord]:
         def query(conn: sqlite3.Connection) -> list[LinkRecord]:
             rows = conn.execute(_HISTORY, (user_id, limit, offset)).fetchall()

@@ -59,6 +59,7 @@ async def test_doctor_on_a_fresh_install_and_with_problems(
         "js_runtime": "ok",
         "ejs": "ok",
         "cookies": "ok",
+        "pdf_browser": "ok",
         "pot_provider": "ok",
         "bot_api": "ok",
         "mtproto": "ok",
@@ -68,6 +69,7 @@ async def test_doctor_on_a_fresh_install_and_with_problems(
         re.match(r"ok js_runtime deno-2\.\d+\.\d+ path=\S+ ran a script$", x) for x in lines
     )
     assert "ok bot_api http://127.0.0.1" in "\n".join(lines)
+    assert any(re.match(r"ok pdf_browser Chromium \d+\S* path=\S+ playwright=", x) for x in lines)
     assert bot_api.token not in "\n".join(lines)
 
     cookies = data_dir / "cookies"

@@ -28,6 +28,15 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.admin_ids == frozenset()
     assert s.daily_job_time == dt.time(9, 0)
     assert not s.mtproto_enabled
+    assert s.pdf_pages and s.pdf_workers == 1 and s.pdf_timeout_seconds == 60
+    assert s.pdf_browser is None
+    assert s.pdf_memory_mb == 1024
+
+
+def test_pdf_pages_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("PDF_PAGES", "off")
+    assert not load_settings().pdf_pages
 
 
 def test_env_file_and_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -76,6 +85,11 @@ def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) 
         ),
         ({"YTDLP_UPDATE": "always"}, "config error: YTDLP_UPDATE: "),
         ({"PARK_RETRY_HOURS": "-1"}, "config error: PARK_RETRY_HOURS: "),
+        ({"PDF_BROWSER": "/no/chromium"}, "config error: PDF_BROWSER: file /no/chromium does"),
+        ({"PDF_PAGES": "maybe"}, "config error: PDF_PAGES: "),
+        ({"PDF_WORKERS": "0"}, "config error: PDF_WORKERS: "),
+        ({"PDF_MEMORY_MB": "100"}, "config error: PDF_MEMORY_MB: "),
+        ({"PDF_TIMEOUT_SECONDS": "1"}, "config error: PDF_TIMEOUT_SECONDS: "),
     ],
 )
 def test_bad_values_name_the_setting(

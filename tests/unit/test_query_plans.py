@@ -175,6 +175,7 @@ CALLS: dict[str, Call] = {
     ),
     "LinkRepo.history": lambda w: w.links.history(w.made.light_user, limit=10, offset=10),
     "LinkRepo.count": lambda w: w.links.count(w.made.light_user),
+    "LinkRepo.url_of": lambda w: w.links.url_of(1, w.made.light_user),  # /pdf from a link's button
     "LinkRepo.expiring": lambda w: w.links.expiring(CUT + dt.timedelta(days=1)),
     "LinkRepo.mark_noticed": lambda w: w.links.mark_noticed([1, 2, 3]),
     "JobRepo.create": lambda w: w.jobs.create(
