@@ -40,7 +40,8 @@ from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import Presenters
 from bot.remote.connect import QueueLink, open_queue
-from bot.remote.front import FrontStores, NoFetch, RemoteEngine
+from bot.remote.front import FrontStores, RemoteEngine
+from bot.remote.nofetch import NoFetch
 from bot.remote.tuning import Tuning
 from bot.store.cache import CacheRepo
 from bot.store.db import Database
