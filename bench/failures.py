@@ -3,11 +3,15 @@ with the default QUEUE_HEARTBEAT_SECONDS (30) and QUEUE_SWEEP_SECONDS (5):
 
 - partition: a worker's Redis connections freeze (through tests/freeze_proxy.py) while it
   uploads an 8 MB file that the Bot API reads at 110 KB/s (issue 25's case); the timeline
-  freeze -> claim lost -> send aborted -> job taken by the other worker -> delivered;
-- Redis restart: Redis stopped for 10 s while a job downloads, then started again (its data
-  kept): seconds from its start to the front taking links again and to the job's result;
+  freeze -> the job lost (no beat landed for a heartbeat) -> its send stopped before the last
+  byte and the job handed back -> taken by the other worker -> delivered once its claim lapsed;
+- Redis restart: Redis stopped for 10 s while a job downloads (its download ends during the
+  outage), then started again (its data kept): seconds from its start to the front taking links
+  again and to the job's result;
 - front restart: the front killed (-9) while a job runs, started again after the worker
-  delivered: seconds from the new front's start to the job's result recorded.
+  delivered: seconds from the new front's start to the job's result recorded;
+- cancel: Cancel pressed on a job downloading on a worker: seconds to "Cancelled" in the chat
+  (the worker stopped, its result recorded).
 
 Every case checks that the file arrived exactly once.
 """
@@ -24,6 +28,7 @@ from typing import Any
 
 from tests.e2e.cluster import Cluster
 from tests.e2e.daemon import Daemon
+from tests.e2e.test_remote import cancel_data
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.media_server import MediaServer
 from tests.fakes.records import UPLOAD_METHODS
@@ -74,9 +79,10 @@ async def partition_run() -> dict[str, Any]:
         [other] = await cluster.start_workers(1)
         proxy.freeze()
         frozen = time.monotonic()
-        lost = await at(cut, "claim_lost", frozen)
+        lost = await at(cut, "job_lost", frozen)
         api.upload_rate = None  # the other worker's upload at full speed
-        aborted = await at(cut, "job_handed_back id=1", frozen)
+        aborted = await at(cut, "claim_send_stopped", frozen)
+        handed_back = await at(cut, "job_handed_back id=1", frozen)
         taken = await at(other, "job_taken id=1 attempt=2", frozen)
         await api.wait_for(lambda _c: delivered(api) >= 1, timeout=300)
         sent = round(time.monotonic() - frozen, 1)
@@ -85,8 +91,9 @@ async def partition_run() -> dict[str, Any]:
         proxy.thaw()
     return {
         "case": "partition",
-        "claim_lost_s": lost,
-        "aborted_s": aborted,
+        "job_lost_s": lost,
+        "send_stopped_s": aborted,
+        "handed_back_s": handed_back,
         "taken_over_s": taken,
         "delivered_s": sent,
     }
@@ -96,7 +103,7 @@ async def redis_restart_run() -> dict[str, Any]:
     async with setup("tgfetch-redis-restart-") as (cluster, api, media):
         front = await cluster.start_front()
         await cluster.start_workers(1)
-        api.push_message(USER, media.url(f"/file/through.bin?size={4 * MB}&rate=200000"))
+        api.push_message(USER, media.url(f"/file/through.bin?size={MB}&rate=200000"))
         await media.wait_streams(1, timeout=30)
         await cluster.redis.stop()
         await asyncio.sleep(10)  # the outage itself: what is measured is what follows it
@@ -124,11 +131,41 @@ async def front_restart_run() -> dict[str, Any]:
     return {"case": "front_restart", "result_read_s": reported}
 
 
-async def failure_runs(repeat: int) -> list[dict[str, Any]]:
+async def cancel_run() -> dict[str, Any]:
+    async with setup("tgfetch-cancel-") as (cluster, api, media):
+        front = await cluster.start_front()
+        await cluster.start_workers(1)
+        api.push_message(USER, media.url(f"/file/long.bin?size={4 * MB}&rate=100000"))
+        await api.wait_for_text(USER, "Downloading", timeout=60)
+        message_id, data = cancel_data(api, USER)
+        pressed = time.monotonic()
+        api.push_callback(USER, message_id, data)
+        await api.wait_for_text(USER, "Cancelled", timeout=30)
+        told = round(time.monotonic() - pressed, 2)
+        await front.wait_log("job_reported id=1 state=cancelled", timeout=30)
+        assert delivered(api) == 0
+    return {"case": "cancel", "told_s": told}
+
+
+CASES = {
+    "partition": partition_run,
+    "redis_restart": redis_restart_run,
+    "front_restart": front_restart_run,
+    "cancel": cancel_run,
+}
+
+
+async def failure_runs(repeat: int, cases: list[str] | None = None) -> list[dict[str, Any]]:
     runs = []
     for _ in range(repeat):
-        for case in (partition_run, redis_restart_run, front_restart_run):
+        for case in (CASES[name] for name in cases or CASES):
             run = await case()
             print(run, flush=True)
             runs.append(run)
     return runs
+
+
+if __name__ == "__main__":  # only these: python -m bench.failures [RUNS [CASE ...]]
+    import sys
+
+    asyncio.run(failure_runs(int(sys.argv[1]) if len(sys.argv) > 1 else 1, sys.argv[2:]))

@@ -39,6 +39,7 @@ class FreezeProxy:
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        self._open.set()  # connections waiting to be let through go on, and find it closed
         if self._server is not None:
             self._server.close()
         for pump in self._pumps:
@@ -50,10 +51,10 @@ class FreezeProxy:
     async def _accept(
         self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
     ) -> None:
-        await self._open.wait()
         try:
+            await self._open.wait()
             server_r, server_w = await asyncio.open_connection(*self._upstream)
-        except OSError:
+        except (OSError, asyncio.CancelledError):  # the proxy stops
             client_w.close()
             return
         pumps = [

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_S = 0.5  # between tries of a renewal Redis did not answer
+RELEASE_S = 1.0  # a release is a courtesy (a lease lapses by itself): not worth a long wait
 
 # Extends the lease while it is still this attempt's; with a field, also marks the part as
 # gone out in the ledger (the fence). 0 when the lease lapsed or was taken.
@@ -96,7 +97,8 @@ class Claim:
     async def release(self) -> None:
         """Give the lease up (a lease left behind lapses by itself)."""
         with contextlib.suppress(*UNAVAILABLE):
-            await call(self._deadline_s, self._client.eval(_RELEASE, 1, self.key, self._token))
+            deadline = min(self._deadline_s, RELEASE_S)
+            await call(deadline, self._client.eval(_RELEASE, 1, self.key, self._token))
 
     async def hold(
         self, send: Callable[[ProgressFn, Fence], Awaitable[T]], progress: ProgressFn, mark: str
@@ -117,6 +119,7 @@ class Claim:
             if self._lost is not None:  # the keeper stopped the send
                 raise self._lost from None
             if not self._passed.is_set():  # the job stops: Telegram cannot have the file
+                log.info("claim_send_stopped claim=%s", self.key)
                 sending.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sending
