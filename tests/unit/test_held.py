@@ -59,7 +59,7 @@ async def test_the_last_byte_goes_once_the_fence_passes(
 ) -> None:
     gate, seen = Gate(), list[int]()
     sending = send(bot, data, gate, seen)
-    await gate.reached.wait()
+    await asyncio.wait_for(gate.reached.wait(), 10)
     assert seen[-1] == SIZE  # every byte read from the file, the last one held back
     assert not bot_api.calls_of("sendDocument")  # Telegram has no whole request yet
     gate.open.set()
@@ -73,7 +73,7 @@ async def test_a_send_stopped_at_its_fence_leaves_nothing_in_the_chat(
 ) -> None:
     gate, seen = Gate(), list[int]()
     sending = send(bot, data, gate, seen)
-    await gate.reached.wait()
+    await asyncio.wait_for(gate.reached.wait(), 10)
     sending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sending
