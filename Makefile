@@ -77,8 +77,9 @@ bench-upload: install-dev
 	$(PY) -m bench.upload_memory
 
 # Past one machine (docs/SCALING.md): 40 links through the front to 1, 2 and 4 workers, each
-# worker process held to the same bandwidth by the media server, and the time from kill -9 of
-# a worker to its job running on another (about 13 minutes; bench/results/scaling.{json,md}).
+# worker process held to the same bandwidth by the media server; the time from kill -9 of a
+# worker to its job running on another; a worker cut off from Redis mid-upload, Redis and the
+# front restarted, a cancel (about 18 minutes; bench/results/scaling.{json,md}).
 bench-scale: install-dev test-deps
 	$(PY) -m bench.scaling
 

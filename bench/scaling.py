@@ -6,6 +6,8 @@
    and the speed-up over one worker.
 2. Hand-over: `kill -9` of the worker holding a slow job, with the default timers, to the job
    running on the other worker (and the same after a SIGTERM).
+3. Failures (bench/failures.py): a worker cut off from Redis mid-upload, Redis restarted, the
+   front killed and started again.
 
 Everything on 127.0.0.1: a real redis-server, the fake Bot API, real `main.py` processes.
 """
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.failures import failure_runs
 from bench.throttle import ThrottledMedia
 from tests.e2e.cluster import Cluster
 from tests.fakes.bot_api import FakeBotApi
@@ -161,6 +164,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             run = await handover_run(graceful=graceful)
             print(json.dumps(run), flush=True)
             handovers.append(run)
+    failures = await failure_runs(args.failures)
     return {
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpus",
         "links": LINKS,
@@ -168,6 +172,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "rate_mb_per_s_per_worker": args.rate_mb,
         "scaling": tables,
         "handover": handovers,
+        "failures": failures,
     }
 
 
@@ -196,6 +201,9 @@ def report(result: dict[str, Any]) -> str:
         lines.append(f"kill -9 -> job running elsewhere: {', '.join(f'{s:.1f}' for s in kills)} s")
     if stops:
         lines.append(f"SIGTERM -> job running elsewhere: {', '.join(f'{s:.2f}' for s in stops)} s")
+    for run in result.get("failures", []):
+        figures = ", ".join(f"{k} {v} s" for k, v in run.items() if k != "case")
+        lines.append(f"{run['case']}: {figures}")
     return "\n".join(lines)
 
 
@@ -208,6 +216,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--handovers", type=int, default=2)
+    parser.add_argument("--failures", type=int, default=2, help="runs of each failure case")
     result = asyncio.run(main(parser.parse_args()))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scaling.json").write_text(json.dumps(result, indent=2))

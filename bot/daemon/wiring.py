@@ -49,7 +49,8 @@ from bot.pages.browser import BrowserConfig, BrowserHost, find_browser
 from bot.pages.render import Renderer
 from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.remote.connect import QueueLink, open_queue
-from bot.remote.front import FrontStores, NoFetch, RemoteEngine
+from bot.remote.front import FrontStores, RemoteEngine
+from bot.remote.nofetch import NoFetch
 from bot.remote.tuning import Tuning
 from bot.store.cache import CacheRepo
 from bot.store.db import Database

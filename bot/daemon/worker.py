@@ -1,7 +1,8 @@
 """A download worker (`python main.py worker`, QUEUE_URL set): it takes a job from Redis when
 it has a free slot, runs the pipeline (fetch, post-process, deliver straight to Telegram with
-the bot's own token), and reports to the front. It never polls, keeps no user state and no
-SQLite; its DATA_DIR holds the downloads in progress and its own MTProto session.
+the bot's own token), and returns the job's result to the queue, for the front. It never
+polls, keeps no user state and no SQLite; its DATA_DIR holds the downloads in progress and its
+own MTProto session.
 
 A stop (SIGTERM) hands the running jobs back to the queue at once: another worker takes them.
 """
@@ -36,7 +37,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.operations import ProcessOps
 from bot.ops.stop import Exit, ExitReason, StopSignal
 from bot.remote.connect import QueueLink, open_queue
-from bot.remote.outbox import Outbox
+from bot.remote.events import EventWriter
 from bot.remote.redis_client import describe
 from bot.remote.tasks import stop_tasks
 from bot.remote.tuning import Tuning
@@ -49,11 +50,9 @@ from bot.upload.mtproto_client import resolve_factory
 
 log = logging.getLogger(__name__)
 
-# SAQ cancels the running jobs and waits up to its deadline for each to hand its job back;
-# their last reports then get a moment to reach Redis.
+# SAQ cancels the running jobs and waits up to its deadline for each to hand its job back.
 WORKER_STOP_S = CANCEL_DEADLINE_S + 1.0
-DRAIN_S = 1.0
-TASKS_STOP_S = 1.0  # the outbox, the probe and SAQ's loop, once the worker has stopped
+TASKS_STOP_S = 1.0  # the event writer, the probe and SAQ's loop, once the worker has stopped
 STEP_S = 1.0  # each other step of the stop
 
 
@@ -66,7 +65,7 @@ def worker_name() -> str:
 class _Parts:
     bot: Bot
     mtproto: MtprotoUploader | None
-    outbox: Outbox
+    events: EventWriter
     runner: JobRunner
     worker: QueueWorker
 
@@ -150,7 +149,7 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
             return fail_start(failure)
         if not stop.requested:
             serving += [
-                asyncio.create_task(parts.outbox.run(), name="outbox"),
+                asyncio.create_task(parts.events.run(), name="events"),
                 asyncio.create_task(link.probe.run(), name="queue-probe"),
                 asyncio.create_task(parts.worker.start(), name="saq-worker"),
             ]
@@ -172,8 +171,6 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
         log.info("stopping reason=%s", ending.reason)
         await ops.stopping(str(ending.reason))
         await bounded("worker_stop", parts.worker.stop(), WORKER_STOP_S)
-        if not await parts.outbox.drain(DRAIN_S):
-            log.warning("reports_not_stored (their jobs run again elsewhere)")
         await stop_tasks(serving, TASKS_STOP_S)
         await _close(parts)
     return ending
@@ -214,12 +211,14 @@ def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, na
             worker=True,  # a stopped job may go to another worker: keep nothing of it here
         )
 
-    outbox = Outbox(link.client, link.tuning.progress_maxlen)
+    tuning = link.tuning
+    events = EventWriter(link.client, tuning.events_maxlen, tuning.call_deadline_s)
     runner = JobRunner(
         pipelines=pipeline,
         deliverer=deliverer,
         client=link.client,
-        outbox=outbox,
+        queue=link.queue,
+        events=events,
         tuning=link.tuning,
         name=name,
         on_outcome=lambda report: record_job(ops.metrics, report),
@@ -227,7 +226,7 @@ def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, na
     worker = build_worker(
         link.queue, runner, slots=settings.download_workers, tuning=link.tuning, name=name
     )
-    return _Parts(bot, mtproto, outbox, runner, worker)
+    return _Parts(bot, mtproto, events, runner, worker)
 
 
 async def _start(settings: Settings, ops: WorkerOps, bot: Bot) -> None:

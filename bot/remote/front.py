@@ -3,8 +3,9 @@ every other job to the workers through SAQ, and shows what they report.
 
 The front downloads nothing: its pipeline's fetch stage hands the job on (FetchElsewhereError).
 It stays the only writer of SQLite and the only sender of status edits: each job's presenter
-lives here, fed by the workers' reports (intake.py), so the edit rate per chat holds however
-many workers there are.
+lives here, fed by the workers' lossy event stream (events.py), so the edit rate per chat holds
+however many workers there are. How a job ended it reads from the queue: a worker's result is
+stored by SAQ with the job's status (upkeep.py reads them, intake.py records them).
 """
 
 from __future__ import annotations
@@ -16,33 +17,29 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-from saq.job import Status
 
-from bot.download.cancel import CancelToken, StopReason
-from bot.download.types import TransferFn, Watch
+from bot.download.cancel import StopReason
 from bot.download.urls import normalize_url
-from bot.download.ytdlp import PageInfo
 from bot.jobs.control import JobControl
 from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
 from bot.jobs.events import Chosen, JobEvent, NeedChoice, Queued
-from bot.jobs.fetch import Choose, Fetched, FetchElsewhereError
+from bot.jobs.fetch import FetchElsewhereError
 from bot.jobs.manager import Limits, OutcomeHook, run_job
-from bot.jobs.outcomes import Cancelled, Failed, Outcome
+from bot.jobs.outcomes import Cancelled, Failed
 from bot.jobs.pipeline import Pipeline
 from bot.model.job import FormatChoice, Job, JobState
 from bot.remote import keys
-from bot.remote.intake import Intake
+from bot.remote.events import EventReader
+from bot.remote.intake import record_result, record_taken
 from bot.remote.queue import JobQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe
 from bot.remote.tasks import stop_tasks
 from bot.remote.tuning import Tuning
 from bot.remote.upkeep import Upkeep
-from bot.remote.wire import JobSpec
-from bot.remote.worker import USER_CANCEL
+from bot.remote.wire import JobSpec, Result
 from bot.store.cache import CacheRepo
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
@@ -53,36 +50,6 @@ log = logging.getLogger(__name__)
 
 QUEUE_NOTICE_S = 1.0  # a job not taken by a worker within this is shown its queue position
 CHOICE_GRACE_S = 2.0  # a pick this late after the question may still reach the worker
-WAITING_OR_RUNNING = frozenset({Status.NEW, Status.QUEUED, Status.ACTIVE})
-
-
-class NoFetch:
-    """The front's fetch stage: the front fetches nothing, the job goes to a worker."""
-
-    def __init__(self, max_size: int) -> None:
-        self.max_size = max_size
-
-    async def fetch(
-        self,
-        url: str,
-        folder: Path,
-        progress: TransferFn,
-        cancel: CancelToken,
-        cap: int,
-        choose: Choose,
-        *,
-        file_cap: int | None = None,
-        watch: Watch | None = None,
-    ) -> Fetched | None:
-        raise FetchElsewhereError
-
-    async def items(self, url: str, cancel: CancelToken, limit: int) -> list[PageInfo]:
-        raise FetchElsewhereError
-
-    async def item(
-        self, page: PageInfo, folder: Path, progress: TransferFn, cancel: CancelToken, cap: int
-    ) -> Fetched:
-        raise FetchElsewhereError
 
 
 @dataclass(eq=False)
@@ -93,6 +60,7 @@ class _Entry:
     observer: JobObserver
     since: float
     taken: bool = False  # a worker has begun it
+    attempts: int = 0  # the attempt recorded as begun
     here: asyncio.Task[None] | None = None  # answered from the cache by the front itself
     control: JobControl = field(default_factory=JobControl)
     asking_until: float | None = None  # the worker waits for the user's format pick
@@ -107,7 +75,7 @@ class _Entry:
 
 @dataclass(frozen=True, slots=True)
 class FrontStores:
-    db: Database  # the reports are recorded with their read position, in one transaction
+    db: Database  # a result's records are written in one transaction
     jobs: JobRepo
     links: LinkRepo
     outcomes: OutcomeRepo
@@ -115,7 +83,7 @@ class FrontStores:
 
 
 class RemoteEngine:
-    """The Engine of a front; `intake.ReportHandler` for the workers' reports."""
+    """The Engine of a front."""
 
     def __init__(
         self,
@@ -148,14 +116,11 @@ class RemoteEngine:
         self._stopping = False
         self._session = False
         self._tasks: set[asyncio.Task[None]] = set()  # last words and answers from the cache
-        self._intake = Intake(
-            db=stores.db, client=client, probe=probe, handler=self, clock=wall_clock
-        )
-        upkeep = Upkeep(
-            engine=self, queue=queue, intake=self._intake, probe=probe, tuning=tuning, clock=clock
-        )
-        # Started by resume(), stopped by shutdown(): the probe, the reports, the chores.
-        self._chores = (probe.run, self._intake.run, upkeep.run)
+        self._wall_clock = wall_clock
+        events = EventReader(client, probe, self.show)
+        self._upkeep = Upkeep(engine=self, queue=queue, probe=probe, tuning=tuning, clock=clock)
+        # Started by resume(), stopped by shutdown(): the probe, the events, the chores.
+        self._chores = (probe.run, events.run, self._upkeep.run)
         self._background: list[asyncio.Task[None]] = []
 
     # --- Engine -------------------------------------------------------------------------
@@ -218,7 +183,7 @@ class RemoteEngine:
             log.info("job_submitted id=%d user=%d route=cache", job.id, user_id)
             entry.here = self._spawn(self._answer_here(entry), f"job-{job.id}")
             return SubmitResult(Admission.ACCEPTED, job.id, 0)
-        if not await self._enqueue(job):
+        if not await self.enqueue(job):
             self._forget(entry)
             await stores.jobs.discard(job.id)  # refused, as if never sent: try again later
             await entry.observer.close()
@@ -265,12 +230,13 @@ class RemoteEngine:
 
     async def resume(self) -> int:
         """Wait again on every unfinished job: their workers go on without the front, and
-        what they reported meanwhile is read from where the front stopped reading."""
+        the results of those that ended meanwhile wait in the queue."""
         await self._stores.jobs.begin_session()
         jobs = await self._stores.jobs.unfinished()
         for job in jobs:
             entry = _Entry(job, self._observers(job, job.reply_to), self._clock())
             entry.taken = job.state is JobState.RUNNING
+            entry.attempts = job.attempts
             self._jobs[job.id] = entry
             self._per_user[job.user_id] += 1
         self._session = True
@@ -300,9 +266,9 @@ class RemoteEngine:
         if self._session and not any(e.here is not None for e in self._jobs.values()):
             await self._stores.jobs.end_session()
 
-    # --- the workers' reports (intake.ReportHandler) ----------------------------------------
+    # --- what the queue and the workers show (events.py, upkeep.py) ------------------------
 
-    def shown(self, job_id: int, event: JobEvent) -> None:
+    def show(self, job_id: int, event: JobEvent) -> None:
         entry = self._jobs.get(job_id)
         if entry is None:
             return
@@ -312,49 +278,40 @@ class RemoteEngine:
             entry.asking_until = None
         entry.observer.emit(event)
 
-    def began(self, job_id: int) -> None:
-        entry = self._jobs.get(job_id)
-        if entry is not None:
-            entry.taken = True
-
-    def finished(self, job_id: int, outcome: Outcome, seconds: float) -> None:
-        entry = self._jobs.get(job_id)
-        if entry is None:
-            return
-        self._forget(entry)
-        if self._on_outcome is not None:
-            self._on_outcome(JobReport(outcome, seconds))
-        self._spawn(entry.observer.finish(outcome), f"finish-{job_id}")
-
-    # --- upkeep (upkeep.py calls these) ------------------------------------------------
-
-    def waiting(self) -> list[_Entry]:
-        """Jobs no worker has begun, oldest first (SAQ's queue is first in, first out)."""
-        return sorted(
-            (e for e in self._jobs.values() if not e.taken and e.here is None),
-            key=lambda e: e.id,
-        )
-
-    def cancelling(self) -> list[_Entry]:
-        return [e for e in self._jobs.values() if e.cancel_wanted and e.here is None]
+    def at_queue(self) -> list[_Entry]:
+        """Every job the queue should hold (not answered here)."""
+        return [e for e in self._jobs.values() if e.here is None]
 
     def show_positions(self) -> None:
-        """Jobs waiting longer than a moment are told their place in the queue."""
+        """Jobs waiting longer than a moment are told their place in the queue (SAQ's queue
+        is first in, first out)."""
         now = self._clock()
-        for position, entry in enumerate(self.waiting(), start=1):
+        waiting = sorted((e for e in self.at_queue() if not e.taken), key=lambda e: e.id)
+        for position, entry in enumerate(waiting, start=1):
             if now - entry.since >= QUEUE_NOTICE_S and entry.shown_position != position:
                 entry.shown_position = position
                 entry.observer.emit(Queued(position))
 
-    async def repeat_cancel(self, entry: _Entry) -> None:
-        """A cancel is repeated until the job's worker reports; if none does within
-        `cancel_give_up_s` of the queue holding it (the worker is gone), it is recorded here."""
-        landed = entry.cancel_landed
-        if landed is not None and self._clock() - landed >= self._tuning.cancel_give_up_s:
-            log.warning("job_cancel_unanswered id=%d", entry.id)
-            await self.give_up(entry, Cancelled())
+    async def taken(self, entry: _Entry, attempts: int) -> None:
+        entry.taken, entry.attempts = True, attempts
+        at = self._wall_clock().timestamp()
+        await record_taken(self._stores.db, entry.id, attempts, at=at)
+
+    async def finished(self, entry: _Entry, result: Result) -> None:
+        """Record a worker's result and tell it (a database failure: the next pass tries
+        again)."""
+        at = self._wall_clock().timestamp()
+        key = normalize_url(entry.job.url)
+        written = await record_result(self._stores.db, entry.id, key, result, at=at)
+        self._forget(entry)
+        if not written:  # recorded (and told) already
+            log.info("job_result_again id=%d", entry.id)
             return
-        await self._abort(entry)
+        state, worker = result.ending.state, result.worker
+        log.info("job_reported id=%d state=%s worker=%s", entry.id, state, worker)
+        if self._on_outcome is not None:
+            self._on_outcome(JobReport(result.outcome, result.seconds))
+        self._spawn(entry.observer.finish(result.outcome), f"finish-{entry.id}")
 
     async def give_up(self, entry: _Entry, outcome: Cancelled | Failed) -> None:
         """Record and tell an ending no worker will report (it is gone, or the queue is)."""
@@ -368,20 +325,11 @@ class RemoteEngine:
             await self._stores.outcomes.record(entry.id, entry.job.link_id, ending)
         self._spawn(entry.observer.finish(outcome), f"finish-{entry.id}")
 
-    def queued_jobs(self) -> list[_Entry]:
-        """Every job the queue should hold (not answered here)."""
-        return [e for e in self._jobs.values() if e.here is None]
-
-    async def enqueue_again(self, entry: _Entry) -> None:
-        """The queue lost the job (Redis without its data): send it again."""
-        if await self._enqueue(entry.job):
-            log.warning("job_enqueued_again id=%d", entry.id)
-
     # --- inside -------------------------------------------------------------------------
 
-    async def _enqueue(self, job: Job) -> bool:
+    async def enqueue(self, job: Job) -> bool:
         cached = await self._stores.cache.of_url(normalize_url(job.url))
-        spec = JobSpec(job, cached).to_json()
+        spec = JobSpec(job=job, cached=cached).dump()
         try:
             await self._queue.enqueue(
                 keys.FUNCTION, key=str(job.id), spec=spec, **self._tuning.job_settings()
@@ -393,24 +341,11 @@ class RemoteEngine:
         return True
 
     async def _abort(self, entry: _Entry) -> None:
-        """Ask the queue to stop the job; SAQ removes a waiting one at once, and marks a
-        running one for its worker, which looks about every second."""
+        """Ask the queue to stop the job now (upkeep asks again if it cannot be asked)."""
         try:
-            held = await self._queue.job(str(entry.id))
-            if held is None:  # the queue does not have it (any more): nobody will report
-                await self.give_up(entry, Cancelled())
-                return
-            if held.status in WAITING_OR_RUNNING:
-                # Again if a worker's heartbeat wrote "active" over the first abort.
-                await self._queue.abort(held, USER_CANCEL)
-            if held.status is Status.ABORTED and not entry.taken:  # taken out of the queue unrun
-                await self.give_up(entry, Cancelled())
-                return
+            await self._upkeep.settle(entry, await self._queue.job(str(entry.id)))
         except UNAVAILABLE as exc:
             self._probe.failed(exc)
-            return
-        if entry.cancel_landed is None:
-            entry.cancel_landed = self._clock()
 
     async def _answer_here(self, entry: _Entry) -> None:
         try:
@@ -419,7 +354,7 @@ class RemoteEngine:
             )
         except FetchElsewhereError:  # the cached file_id was stale: a worker fetches it
             entry.here = None
-            if await self._enqueue(entry.job):
+            if await self.enqueue(entry.job):
                 log.info("job_sent_on id=%d reason=cache_stale", entry.id)
             return  # if not: the next reconcile, once the queue is back
         except asyncio.CancelledError:

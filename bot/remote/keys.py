@@ -4,15 +4,12 @@ from __future__ import annotations
 
 QUEUE = "tgfetch"  # the SAQ queue
 FUNCTION = "run_job"  # the one function workers run
-# Workers' reports that must reach the front (starts, questions, outcomes): the front reads
-# them from a position it keeps in SQLite, and trims what it has recorded.
+# Progress and questions from the workers to the front: lossy by design, capped (events.py).
 EVENTS = "tgfetch:events"
-# Transfer progress: lossy by design, capped; a front that was away does not replay it.
-PROGRESS = "tgfetch:progress"
 
 
 def ledger(job_id: int) -> str:
-    """A job's memory across attempts: delivered parts, the user's choice, its outcome sent."""
+    """A job's memory across attempts: delivered parts, parts gone out, the user's choice."""
     return f"tgfetch:ledger:{job_id}"
 
 

@@ -2,210 +2,184 @@
 
 In the hash `tgfetch:ledger:{job}`:
 - `part:N`: part N was delivered (Telegram's answer: message id, file_id, kind, route);
-- `out:N`: part N went out whole and its answer had not come yet (or a resend was asked for);
+- `out:N`: part N's last byte was let go (its fence passed) and its answer had not come yet;
   an attempt that finds this without `part:N` does not send again: the part is most likely in
   the chat (issue 12's "answer lost": at most one copy);
-- `choice`: the user's format pick; `outcome`: the job's outcome was sent to the front.
+- `choice`: the user's format pick, so an attempt after it asks no more.
 
-Before sending part N an attempt takes the lease `tgfetch:claim:{job}:N` (renewed while it
-sends): a second attempt of the same job (a worker cut off, not dead) waits for the part or
-for the lease to lapse instead of sending it too. Parts are numbered in the order a run sends
-them, which for a given job is always the same.
+A part is sent only under its claim (claim.py), which a second attempt of the same job (a
+worker cut off, not dead) waits for instead of sending the part too. Parts are numbered in the
+order a run sends them, which for a given job is always the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from bot.jobs.pipeline import Deliverer
 from bot.model.failures import JobError, StaleFileIdError, UnconfirmedDeliveryError
 from bot.model.job import FormatChoice
 from bot.model.media import MediaKind
 from bot.remote import keys
-from bot.remote.redis_client import reply
+from bot.remote.claim import Claim, ClaimLostError
+from bot.remote.redis_client import UNAVAILABLE, call
+from bot.remote.tuning import Tuning
 from bot.upload.album import Resent
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivered, Delivery, Fence, ProgressFn
 
 log = logging.getLogger(__name__)
 
 CLAIM_POLL_S = 0.5  # how often a waiting attempt looks at another attempt's part
 
-# Extends the lease only while it is still this attempt's; 0 when it lapsed or was taken.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
 T = TypeVar("T", Delivered, list[Delivered])
-Send = Callable[[ProgressFn], Awaitable[T]]
-
-
-@dataclass(frozen=True, slots=True)
-class Memory:
-    finished: bool  # the outcome went to the front: nothing left to do
-    choice: FormatChoice | None
+Send = Callable[[ProgressFn, Fence], Awaitable[T]]
+_ONE: TypeAdapter[Delivered] = TypeAdapter(Delivered)
+_ALBUM: TypeAdapter[list[Delivered]] = TypeAdapter(list[Delivered])
 
 
 class Ledger:
-    """One job's ledger, as one attempt (`token`) sees it."""
+    """One job's ledger, as one attempt (`token`) sees it. `alive` says whether the attempt
+    may still wait: a claim held by another attempt is waited for while it does."""
 
     def __init__(
-        self, client: Redis, job_id: int, token: str, *, lease_s: float, ttl: int
+        self,
+        client: Redis,
+        job_id: int,
+        token: str,
+        tuning: Tuning,
+        alive: Callable[[], bool] = lambda: True,
     ) -> None:
         self._client = client
         self._job_id = job_id
         self._key = keys.ledger(job_id)
         self._token = token
-        self._lease_ms = int(lease_s * 1000)
-        self._ttl = ttl
+        self._tuning = tuning
+        self._deadline = tuning.call_deadline_s
+        self._alive = alive
 
-    async def recall(self) -> Memory:
-        finished, choice = await reply(self._client.hmget(self._key, ["outcome", "choice"]))
-        picked = None
-        if choice is not None:
+    async def recall(self) -> FormatChoice | None:
+        """The user's pick from an earlier attempt, if any (None too when Redis is away)."""
+        try:
+            choice = await call(self._deadline, self._client.hget(self._key, "choice"))
+        except UNAVAILABLE as exc:
+            log.warning("ledger_unread job=%d error=%r", self._job_id, exc)
+            return None
+        if isinstance(choice, bytes):
             with contextlib.suppress(ValueError):
-                picked = FormatChoice(choice.decode())
-        return Memory(finished is not None, picked)
+                return FormatChoice(choice.decode())
+        return None
 
     async def remember_choice(self, choice: FormatChoice) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, "choice", choice.value)
-            pipe.expire(self._key, self._ttl)
-            await pipe.execute()
-
-    def mark_finished(self, pipe: Pipeline) -> None:
-        """Add "outcome sent" to the transaction that sends it."""
-        pipe.hset(self._key, "outcome", "1")
-        pipe.expire(self._key, self._ttl)
+        try:
+            async with asyncio.timeout(self._deadline):
+                async with self._client.pipeline(transaction=True) as pipe:
+                    pipe.hset(self._key, "choice", choice.value)
+                    pipe.expire(self._key, self._tuning.ttl)
+                    await pipe.execute()
+        except UNAVAILABLE as exc:  # an attempt after this one asks the user again
+            log.warning("choice_unremembered job=%d error=%r", self._job_id, exc)
 
     async def once(
-        self, part: int, send: Send[Delivered], progress: ProgressFn, *, resend: bool
-    ) -> Delivered:
-        """Deliver part `part` unless an earlier attempt did (see `_once`)."""
-        return await self._once(part, send, progress, resend=resend, answer=_ONE)
-
-    async def once_album(
-        self, part: int, send: Send[list[Delivered]], progress: ProgressFn, *, resend: bool
-    ) -> list[Delivered]:
-        """An album is one part: one request, its answers stored together (issue 16)."""
-        return await self._once(part, send, progress, resend=resend, answer=_ALBUM)
-
-    async def _once(
-        self,
-        part: int,
-        send: Send[T],
-        progress: ProgressFn,
-        *,
-        resend: bool,
-        answer: _Answer[T],
+        self, part: int, send: Send[T], progress: ProgressFn, answer: TypeAdapter[T]
     ) -> T:
         """Deliver part `part` unless an earlier attempt did: its answer then, or
-        UnconfirmedDeliveryError when it went out unanswered. `resend`: a send by file_id,
-        whose request is all there is (marked as out before it goes)."""
-        claim = keys.claim(self._job_id, part)
+        UnconfirmedDeliveryError when it went out unanswered."""
+        claim = Claim(
+            self._client,
+            keys.claim(self._job_id, part),
+            self._key,
+            self._token,
+            lease_s=self._tuning.claim_lease_s,
+            deadline_s=self._deadline,
+            ttl=self._tuning.ttl,
+        )
         while True:
-            known = await self._known(part, answer, claimed=False)
-            if known is not None:
-                return known
-            if await reply(self._client.set(claim, self._token, nx=True, px=self._lease_ms)):
-                break
+            try:
+                known = await self._known(part, answer, claimed=False)
+                if known is not None:
+                    return known
+                if await claim.take():
+                    break
+            except UNAVAILABLE as exc:  # Redis away: wait while the job is still ours
+                log.info("claim_waits job=%d part=%d error=%r", self._job_id, part, exc)
+            if not self._alive():
+                raise ClaimLostError("not taken")
             # Another attempt is sending it: its answer, or the lapse of its lease, decides.
             await asyncio.sleep(CLAIM_POLL_S)
-        marks: list[asyncio.Task[None]] = []
-        renewing = asyncio.create_task(self._renew(claim), name=f"claim-{self._job_id}-{part}")
         try:
             # Between our look and our claim another attempt may have finished the part, or
             # sent it and died unanswered.
-            known = await self._known(part, answer, claimed=True)
+            known = await self._unavailable_stops(self._known(part, answer, claimed=True))
             if known is not None:
                 return known
-            if resend:
-                await self._mark_out(part)
-
-            def watched(done: int, total: int) -> None:
-                progress(done, total)
-                if total and done >= total and not marks:  # Telegram may have it from now on
-                    marks.append(asyncio.ensure_future(self._mark_out(part)))
-
             try:
-                sent = await send(watched)
+                sent = await claim.hold(send, progress, _out(part))
             except (JobError, StaleFileIdError):  # refused: the part is not in the chat
-                await asyncio.gather(*marks)
-                await reply(self._client.hdel(self._key, _out(part)))
+                await self._forget_out(part)
                 raise
-            except UnconfirmedDeliveryError:  # out, its answer lost: never sent again
-                await asyncio.gather(*marks)
-                await self._mark_out(part)
-                raise
-            await asyncio.gather(*marks)
-            storing = asyncio.ensure_future(self._store(part, answer.encode(sent)))
-            try:
-                await asyncio.shield(storing)
-            except asyncio.CancelledError:
-                # Telegram has the part: a stop now must not undo its delivery, which the
-                # pipeline records next (as it does in a single process).
-                await storing
-                _uncancel()
+            await self._store(part, answer.dump_json(sent).decode())
             return sent
         finally:
-            await asyncio.gather(*marks, return_exceptions=True)
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
-            await reply(self._client.eval(_RELEASE, 1, claim, self._token))
+            await claim.release()
 
-    async def _known(self, part: int, answer: _Answer[T], *, claimed: bool) -> T | None:
+    async def _known(self, part: int, answer: TypeAdapter[T], *, claimed: bool) -> T | None:
         """The part's answer if it was delivered. Holding the claim, a part that went out
         unanswered raises (without it, the attempt that sent it may still be waiting)."""
-        sent, out = await reply(self._client.hmget(self._key, [_part(part), _out(part)]))
+        sent, out = await call(
+            self._deadline, self._client.hmget(self._key, [_part(part), _out(part)])
+        )
         if sent is not None:
             log.info("part_already_delivered job=%d part=%d", self._job_id, part)
-            return answer.decode(sent)
+            return answer.validate_json(sent)
         if out is not None and claimed:
             log.warning("part_sent_unanswered job=%d part=%d", self._job_id, part)
             raise UnconfirmedDeliveryError("upload", "an earlier attempt sent it; no answer came")
         return None
 
-    async def _mark_out(self, part: int) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, _out(part), "1")
-            pipe.expire(self._key, self._ttl)
-            await pipe.execute()
+    async def _forget_out(self, part: int) -> None:
+        with contextlib.suppress(*UNAVAILABLE):
+            await call(self._deadline, self._client.hdel(self._key, _out(part)))
 
     async def _store(self, part: int, sent: str) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, _part(part), sent)
-            pipe.hdel(self._key, _out(part))
-            pipe.expire(self._key, self._ttl)
-            await pipe.execute()
+        """Keep Telegram's answer. It is in the chat whatever happens here: a stop now must not
+        undo the delivery, which the pipeline records next; a Redis away leaves `out:N`."""
 
-    async def _renew(self, claim: str) -> None:
-        while True:
-            await asyncio.sleep(self._lease_ms / 4000)
-            if not await reply(self._client.eval(_RENEW, 1, claim, self._token, self._lease_ms)):
-                log.warning("claim_lapsed job=%d claim=%s", self._job_id, claim)
-                return
+        async def store() -> None:
+            async with asyncio.timeout(self._deadline):
+                async with self._client.pipeline(transaction=True) as pipe:
+                    pipe.hset(self._key, _part(part), sent)
+                    pipe.hdel(self._key, _out(part))
+                    pipe.expire(self._key, self._tuning.ttl)
+                    await pipe.execute()
+
+        storing = asyncio.ensure_future(store())
+        try:
+            await asyncio.shield(storing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(*UNAVAILABLE):
+                await storing
+            _uncancel()
+        except UNAVAILABLE as exc:
+            log.warning("part_unrecorded job=%d part=%d error=%r", self._job_id, part, exc)
+
+    async def _unavailable_stops(self, look: Awaitable[T | None]) -> T | None:
+        try:
+            return await look
+        except UNAVAILABLE as exc:
+            raise ClaimLostError(f"unread: {exc!r}") from exc
 
 
 class LedgerDeliverer:
-    """The pipeline's Deliverer on a worker: every part goes through the ledger once."""
+    """The pipeline's Deliverer on a worker: every part goes through the ledger once, and its
+    send waits at its fence for the claim."""
 
     def __init__(self, inner: Deliverer, ledger: Ledger) -> None:
         self._inner = inner
@@ -221,51 +195,30 @@ class LedgerDeliverer:
         return self._inner.album_limit
 
     async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
-        try:
-            sent = await self._ledger.once(
-                self._sent + 1,
-                lambda watched: self._inner.deliver(delivery, watched),
-                progress,
-                resend=False,
-            )
-        except UnconfirmedDeliveryError:
-            self._sent += 1  # the part's number is spent: the next part is the next number
-            raise
-        self._sent += 1
-        return sent
+        def send(watched: ProgressFn, fence: Fence) -> Awaitable[Delivered]:
+            return self._inner.deliver(dataclasses.replace(delivery, fence=fence), watched)
+
+        return await self._next(send, progress, _ONE)
 
     async def send_album(
         self, deliveries: list[Delivery], progress: ProgressFn
     ) -> list[Delivered]:
         """An album is one request: one part in the ledger, its answers kept together."""
-        try:
-            sent = await self._ledger.once_album(
-                self._sent + 1,
-                lambda watched: self._inner.send_album(deliveries, watched),
-                progress,
-                resend=False,
-            )
-        except UnconfirmedDeliveryError:
-            self._sent += 1
-            raise
-        self._sent += 1
-        return sent
+
+        def send(watched: ProgressFn, fence: Fence) -> Awaitable[list[Delivered]]:
+            fenced = [dataclasses.replace(d, fence=fence) for d in deliveries]
+            return self._inner.send_album(fenced, watched)
+
+        return await self._next(send, progress, _ALBUM)
 
     async def resend_album(
         self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
     ) -> list[Delivered]:
-        try:
-            sent = await self._ledger.once_album(
-                self._sent + 1,
-                lambda _watched: self._inner.resend_album(chat_id, items, reply_to=reply_to),
-                _ignore,
-                resend=True,
-            )
-        except UnconfirmedDeliveryError:
-            self._sent += 1
-            raise
-        self._sent += 1
-        return sent
+        async def send(_watched: ProgressFn, fence: Fence) -> list[Delivered]:
+            await fence()  # a resend is one small request: confirmed before it goes
+            return await self._inner.resend_album(chat_id, items, reply_to=reply_to)
+
+        return await self._next(send, _ignore, _ALBUM)
 
     async def resend(
         self,
@@ -276,19 +229,20 @@ class LedgerDeliverer:
         *,
         reply_to: int | None = None,
     ) -> Delivered:
+        async def send(_watched: ProgressFn, fence: Fence) -> Delivered:
+            await fence()
+            return await self._inner.resend(chat_id, kind, file_id, caption, reply_to=reply_to)
+
+        return await self._next(send, _ignore, _ONE)
+
+    async def _next(self, send: Send[T], progress: ProgressFn, answer: TypeAdapter[T]) -> T:
+        part = self._sent + 1
         try:
-            sent = await self._ledger.once(
-                self._sent + 1,
-                lambda _watched: self._inner.resend(
-                    chat_id, kind, file_id, caption, reply_to=reply_to
-                ),
-                _ignore,
-                resend=True,
-            )
+            sent = await self._ledger.once(part, send, progress, answer)
         except UnconfirmedDeliveryError:
-            self._sent += 1
+            self._sent = part  # the part's number is spent: the next part is the next number
             raise
-        self._sent += 1
+        self._sent = part
         return sent
 
 
@@ -308,41 +262,3 @@ def _part(part: int) -> str:
 
 def _out(part: int) -> str:
     return f"out:{part}"
-
-
-def _delivered(sent: Delivered) -> str:
-    return json.dumps(
-        {
-            "message_id": sent.message_id,
-            "file_id": sent.file_id,
-            "kind": sent.kind.value,
-            "route": sent.route,
-        }
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer(Generic[T]):
-    """How a part's answer is kept in the ledger: one file's, or an album's."""
-
-    encode: Callable[[T], str]
-    decode: Callable[[bytes], T]
-
-
-def _album(sent: list[Delivered]) -> str:
-    return json.dumps([json.loads(_delivered(one)) for one in sent])
-
-
-def _read_album(raw: bytes) -> list[Delivered]:
-    return [_read_delivered(json.dumps(one).encode()) for one in json.loads(raw)]
-
-
-def _read_delivered(raw: bytes) -> Delivered:
-    data = json.loads(raw)
-    return Delivered(
-        int(data["message_id"]), str(data["file_id"]), MediaKind(data["kind"]), str(data["route"])
-    )
-
-
-_ONE: _Answer[Delivered] = _Answer(_delivered, _read_delivered)
-_ALBUM: _Answer[list[Delivered]] = _Answer(_album, _read_album)

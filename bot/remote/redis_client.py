@@ -1,9 +1,9 @@
 """Redis clients from QUEUE_URL, and the probe that says whether Redis answers.
 
-Two policies (docs/SCALING.md, "Redis outage"): a *quick* client fails at once, so the front can
-tell a user to retry later instead of keeping them waiting; a *patient* client waits out an
-outage (a capped backoff, never a spin), so a worker's reports and heartbeats are delayed,
-never dropped.
+Two policies (docs/SCALING.md): a *quick* client fails at once, so the front can tell a user
+to retry later instead of keeping them waiting; a *patient* client waits out an outage (a
+capped backoff, never a spin), for a worker's SAQ loop waiting for jobs. Every call a worker
+makes for a job goes through `call`, with a deadline shorter than the claim's lease.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ async def reply(result: Awaitable[T] | T) -> T:
     if inspect.isawaitable(result):
         return await cast(Awaitable[T], result)
     return result
+
+
+async def call(deadline: float, command: Awaitable[T] | T) -> T:
+    """A command's answer within `deadline` seconds; past it, TimeoutError (in UNAVAILABLE).
+    A command cut off this way closes its connection (redis-py), so no late answer is read."""
+    async with asyncio.timeout(deadline):
+        return await reply(command)
 
 
 def describe(url: SecretStr) -> str:

@@ -15,22 +15,33 @@ DAY_S = 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    # A running job not touched for this long counts as stuck (its worker died).
+    # A running job not touched for this long counts as stuck (its worker died, or is cut off).
     heartbeat: int
     # How often some worker looks for stuck jobs (and the lock that lets one of them do it).
     sweep: int
     retries: int = 3  # attempts in all: a job whose workers died three times is given up
-    ttl: int = DAY_S  # how long SAQ keeps a finished job's record
+    # How long a job's ledger and its finished record (its result) are kept: a front away for
+    # less than this still reads every result, and a job run again sends nothing twice.
+    ttl: int = 7 * DAY_S
     abort_timer: int = 1  # how often a worker reads whether its jobs were cancelled
-    claim_lease_s: float = 60.0  # a part's send lease, renewed while the part goes out
-    ledger_ttl: int = 7 * DAY_S
-    progress_maxlen: int = 2000
-    cancel_repeat_s: float = 1.0  # the front repeats a cancel this often until it is heard
-    cancel_give_up_s: float = 10.0  # ... and records it itself this long after it landed
+    events_maxlen: int = 2000  # the lossy stream of progress and questions
+    cancel_give_up_s: float = 10.0  # a cancel no worker answers is recorded by the front
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tuning:
         return cls(heartbeat=settings.queue_heartbeat_seconds, sweep=settings.queue_sweep_seconds)
+
+    @property
+    def claim_lease_s(self) -> float:
+        """A part's send lease: twice the heartbeat (60 s by default), so that a job swept from
+        a worker cut off finds its lease lapsed about when it runs again."""
+        return 2.0 * self.heartbeat
+
+    @property
+    def call_deadline_s(self) -> float:
+        """Every Redis call a worker makes for a job answers within this, or counts as failed:
+        well inside the lease, so a worker cut off stops before its lease lapses."""
+        return min(10.0, self.claim_lease_s / 4)
 
     @property
     def beat_every(self) -> float:
@@ -38,15 +49,16 @@ class Tuning:
         return max(0.3, self.heartbeat / 6)
 
     @property
+    def dequeue_wait(self) -> float:
+        """How long a free slot's wait for a job stays with Redis: a worker cut off stops
+        taking jobs (whose answers it would not get) this soon, well before a sweep."""
+        return min(5.0, self.heartbeat / 2)
+
+    @property
     def sweep_wait(self) -> float:
         """How long a sweep waits for the worker of a stuck job to confirm it stopped (SAQ's
         5 s, or less when sweeps are more frequent)."""
         return float(min(5, self.sweep))
-
-    @property
-    def reconcile_s(self) -> float:
-        """How often the front compares its unfinished jobs with the queue."""
-        return float(max(5, min(30, self.heartbeat)))
 
     def job_settings(self) -> dict[str, Any]:
         """SAQ's per-job settings: no timeout (the pipeline has its own), our heartbeat."""

@@ -1,63 +1,62 @@
-"""The front's chores beside reading reports: queue positions, repeated cancels, and the
-reconcile that compares the jobs the front waits on with what the queue holds.
-
-A job the queue ended without a report (its workers died too often, or its Cancel found the
-worker gone) is recorded and told here; a job the queue lost (a Redis restarted without its
-data) is sent again. A queue status is acted on only when it held at two passes in a row with
-every report read in between, so a report on its way is never overtaken.
-"""
+"""The front's loop beside the events: queue positions, and what the queue holds of each job
+the front waits on, read every pass in one round trip. A job taken by a worker, its result
+(stored by SAQ with its status), a job the queue ended or lost, a cancel to ask for, wait on
+or give up: each is acted on here, through the engine (front.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from saq.job import TERMINAL_STATUSES
+from saq.job import Job as SaqJob
+from saq.job import Status
 
 from bot.jobs.outcomes import Cancelled, Failed
 from bot.model.failures import FailureReason
-from bot.remote.intake import Intake
+from bot.model.job import Job
 from bot.remote.queue import JobQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe
 from bot.remote.tuning import Tuning
+from bot.remote.wire import Result, WireError
 from bot.remote.worker import USER_CANCEL
 
 log = logging.getLogger(__name__)
 
-TICK_S = 1.0
-CATCH_UP_S = 10.0  # at start, the reconcile waits this long for the reports to be read
+TICK_S = 0.5
+WAITING_OR_RUNNING = frozenset({Status.NEW, Status.QUEUED, Status.ACTIVE})
 
 
 class Waiter(Protocol):
-    """A job the front waits on, as the chores see it."""
+    """A job the front waits on, as the loop sees it."""
+
+    job: Job
+    attempts: int  # the attempt recorded as taken
+    cancel_wanted: bool
+    cancel_landed: float | None  # when the queue first held its abort
 
     @property
     def id(self) -> int: ...
-
-    @property
-    def cancel_wanted(self) -> bool: ...
 
 
 W = TypeVar("W", bound=Waiter)
 
 
 class Front(Protocol[W]):
-    """What the chores ask of the front's engine (front.py)."""
+    """What the loop asks of the front's engine."""
+
+    def at_queue(self) -> list[W]: ...
 
     def show_positions(self) -> None: ...
 
-    def cancelling(self) -> list[W]: ...
+    async def enqueue(self, job: Job) -> bool: ...
 
-    async def repeat_cancel(self, entry: W) -> None: ...
+    async def taken(self, entry: W, attempts: int) -> None: ...
+
+    async def finished(self, entry: W, result: Result) -> None: ...
 
     async def give_up(self, entry: W, outcome: Cancelled | Failed) -> None: ...
-
-    def queued_jobs(self) -> list[W]: ...
-
-    async def enqueue_again(self, entry: W) -> None: ...
 
 
 class Upkeep(Generic[W]):
@@ -66,61 +65,87 @@ class Upkeep(Generic[W]):
         *,
         engine: Front[W],
         queue: JobQueue,
-        intake: Intake,
         probe: QueueProbe,
         tuning: Tuning,
         clock: Callable[[], float],
     ) -> None:
         self._engine = engine
         self._queue = queue
-        self._intake = intake
         self._probe = probe
         self._tuning = tuning
         self._clock = clock
-        self._suspects: dict[int, float] = {}  # job id -> when the queue first had it ended
 
     async def run(self) -> None:
-        """Until cancelled: positions and cancels every second, a reconcile now and then."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(CATCH_UP_S):
-                await self._intake.caught_up.wait()
-        next_reconcile = self._clock()
+        """Until cancelled."""
         while True:
             self._engine.show_positions()
             if self._probe.up:
-                for entry in self._engine.cancelling():
-                    await self._engine.repeat_cancel(entry)
-                if self._clock() >= next_reconcile:
-                    next_reconcile = self._clock() + self._tuning.reconcile_s
-                    try:
-                        await self.reconcile()
-                    except UNAVAILABLE as exc:
-                        self._probe.failed(exc)
+                await self.settle_all()
             await asyncio.sleep(TICK_S)
 
-    async def reconcile(self) -> None:
-        entries = self._engine.queued_jobs()
-        held = await self._queue.jobs(str(e.id) for e in entries)
-        suspects: dict[int, float] = {}
+    async def settle_all(self) -> None:
+        entries = self._engine.at_queue()
+        if not entries:
+            return
+        try:
+            held = await self._queue.jobs(str(e.id) for e in entries)
+        except UNAVAILABLE as exc:
+            self._probe.failed(exc)
+            return
         for entry, job in zip(entries, held, strict=True):
-            if job is None:
-                await self._engine.enqueue_again(entry)
-                continue
-            if job.status not in TERMINAL_STATUSES:
-                continue
-            seen = self._suspects.get(entry.id)
-            if seen is None or self._intake.last_caught_up <= seen:
-                suspects[entry.id] = seen if seen is not None else self._clock()
-                continue
-            # Ended in the queue, and every report since has been read: none will come.
-            log.warning(
-                "job_ended_unreported id=%d status=%s error=%s",
-                entry.id,
-                job.status,
-                (job.error or "")[:80],
-            )
-            if job.error == USER_CANCEL or entry.cancel_wanted:
-                await self._engine.give_up(entry, Cancelled())
+            try:
+                await self.settle(entry, job)
+            except UNAVAILABLE as exc:
+                self._probe.failed(exc)
+                return
+            except Exception:  # the database: the next pass tries again; the front goes on
+                log.exception("job_settle_failed id=%d", entry.id)
+
+    async def settle(self, entry: W, held: SaqJob | None) -> None:
+        """Act on what the queue holds of one job."""
+        engine = self._engine
+        if held is None:
+            if entry.cancel_wanted:  # nobody runs it: cancelled here
+                await engine.give_up(entry, Cancelled())
+            elif await engine.enqueue(entry.job):  # the queue lost it (Redis without its data)
+                log.warning("job_enqueued_again id=%d", entry.id)
+        elif held.status is Status.COMPLETE:
+            try:
+                result = Result.read(held.result)
+            except WireError as exc:  # another version's, or a job that ran nothing
+                log.warning("job_result_unreadable id=%d error=%s", entry.id, exc)
+                await engine.give_up(entry, Failed(FailureReason.INTERRUPTED))
             else:
-                await self._engine.give_up(entry, Failed(FailureReason.INTERRUPTED))
-        self._suspects = suspects
+                await engine.finished(entry, result)
+        elif held.status in (Status.ABORTED, Status.FAILED):  # ended by the queue itself
+            error = held.error or ""
+            log.warning(
+                "job_ended_unreported id=%d status=%s error=%s", entry.id, held.status, error[:80]
+            )
+            cancelled = error == USER_CANCEL or entry.cancel_wanted
+            await engine.give_up(
+                entry, Cancelled() if cancelled else Failed(FailureReason.INTERRUPTED)
+            )
+        else:
+            if held.status is Status.ACTIVE and held.attempts != entry.attempts:
+                await engine.taken(entry, held.attempts)
+            if entry.cancel_wanted:
+                await self._cancel(entry, held)
+
+    async def _cancel(self, entry: W, held: SaqJob) -> None:
+        """SAQ removes a waiting job at once, and marks a running one for its worker, which
+        looks about every second and answers with its result. If none comes within
+        `cancel_give_up_s` of the mark (the worker is gone), it is recorded here."""
+        now = self._clock()
+        if held.status is Status.ABORTING:
+            if entry.cancel_landed is None:
+                entry.cancel_landed = now
+            elif now - entry.cancel_landed >= self._tuning.cancel_give_up_s:
+                log.warning("job_cancel_unanswered id=%d", entry.id)
+                await self._engine.give_up(entry, Cancelled())
+        elif held.status in WAITING_OR_RUNNING:
+            await self._queue.abort(held, USER_CANCEL)
+            if held.status is Status.ABORTED:  # taken out of the queue unrun
+                await self._engine.give_up(entry, Cancelled())
+            elif entry.cancel_landed is None:
+                entry.cancel_landed = now

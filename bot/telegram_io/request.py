@@ -1,5 +1,5 @@
-"""PTB request classes: one that retries what is safe to retry (and sends a streamed body
-once), one that watches getUpdates."""
+"""PTB request classes: one that retries what is safe to retry (sends a streamed body once, and
+holds the last byte of a fenced one), one that watches getUpdates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from telegram._utils.defaultvalue import DefaultValue
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.telegram_io.failures import (
@@ -20,6 +20,7 @@ from bot.telegram_io.failures import (
     sent_of_error,
     sent_of_status,
 )
+from bot.telegram_io.held import Fence, HeldBody, fence_of
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
 
@@ -83,24 +84,28 @@ class RetryingRequest(HTTPXRequest):
         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         name = _method_of(url)
+        limits = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout)
         if isinstance(request_data, StreamedData):
-            limits = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout)
             return await self._stream(url, method, request_data, limits)
+        fence = fence_of(request_data)
 
         # A retry sends a streamed file part whole: httpx seeks each file back to 0 when it
         # renders the multipart body (tests/unit/test_request.py checks it stays so).
         async def once() -> tuple[int, bytes]:
             try:
-                status, body = await HTTPXRequest.do_request(
-                    self,
-                    url,
-                    method,
-                    request_data,
-                    read_timeout=read_timeout,
-                    write_timeout=write_timeout,
-                    connect_timeout=connect_timeout,
-                    pool_timeout=pool_timeout,
-                )
+                if request_data is not None and fence is not None:
+                    status, body = await self._held(url, method, request_data, fence, limits)
+                else:
+                    status, body = await HTTPXRequest.do_request(
+                        self,
+                        url,
+                        method,
+                        request_data,
+                        read_timeout=read_timeout,
+                        write_timeout=write_timeout,
+                        connect_timeout=connect_timeout,
+                        pool_timeout=pool_timeout,
+                    )
             except NetworkError as exc:  # includes TimedOut
                 if self._on_status is not None:
                     self._on_status(name, 0)
@@ -148,6 +153,29 @@ class RetryingRequest(HTTPXRequest):
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
             raise TooLargeError(f"{name}: Request Entity Too Large (413)")
         return status, body
+
+    async def _held(
+        self, url: str, method: str, data: RequestData, fence: Fence, limits: httpx.Timeout
+    ) -> tuple[int, bytes]:
+        """PTB's own request, its body's last byte held until `fence` passes (held.py)."""
+        request = self._client.build_request(
+            method,
+            url,
+            headers={"User-Agent": self.USER_AGENT},
+            files=data.multipart_data,
+            data=data.json_parameters,
+            timeout=limits,
+        )
+        if not isinstance(request.stream, httpx.AsyncByteStream):  # an AsyncClient's always is
+            raise TypeError("a held body needs an async stream")
+        request.stream = HeldBody(request.stream, fence)
+        try:
+            response = await self._client.send(request)
+        except httpx.TimeoutException as exc:  # as PTB maps them
+            raise TimedOut(f"httpx.{type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc
+        return response.status_code, response.content
 
     def _timeout(self, read: Any, write: Any, connect: Any, pool: Any) -> httpx.Timeout:
         """The call's timeouts, each the client's own where the call left it unset."""

@@ -34,7 +34,7 @@ from bot.model.media import MediaInfo, MediaKind
 from bot.telegram_io.failures import AnswerLostError, TooLargeError
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.album import Resent, input_media, resent_media
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivered, Delivery, Fence, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,19 @@ _NOT_MEDIA_MARKERS = (*_CHAT_GONE_MARKERS, "caption", "entities", "parse", "repl
 
 
 class ProgressFile(io.FileIO):
-    """A file opened for reading whose reads report progress, at most every `interval`."""
+    """A file opened for reading whose reads report progress, at most every `interval`. A
+    request carrying it holds its last byte until `fence` passes (telegram_io/held.py)."""
 
     def __init__(
-        self, path: str, total: int, progress: ProgressFn, interval: float = PROGRESS_INTERVAL
+        self,
+        path: str,
+        total: int,
+        progress: ProgressFn,
+        interval: float = PROGRESS_INTERVAL,
+        fence: Fence | None = None,
     ) -> None:
         super().__init__(path, "rb")
+        self.fence = fence
         self._total = total
         self._progress = progress
         self._interval = interval
@@ -145,6 +152,10 @@ class BotApiUploader:
         """Upload 2 to 10 files as one album, each with its caption; the progress is of all."""
         first = deliveries[0]
         total = sum(d.size for d in deliveries)
+
+        def opener(path: Path, size: int, progress: ProgressFn) -> ProgressFile:
+            return ProgressFile(str(path.resolve()), size, progress, fence=first.fence)
+
         with contextlib.ExitStack() as stack:
             media = []
             base = 0
@@ -153,12 +164,14 @@ class BotApiUploader:
                     input_media(
                         stack,
                         delivery,
-                        _open_progress,
+                        opener,
                         _offset(progress, base, total),
                         local_mode=self._local_mode,
                     )
                 )
                 base += delivery.size
+            if self._local_mode and first.fence is not None:  # the server reads the files
+                await first.fence()
             async with self._refusals(total, fallback=False):
                 messages = await self._album(first.chat_id, media, first.reply_to, total)
         sent = [_delivered(m, d.info.kind) for m, d in zip(messages, deliveries, strict=False)]
@@ -204,11 +217,15 @@ class BotApiUploader:
         with contextlib.ExitStack() as stack:
             media: Any
             if self._local_mode:
+                if delivery.fence is not None:  # the request is the path alone: fenced whole
+                    await delivery.fence()
                 media = path  # PTB sends its file:// URI; the server reads it and answers when
                 progress(delivery.size, delivery.size)  # it has stored it: handed over now
             else:
                 # A fresh handle for this send; PTB streams it, never reading it whole.
-                body = stack.enter_context(ProgressFile(str(path), delivery.size, progress))
+                body = stack.enter_context(
+                    ProgressFile(str(path), delivery.size, progress, fence=delivery.fence)
+                )
                 media = InputFile(body, filename=delivery.filename, read_file_handle=False)
             image = None
             if thumb is not None and thumb.is_file():
@@ -324,10 +341,6 @@ class _MediaRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _open_progress(path: Path, size: int, progress: ProgressFn) -> ProgressFile:
-    return ProgressFile(str(path.resolve()), size, progress)
 
 
 def _offset(progress: ProgressFn, base: int, total: int) -> ProgressFn:

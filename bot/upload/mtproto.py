@@ -208,6 +208,8 @@ async def _send(
 ) -> SentMessage | None:
     async def report(current: int, total: int) -> None:
         progress(current, total)
+        if current >= total and delivery.fence is not None:  # every part is up: the message
+            await delivery.fence()  # is made by the call after this, so it waits here
 
     info = delivery.info
     path = str(delivery.path.resolve())

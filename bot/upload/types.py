@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.model.media import MediaInfo, MediaKind
 
 # (bytes sent so far, total bytes); called from the event loop, must not block.
 ProgressFn = Callable[[int, int], None]
+# Awaited before a send's last byte leaves (or, for a request without a body to hold, before
+# it goes): a worker's claim confirmed (remote/claim.py). A fence that cannot pass never
+# returns; the send is stopped around it.
+Fence = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,7 @@ class Delivery:
     size: int
     info: MediaInfo
     reply_to: int | None = None  # the user's message with the link: the file answers it
+    fence: Fence | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -444,3 +444,23 @@ async def test_real_pyrogram_start_against_silent_server_times_out_cleanly(
         assert leaked == set()  # neither a socket nor the session database
         assert state(uploader) is MtprotoState.DISCONNECTED
         await uploader.close()
+
+
+async def test_the_message_waits_for_the_fence_after_the_last_part(tmp_path: Path) -> None:
+    # A worker's claim is confirmed there (bot/remote/claim.py): until then no message exists.
+    hub = FakeMtproto()
+    uploader = MtprotoUploader(hub.factory)
+    reached, gate = asyncio.Event(), asyncio.Event()
+
+    async def fence() -> None:
+        reached.set()
+        await gate.wait()
+
+    item = dataclasses.replace(make_delivery(tmp_path), fence=fence)
+    sending = asyncio.create_task(uploader.send(item, ignore))
+    await asyncio.wait_for(reached.wait(), 10)
+    assert not hub.uploads  # every part is up, the message not made
+    gate.set()
+    await sending
+    assert len(hub.uploads) == 1
+    await uploader.close()

@@ -1,5 +1,6 @@
-"""What crosses Redis between a worker and the front reads back as what was sent, and anything
-else is refused, never half-read."""
+"""What crosses Redis between a worker and the front (a job, its result, the events of the lossy
+stream) reads back as what was sent, through JSON, and anything else is refused, never
+half-read."""
 
 from __future__ import annotations
 
@@ -30,18 +31,7 @@ from bot.jobs.outcomes import (
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.model.media import MediaKind
-from bot.remote.wire import (
-    Began,
-    CacheDropped,
-    Chose,
-    Finished,
-    JobSpec,
-    Report,
-    Shown,
-    WireError,
-    decode,
-    encode,
-)
+from bot.remote.wire import JobSpec, Result, Shown, WireError
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
@@ -89,51 +79,63 @@ PARTS = CachedFile(
 )
 
 
+DELIVERED = Ending(JobState.DONE, LinkOutcome.DELIVERED)
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_every_event_reads_back_as_sent(event: JobEvent) -> None:
+    shown = Shown(job_id=7, event=event)
+    assert Shown.read(shown.model_dump_json()) == shown
+
+
 @pytest.mark.parametrize(
-    "report",
+    "result",
     [
-        *(Shown(7, event) for event in EVENTS),
-        Began(7, 2, "host-12"),
-        Chose(7, FormatChoice.SMALL),
-        CacheDropped("https://example.com/v", "best"),
         *(
-            Finished(7, Ending(JobState.DONE, LinkOutcome.DELIVERED), outcome, 1.25, "host-12")
-            for outcome in OUTCOMES
+            Result(ending=DELIVERED, outcome=o, choice=None, dropped=(), seconds=1.25, worker="w")
+            for o in OUTCOMES
         ),
-        Finished(
-            7,
-            Ending(
+        Result(
+            ending=Ending(
                 JobState.DONE,
                 LinkOutcome.DELIVERED,
                 size=2048,
                 title="Clip",
                 cached=Cached("https://example.com/v", "best", FILE),
             ),
-            OUTCOMES[0],
-            3.0,
-            "w",
+            outcome=OUTCOMES[0],
+            choice=FormatChoice.SMALL,
+            dropped=("best", "audio"),  # stale file_ids the front forgets
+            seconds=3.0,
+            worker="host-12",
         ),
-        Finished(
-            7,
-            Ending(
+        Result(
+            ending=Ending(
                 JobState.DONE,
                 LinkOutcome.DELIVERED,
                 size=130_000_000,
                 title="Long",
                 cached=Cached("https://example.com/long", "best", PARTS),
             ),
-            Delivered((SentFile("botapi", 47_000_000), SentFile("botapi", 45_000_000))),
-            3.0,
-            "w",
+            outcome=Delivered((SentFile("botapi", 47_000_000), SentFile("botapi", 45_000_000))),
+            choice=None,
+            dropped=(),
+            seconds=3.0,
+            worker="w",
         ),
-        Finished(7, Ending(JobState.QUEUED, attempts=2), Interrupted(), 0.0, "w"),
-        Finished(
-            7, Ending(JobState.FAILED, LinkOutcome.FAILED, reason="dns"), OUTCOMES[1], 0.1, "w"
+        Result(
+            ending=Ending(JobState.FAILED, LinkOutcome.FAILED, reason="dns"),
+            outcome=OUTCOMES[2],
+            choice=None,
+            dropped=(),
+            seconds=0.1,
+            worker="w",
         ),
     ],
 )
-def test_every_report_reads_back_as_sent(report: Report) -> None:
-    assert decode(encode(report)) == report
+def test_every_result_reads_back_as_sent(result: Result) -> None:
+    # SAQ stores a result inside the job's JSON record, and hands it back as loaded.
+    assert Result.read(json.loads(json.dumps(result.dump()))) == result
 
 
 def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
@@ -151,8 +153,9 @@ def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
         created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
         reply_to=77,
     )
-    spec = JobSpec(job, {"best": FILE, "audio": CachedFile("x", MediaKind.AUDIO, None, None)})
-    back = JobSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    cached = {"best": FILE, "audio": CachedFile("x", MediaKind.AUDIO, None, None)}
+    spec = JobSpec(job=job, cached=cached)
+    back = JobSpec.read(json.loads(json.dumps(spec.dump())))
     assert (back.job.id, back.job.url, back.job.language, back.job.link_id) == (
         41,
         job.url,
@@ -161,26 +164,55 @@ def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
     )
     assert back.job.created_at == job.created_at
     assert back.job.reply_to == 77  # the worker's file answers the user's link message
-    assert back.job.status_message_id is None  # showing the job is the front's business
-    assert back.cached == spec.cached
+    assert back == spec
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "not json",
-        json.dumps({"v": 2, "kind": "began", "job": 1, "attempt": 1, "worker": "w"}),
-        json.dumps({"v": 1, "kind": "sent-by-a-newer-tgfetch", "job": 1}),
-        json.dumps({"v": 1, "kind": "began", "job": 1}),
-        json.dumps({"v": 1, "kind": "shown", "job": 1, "event": {"type": "Exec", "x": 1}}),
-        json.dumps({"v": 1, "kind": "chose", "job": 1, "choice": "8k"}),
+        json.dumps({"v": 1, "job_id": 1, "event": {"type": "Started"}}),  # issue 17's wire
+        json.dumps({"v": 2, "job_id": 1}),
+        json.dumps({"v": 2, "job_id": 1, "event": {"type": "Exec", "x": 1}}),
+        json.dumps({"v": 2, "job_id": 1, "event": {"type": "Progress", "phase": "upload"}}),
+        json.dumps({"v": 2, "job_id": "one", "event": {"type": "Started"}}),
     ],
 )
 def test_anything_else_is_refused_whole(text: str) -> None:
     with pytest.raises(WireError):
-        decode(text)
+        Shown.read(text)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,  # a job that ran nothing returns nothing
+        {"v": 2, "outcome": {"type": "Delivered"}},
+        {
+            "v": 2,
+            "ending": {"state": "done"},
+            "outcome": {"type": "Lost"},
+            "choice": None,
+            "dropped": [],
+            "seconds": 1,
+            "worker": "w",
+        },
+        {
+            "v": 2,
+            "ending": {"state": "8k"},
+            "outcome": {"type": "Cancelled"},
+            "choice": None,
+            "dropped": [],
+            "seconds": 1,
+            "worker": "w",
+        },
+    ],
+)
+def test_a_result_that_cannot_be_read_is_refused(data: object) -> None:
+    with pytest.raises(WireError):
+        Result.read(data)
 
 
 def test_a_job_of_another_version_is_refused() -> None:
     with pytest.raises(WireError):
-        JobSpec.from_json({"v": 2, "job": {}, "cached": {}})
+        JobSpec.read({"v": 1, "job": {}, "cached": {}})

@@ -1,0 +1,82 @@
+"""A fenced upload through PTB's Bot and RetryingRequest against the fake Bot API: the request's
+last byte waits for the fence, so Telegram has nothing until it passes, and a send stopped
+before it leaves nothing in the chat (telegram_io/held.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Bot, InputFile
+
+from bot.telegram_io.request import RetryingRequest
+from bot.telegram_io.retry import RetryPolicy
+from bot.upload.botapi import ProgressFile
+from tests.fakes.bot_api import FakeBotApi
+
+CHAT = 78
+SIZE = 300_000
+CONTENT = os.urandom(SIZE)
+
+
+@pytest.fixture
+async def bot(bot_api: FakeBotApi) -> AsyncIterator[Bot]:
+    policy = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+    request = RetryingRequest(policy=policy, read_timeout=5, media_write_timeout=5)
+    async with Bot(bot_api.token, base_url=f"{bot_api.url}/bot", request=request) as ptb:
+        yield ptb
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "held.bin"
+    path.write_bytes(CONTENT)
+    return path
+
+
+class Gate:
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.open = asyncio.Event()
+
+    async def fence(self) -> None:
+        self.reached.set()
+        await self.open.wait()
+
+
+def send(bot: Bot, data: Path, gate: Gate, seen: list[int]) -> asyncio.Task[object]:
+    body = ProgressFile(str(data), SIZE, lambda done, _total: seen.append(done), fence=gate.fence)
+    document = InputFile(body, filename="held.bin", read_file_handle=False)
+    return asyncio.create_task(bot.send_document(CHAT, document))
+
+
+async def test_the_last_byte_goes_once_the_fence_passes(
+    bot: Bot, bot_api: FakeBotApi, data: Path
+) -> None:
+    gate, seen = Gate(), list[int]()
+    sending = send(bot, data, gate, seen)
+    await asyncio.wait_for(gate.reached.wait(), 10)
+    assert seen[-1] == SIZE  # every byte read from the file, the last one held back
+    assert not bot_api.calls_of("sendDocument")  # Telegram has no whole request yet
+    gate.open.set()
+    await sending
+    [call] = bot_api.calls_of("sendDocument")
+    assert call.files["document"].sha256 == hashlib.sha256(CONTENT).hexdigest()
+
+
+async def test_a_send_stopped_at_its_fence_leaves_nothing_in_the_chat(
+    bot: Bot, bot_api: FakeBotApi, data: Path
+) -> None:
+    gate, seen = Gate(), list[int]()
+    sending = send(bot, data, gate, seen)
+    await asyncio.wait_for(gate.reached.wait(), 10)
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    hung_up = await bot_api.wait_for(lambda c: c.method == "sendDocument", timeout=10)
+    assert hung_up.status == 499
+    assert not bot_api.chat(CHAT)
