@@ -8,9 +8,10 @@ import contextlib
 import logging
 import signal
 import time
+from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 
 from bot.config.settings import Settings
 from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
@@ -32,6 +33,7 @@ from bot.handlers.context import BotContext, BotData, TgApp
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations
 from bot.ops.stop import Exit, ExitReason, StopSignal
+from bot.telegram_io.outbound import Outbound
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
@@ -61,8 +63,18 @@ def api_request(settings: Settings, policy: RetryPolicy, metrics: Metrics) -> Re
     )
 
 
+def outbound_path() -> Outbound:
+    """The one path of every call into a chat (telegram_io/outbound.py): PTB's rate limiter,
+    and the turns the presenters, the streamed uploads and the daily notices wait for."""
+    return Outbound()
+
+
 def build_application(
-    settings: Settings, monitor: PollMonitor, policy: RetryPolicy, metrics: Metrics
+    settings: Settings,
+    monitor: PollMonitor,
+    policy: RetryPolicy,
+    metrics: Metrics,
+    limiter: BaseRateLimiter[Any],
 ) -> TgApp:
     api = settings.telegram_api_url
     request = api_request(settings, policy, metrics)
@@ -80,6 +92,7 @@ def build_application(
         .local_mode(settings.bot_api_local_mode)
         .request(request)
         .get_updates_request(updates_request)
+        .rate_limiter(limiter)
         .concurrent_updates(LoggedUpdates(CONCURRENT_UPDATES))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .build()
@@ -139,10 +152,12 @@ async def _serve(
         loop.add_signal_handler(sig, stop.request, ExitReason.SIGNAL, 0)
     async with contextlib.AsyncExitStack() as resources:
         try:
-            policy = RetryPolicy()
-            app = build_application(settings, monitor, policy, ops.metrics)
+            # A 429 goes to the outbound path, which pauses the chat or the bot (not the call).
+            policy = RetryPolicy(flood_waits=False)
+            outbound = outbound_path()
+            app = build_application(settings, monitor, policy, ops.metrics, outbound)
             rt = await resources.enter_async_context(open_runtime(settings))
-            services = build_services(settings, app, rt, ops.metrics)
+            services = build_services(settings, app, rt, ops.metrics, outbound)
             app.bot_data.services = services
             register_handlers(app, ops.metrics)
             link = rt.queue

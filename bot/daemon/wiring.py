@@ -51,6 +51,7 @@ from bot.store.outcomes import OutcomeRepo
 from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
+from bot.telegram_io.outbound import Lanes
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer
@@ -126,7 +127,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             await db.close()
 
 
-def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics) -> Services:
+def build_services(
+    settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics, lanes: Lanes
+) -> Services:
     i18n = I18n()
     jobs_repo = JobRepo(rt.db, utc_now)
     links_repo = LinkRepo(rt.db, utc_now)
@@ -146,7 +149,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         per_user=settings.max_jobs_per_user,
         max_queued=settings.max_queued_jobs,
     )
-    observers = Presenters(TelegramChatUI(app.bot), i18n.get, jobs_repo.remember)
+    observers = Presenters(TelegramChatUI(app.bot), lanes, i18n.get, jobs_repo.remember)
     jobs: Engine
     if rt.queue is None:
         jobs = JobManager(
@@ -161,7 +164,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
                 records=outcomes,
                 parts=PartRepo(rt.db, utc_now),
                 i18n=i18n,
-                streamer=streaming_uploader(settings, app),
+                streamer=streaming_uploader(settings, app, lanes),
             ),
             observers=observers,
             on_outcome=lambda report: record_job(metrics, report),
@@ -197,7 +200,7 @@ def build_services(settings: Settings, app: TgApp, rt: Runtime, metrics: Metrics
         users=users,
         jobs=jobs_repo,
         meta=MetaRepo(rt.db),
-        sender=TelegramSender(app.bot),
+        sender=TelegramSender(app.bot, lanes),
         translator=i18n.get,
         clock=utc_now,
     )
@@ -267,13 +270,14 @@ def build_pipeline(
     )
 
 
-def streaming_uploader(settings: Settings, app: TgApp) -> StreamingUploader | None:
+def streaming_uploader(settings: Settings, app: TgApp, lanes: Lanes) -> StreamingUploader | None:
     """Uploads while downloading through the Bot API; not with a local Bot API server, which
     reads the finished file from disk by itself."""
     if settings.bot_api_local_mode:
         return None
     return StreamingUploader(
         app.bot,
+        lanes,
         limit=settings.bot_api_upload_limit,
         answer_timeout=settings.bot_api_timeout_seconds,
     )
