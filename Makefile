@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale attack soak soak-flood clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction) and venv support.
 system-deps:
@@ -99,6 +99,12 @@ attack: install-dev
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)
+
+# The soak against Telegram's flood limits, one daemon throughout (issue 22; at least 20 minutes:
+# `make soak-flood DURATION=1200`): fails on a call into a running retry_after, a duplicate, an
+# unanswered link, or the daemon's RSS at the end more than 5 MB above its RSS after a minute.
+soak-flood: install-dev
+	$(PY) -m bench.soak --flood --duration $(DURATION)
 
 # Translations. `make i18n` extracts every tr("...")/N_("...") string, and every counted one
 # (tr.ngettext("...", "...", n), N_plural("...", "...")) with its plural, into the template and

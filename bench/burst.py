@@ -189,6 +189,7 @@ async def measure(
     settings: dict[str, str] | None = None,
 ) -> None:
     """The bot's burst and the naive uploader's, one after the other against one fake."""
+    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     async with Stack(root, flood=FloodRules()) as stack:
         naive = await naive_burst(stack)
         bot = await bot_burst(stack, main, cap, settings)

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fastpath, measures, stop_latency
+from bench import burst, fastpath, measures, stop_latency
 from bench.report import Figure, machine, machine_line, now, progress, say, table, write
 from bench.stack import Stack
 
@@ -74,6 +74,35 @@ FIGURES = (
         digits=3,
     ),
     Figure(
+        "burst_200_s",
+        "s",
+        "Telegram's flood limits: 200 links from 50 users at once, to the 200th file",
+        digits=2,
+    ),
+    Figure(
+        "burst_ratio",
+        "",
+        "the same ÷ a naive uploader (download, sendDocument, sleep retry_after) in the run",
+        goal="≤ 1.5",
+        digits=2,
+    ),
+    Figure(
+        "calls_per_file",
+        "",
+        "chat calls in that burst (sends, edits, deletes, 429s) per delivered file",
+        goal="≤ 2.0",
+        digits=2,
+    ),
+    Figure(
+        "retry_after_violations",
+        "",
+        "calls the bot made into a running retry_after in that burst",
+        goal="0",
+        digits=0,
+    ),
+    Figure("burst_delivered", "", "distinct files delivered of the 200", goal="200", digits=0),
+    Figure("burst_duplicates", "", "files delivered more than once", goal="0", digits=0),
+    Figure(
         "stop_max_s",
         "s",
         "the slowest exit of six stop cases x 3 (SIGTERM mid start-up, mid job, a 401, ...)",
@@ -116,6 +145,8 @@ async def suite() -> dict[str, object]:
             found.details["daemon_error_lines"] = errors[:20]
         progress("resume at 90% of 200 MB…")
         await fastpath.resume(root, found)
+        progress("a burst of 200 links against Telegram's flood limits…")
+        await burst.measure(root / "burst", found)
     progress("stop latency…")
     stops = await stop_latency.measure()
     found.metrics["stop_max_s"] = float(str(stops["stop_max_s"]))
@@ -177,6 +208,14 @@ def render(result: dict[str, object]) -> str:
         f"{_get(resumed, 'size_mb')} MB; served before the restart "
         f"{_get(resumed, 'served_before_restart_mb')} MB, after it "
         f"{_get(resumed, 'served_after_restart_mb')} MB",
+    ]
+    bursts = details.get("burst", {})
+    bot, naive = _get(bursts, "bot"), _get(bursts, "naive")
+    lines += [
+        f"- burst: the bot made {_get(bot, 'chat_calls')} chat calls "
+        f"({_get(bot, 'calls_by_method')}), {_get(bot, 'answered_429')} answered 429; the naive "
+        f"uploader took {_get(naive, 'seconds')} s with {_get(naive, 'answered_429')} 429s "
+        f"and {_get(naive, 'violations')} calls into a retry_after",
     ]
     lines += ["", *_overhead_runs(overhead)]
     stops = details.get("stop_latency")

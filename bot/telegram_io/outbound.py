@@ -16,7 +16,8 @@ How a turn is given:
 - **One call at a time in a chat**, uploads aside (they may take minutes; an edit of the
   progress goes meanwhile). So a 429 for a chat never finds a second call on its way there.
 - **retry_after by scope**: a 429 pauses the chat it came from for `retry_after`; when the bot
-  was near its own limit, or another chat was flooded within that window, the whole bot pauses.
+  was near its own limit (80% of its calls a second went in the last second), or another chat
+  was flooded within that window, the whole bot pauses.
   The call then waits for its turn again (a 429 means Telegram did not perform it). A call is
   given up (RetryAfter raised) after `max_floods` 429s or `max_flood_wait_s` of waiting.
 - **Status is state** (`slot`): a call given a slot key replaces the call of that key still
@@ -45,7 +46,7 @@ import itertools
 import logging
 import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -193,9 +194,9 @@ class Outbound(BaseRateLimiter[Priority]):
     def __init__(self, pace: Pace | None = None, clock: Callable[[], float] = time.monotonic):
         self._pace = pace or Pace()
         self._clock = clock
-        self._started = clock()
-        # Empty at start: the process before this one may have spent Telegram's allowance.
-        self._bot = Bucket(self._pace.bot, 0.0, self._started)
+        # Empty at start: the process before this one may have spent the bot's allowance (a
+        # chat's is small and refills within seconds; a restart takes that long).
+        self._bot = Bucket(self._pace.bot, 0.0, clock())
         self._bot_paused_until = 0.0
         self._chats: dict[int | str, _Chat] = {}
         self._pending: list[_Waiting] = []  # sorted by (priority, seq)
@@ -204,6 +205,7 @@ class Outbound(BaseRateLimiter[Priority]):
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self._last_flood: _Flood | None = None
+        self._granted: deque[float] = deque()  # when the calls of the last second went
         self._closed = False
         self.stats = OutboundStats()
 
@@ -398,6 +400,9 @@ class Outbound(BaseRateLimiter[Priority]):
         chat = self._chat(entry.chat, now)
         chat.bucket.take(now)
         self._bot.take(now)
+        self._granted.append(now)
+        while self._granted[0] < now - 1.0:
+            self._granted.popleft()
         if not entry.upload:
             chat.busy = True
         entry.future.set_result(None)
@@ -424,14 +429,16 @@ class Outbound(BaseRateLimiter[Priority]):
         chat.paused_until = max(chat.paused_until, until)
         last = self._last_flood
         elsewhere = last is not None and last.chat != chat_id and last.until > now
-        near_limit = self._bot.level(now) < 0.2 * self._pace.bot.burst
+        while self._granted and self._granted[0] < now - 1.0:
+            self._granted.popleft()
+        near_limit = len(self._granted) >= 0.8 * self._pace.bot.per_s
         scope = "bot" if elsewhere or near_limit else "chat"
         if scope == "bot":
             self._bot.drain(now)
             self._bot_paused_until = max(self._bot_paused_until, until)
         self._last_flood = _Flood(chat_id, until)
         self.stats.floods[scope] += 1
-        log.warning("bot_api_flood chat=%s retry_after=%.0f scope=%s", chat_id, wait, scope)
+        log.warning("bot_api_flood chat=%s retry_after=%.1f scope=%s", chat_id, wait, scope)
         self._kick()
 
     async def _unpaced(self, fn: Callable[[], Awaitable[T]]) -> T:
@@ -456,10 +463,7 @@ class Outbound(BaseRateLimiter[Priority]):
             if len(self._chats) >= CHATS_KEPT:
                 self._forget_idle_chats(now)
             rate = self._pace.group if is_group(chat_id) else self._pace.private
-            # A chat first seen just after start may have been busy before it: one call at
-            # once, the rest of its burst as time passes.
-            level = max(1.0, (now - self._started) * rate.per_s)
-            chat = self._chats[chat_id] = _Chat(Bucket(rate, level, now))
+            chat = self._chats[chat_id] = _Chat(Bucket(rate, rate.burst, now))
         return chat
 
     def _forget_idle_chats(self, now: float) -> None:

@@ -410,6 +410,11 @@ class FakeBotApi:
         finally:
             self.held -= 1
 
+    def answer_without(self, method: str, *path: str, count: int = 1) -> None:
+        """Perform the next `count` calls of `method`, then answer without the field at `path`
+        (`answer_without("sendVideo", "video", "width")`): an answer PTB cannot read."""
+        self._faults.cut_next(method, path, count)
+
     def answer_with(self, method: str, result: Any) -> None:
         """Answer every call of `method` with this `result`, whatever its shape."""
         self._faults.answer_with(method, result)
@@ -454,6 +459,7 @@ class FakeBotApi:
             status = 200
             lost = self._faults.loss(method)
             if lost is None:
+                result = self._faults.cut(method, result)
                 return web.json_response({"ok": True, "result": result})
         finally:
             call = Call(method, parsed.params, parsed.files, at, status, lost is not None)
