@@ -31,6 +31,7 @@ from tests.fakes.media_server import MediaServer
 TRACED_MAIN = Path(__file__).resolve().parent / "traced_main.py"
 TOP = 15
 TIMEOUT = 120.0
+STARTUP_TIMEOUT = 300.0
 
 
 async def run(batches: int, trace: bool) -> dict[str, object]:
@@ -41,7 +42,9 @@ async def run(batches: int, trace: bool) -> dict[str, object]:
         async with Stack(root) as stack:
             settings = {"DOWNLOAD_WORKERS": "6", "TRACE_DIR": str(traces)}
             main = TRACED_MAIN if trace else MAIN
-            daemon = await stack.start_daemon(root / "data", settings, main=main)
+            daemon = await stack.start_daemon(root / "data", settings, main=main, wait=False)
+            # tracemalloc makes every import slow: start-up takes 20 s of CPU, not 0.5.
+            await daemon.wait_log("started version=", STARTUP_TIMEOUT)
             rss = [round(await idle_rss(daemon), 2)]
             traced: list[float] = []
             if trace:

@@ -22,7 +22,7 @@ from telegram.ext import AIORateLimiter  # noqa: E402
 
 import bot.daemon.app  # noqa: E402
 import bot.daemon.worker  # noqa: E402
-from bot.telegram_io.outbound import Priority  # noqa: E402
+from bot.telegram_io.lanes import Priority  # noqa: E402
 
 T = TypeVar("T")
 

@@ -51,7 +51,7 @@ from bot.store.outcomes import OutcomeRepo
 from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
-from bot.telegram_io.outbound import Lanes
+from bot.telegram_io.lanes import Lanes
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upload.botapi import BotApiUploader
 from bot.upload.deliver import Deliverer

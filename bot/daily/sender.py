@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.daily.expiry import SendError
 from bot.telegram_io.failures import AnswerLostError
-from bot.telegram_io.outbound import Lanes, Priority
+from bot.telegram_io.lanes import Lanes, Priority
 from bot.telegram_io.ui import NO_PREVIEW
 
 log = logging.getLogger(__name__)

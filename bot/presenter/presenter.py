@@ -47,7 +47,7 @@ from bot.model.job import Job
 from bot.presenter import texts
 from bot.presenter.status import EDIT_INTERVAL_S, StatusMessage
 from bot.telegram_io.chat import Buttons, ChatUI
-from bot.telegram_io.outbound import Dropped, Lanes, Priority
+from bot.telegram_io.lanes import Dropped, Lanes, Priority
 
 log = logging.getLogger(__name__)
 

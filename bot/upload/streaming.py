@@ -26,7 +26,7 @@ from telegram.error import TelegramError
 from bot.model.failures import UnconfirmedDeliveryError
 from bot.model.media import MediaKind
 from bot.telegram_io.failures import AnswerLostError
-from bot.telegram_io.outbound import Lanes, Priority
+from bot.telegram_io.lanes import Lanes, Priority
 from bot.telegram_io.request import StreamedData
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.botapi import CONNECT_TIMEOUT_S, POOL_TIMEOUT_S, ROUTE, WRITE_TIMEOUT_S

@@ -24,7 +24,7 @@ from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.outcomes import OutcomeRepo
 from bot.telegram_io.chat import Buttons
-from bot.telegram_io.outbound import Direct
+from bot.telegram_io.lanes import Direct
 
 QUICK = PresenterConfig(quiet=0)  # status at once: these tests are about what it says
 

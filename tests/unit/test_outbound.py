@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from telegram.error import NetworkError, RetryAfter
 
-from bot.telegram_io.outbound import Dropped, Outbound, Priority, chat_of
+from bot.telegram_io.lanes import Dropped, Priority
+from bot.telegram_io.outbound import Outbound, chat_of
 from bot.telegram_io.pacing import Pace, Rate
 
 # Fast buckets: these tests are about order and scope, not Telegram's numbers.

@@ -14,7 +14,7 @@ from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.telegram_io.chat import Buttons
-from bot.telegram_io.outbound import Direct
+from bot.telegram_io.lanes import Direct
 
 MB = 1024 * 1024
 

@@ -37,7 +37,7 @@ from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
 from bot.store.parts import PartRepo
 from bot.telegram_io.chat import Buttons, NotSentError
-from bot.telegram_io.outbound import Direct
+from bot.telegram_io.lanes import Direct
 from bot.upload.album import Resent
 from bot.upload.types import Delivered, Delivery, ProgressFn
 

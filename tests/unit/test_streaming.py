@@ -18,7 +18,7 @@ from bot.jobs.progress import ProgressTracker
 from bot.jobs.stream_through import StreamThrough
 from bot.model.failures import UnconfirmedDeliveryError
 from bot.model.media import MediaKind
-from bot.telegram_io.outbound import Direct
+from bot.telegram_io.lanes import Direct
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.growing import GrowingFile
