@@ -27,7 +27,9 @@ class Pace:
 
     Status calls (progress, queue positions) go only while the buckets keep a reserve, so a
     file or an answer that comes a moment later does not wait behind them: the bot's bucket
-    above `status_bot_share` of its burst, the chat's above `status_chat_reserve` calls.
+    above `status_bot_share` of its burst, the chat's above `status_chat_reserve` calls; and
+    not while files and answers go at `status_answers_per_s` or more (a burst of links being
+    answered: each status message would cost a send now and a delete a moment later).
     """
 
     bot: Rate = field(default_factory=lambda: Rate(27.0, 27.0))
@@ -35,6 +37,7 @@ class Pace:
     group: Rate = field(default_factory=lambda: Rate(18.0, 18.0 / 60.0))
     status_bot_share: float = 0.4
     status_chat_reserve: float = 1.0
+    status_answers_per_s: float = 5.0
     # A 429 asking for longer than this gives the call up (the caller hears RetryAfter).
     max_flood_wait_s: float = 300.0
     # The most 429s one call takes before it is given up.

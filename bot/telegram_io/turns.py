@@ -85,6 +85,7 @@ class Turns:
         self._dispatcher: asyncio.Task[None] | None = None
         self._last_flood: _Flood | None = None
         self._granted: deque[float] = deque()  # when the calls of the last second went
+        self._answered: deque[float] = deque()  # when the answers of the last second went
         self._closed = False
         self.stats = OutboundStats()
 
@@ -200,25 +201,36 @@ class Turns:
         chat = self._chat(entry.chat, now)
         if chat.busy and not entry.upload:
             return math.inf  # the chat's call on its way ends with a kick
-        need_chat, need_bot = 1.0, 1.0
+        need_chat, need_bot, busy_until = 1.0, 1.0, now
         if entry.priority is Priority.STATUS:
             need_chat += self._pace.status_chat_reserve
             need_bot = max(1.0, self._pace.status_bot_share * self._pace.bot.burst)
+            busy_until = self._answers_busy_until(now)
         return max(
             self._bot_paused_until,
             chat.paused_until,
             chat.bucket.ready_at(now, need_chat),
             self._bot.ready_at(now, need_bot),
+            busy_until,
         )
+
+    def _answers_busy_until(self, now: float) -> float:
+        """While files and answers go at `status_answers_per_s` or faster, status waits: a
+        queue that moves that fast is over before its positions would be worth their calls."""
+        recent = _last_second(self._answered, now)
+        allowed = max(1, int(self._pace.status_answers_per_s))
+        if len(recent) < allowed:
+            return now
+        return recent[len(recent) - allowed] + 1.0
 
     def _grant(self, entry: _Waiting, now: float) -> None:
         self._pending.remove(entry)
         chat = self._chat(entry.chat, now)
         chat.bucket.take(now)
         self._bot.take(now)
-        self._granted.append(now)
-        while self._granted[0] < now - 1.0:
-            self._granted.popleft()
+        _last_second(self._granted, now).append(now)
+        if entry.priority is not Priority.STATUS:
+            _last_second(self._answered, now).append(now)
         if not entry.upload:
             chat.busy = True
         entry.future.set_result(None)
@@ -248,9 +260,7 @@ class Turns:
         chat.paused_until = max(chat.paused_until, until)
         last = self._last_flood
         elsewhere = last is not None and last.chat != chat_id and last.until > now
-        while self._granted and self._granted[0] < now - 1.0:
-            self._granted.popleft()
-        near_limit = len(self._granted) >= 0.8 * self._pace.bot.per_s
+        near_limit = len(_last_second(self._granted, now)) >= 0.8 * self._pace.bot.per_s
         scope = "bot" if elsewhere or near_limit else "chat"
         if scope == "bot":
             self._bot.drain(now)
@@ -277,3 +287,10 @@ class Turns:
             idle = not chat.busy and chat.paused_until <= now and chat.bucket.full(now)
             if idle and chat_id not in waiting:
                 del self._chats[chat_id]
+
+
+def _last_second(times: deque[float], now: float) -> deque[float]:
+    """`times` without those older than a second."""
+    while times and times[0] < now - 1.0:
+        times.popleft()
+    return times

@@ -262,3 +262,15 @@ def test_chat_of_reads_ids_and_usernames() -> None:
     assert chat_of({"chat_id": "-1001"}) == -1001
     assert chat_of({"chat_id": "@channel"}) == "@channel"
     assert chat_of({}) is None
+
+
+async def test_status_waits_while_answers_flow_fast() -> None:
+    pace = Pace(bot=FAST.bot, private=FAST.private, status_bot_share=0.0, status_answers_per_s=2)
+    outbound, chat = Outbound(pace), Chat()
+    await outbound.call(1, Priority.ANSWER, chat.call(1, "file 1"))
+    await outbound.call(2, Priority.ANSWER, chat.call(2, "file 2"))
+    # Two answers within a second: a queue moving that fast gets no position message...
+    await outbound.call(3, Priority.STATUS, chat.call(3, "position"))
+    first, status = chat.made[0][2], chat.made[-1][2]
+    assert status >= first + 1.0  # ...until the answers have slowed down
+    assert chat.labels() == ["file 1", "file 2", "position"]
