@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.fastpath import SMALL_LINKS, SMALL_SIZE, _four_at_a_time, bot_delivery
 from bench.measures import idle_rss
-from bench.report import machine, now, progress, say, write
+from bench.report import RESULTS, machine, now, progress, say, write
 from bench.stack import Stack, wait_log_count
 from tests.e2e.daemon import MAIN, Daemon
 from tests.fakes.media_server import MediaServer
@@ -59,7 +59,12 @@ async def run(batches: int, trace: bool) -> dict[str, object]:
                     expected = MediaServer.expected_sha256(name, SMALL_SIZE)
                     await bot_delivery(stack, 97_001 + lane, url, expected)
 
-                await _four_at_a_time(link)
+                try:
+                    await _four_at_a_time(link)
+                finally:  # what the daemon said, for a link that never arrived
+                    await asyncio.to_thread(
+                        (RESULTS / "memtrace-daemon.log").write_text, daemon.output
+                    )
                 ended += SMALL_LINKS
                 await wait_log_count(daemon, "job_end", ended, TIMEOUT)
                 rss.append(round(await idle_rss(daemon), 2))

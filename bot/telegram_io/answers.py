@@ -1,4 +1,7 @@
-"""Whether Telegram answered a call with success, for a caller that could not read the answer.
+"""What the request layer tells the task that made a call: that Telegram answered it with
+success, and that it sends the call again.
+
+The first is for a caller that could not read the answer.
 
 PTB turns Telegram's answer into objects after the request layer has returned it; an answer of
 a shape PTB does not expect (a video without its width, say) then raises an ordinary
@@ -6,13 +9,16 @@ exception, although Telegram performed the call. A send whose answer cannot be r
 therefore *delivered, unconfirmed* (the file is most likely in the chat; it is never sent a
 second time), never a failure: the sender watches its call (`watch`) and the request layer
 notes every answer it returns (`note`), in the same task.
+
+The second is for the outbound path (outbound.py): a call sent again (a 5xx, an edit whose
+answer was lost) counts against Telegram's limits as any call does (`retries_cost`, `retried`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -44,3 +50,25 @@ def note(status: int) -> None:
     seen = _WATCHED.get()
     if seen is not None and 200 <= status < 300:
         seen.ok = True
+
+
+_RETRIES: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "retries", default=None
+)
+
+
+@contextlib.contextmanager
+def retries_cost(spend: Callable[[], None]) -> Iterator[None]:
+    """Inside the block, each call this task sends again calls `spend` first."""
+    token = _RETRIES.set(spend)
+    try:
+        yield
+    finally:
+        _RETRIES.reset(token)
+
+
+def retried() -> None:
+    """The request layer sends a call of this task again."""
+    spend = _RETRIES.get()
+    if spend is not None:
+        spend()

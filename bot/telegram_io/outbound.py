@@ -50,6 +50,7 @@ from typing import Any, TypeVar
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.telegram_io.answers import retries_cost
 from bot.telegram_io.lanes import Priority, priority_of
 from bot.telegram_io.pacing import Pace
 from bot.telegram_io.turns import OutboundStats, Turns
@@ -127,7 +128,8 @@ class Outbound(BaseRateLimiter[Priority]):
             await self._turns.wait(chat_id, priority, seq, slot, upload)
             token = _TURN.set(_Turn(chat_id))
             try:
-                return await fn()
+                with retries_cost(lambda: self._turns.spend(chat_id)):
+                    return await fn()
             except RetryAfter as exc:
                 wait = flood_seconds(exc)
                 self._turns.flooded(chat_id, wait)

@@ -10,6 +10,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.telegram_io.answers import retried
 from bot.telegram_io.failures import AnswerLostError, Sent, idempotent, sent_of_status
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ async def with_retries(
     repeatable = idempotent(method)
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
+        if attempt:
+            retried()  # a call sent again costs what a call costs (answers.py)
         try:
             status, body = await call()
         except TransientError as exc:

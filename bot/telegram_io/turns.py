@@ -50,6 +50,9 @@ class _Chat:
     bucket: Bucket
     paused_until: float = 0.0
     busy: bool = False  # a call other than an upload is on its way
+    # Uploads on their way: Telegram counts one when its last byte has arrived, so its call is
+    # taken from the bucket then, and kept in reserve until.
+    uploads: int = 0
 
 
 @dataclass(slots=True)
@@ -182,6 +185,8 @@ class Turns:
                 continue
             soonest = math.inf
             for entry in self._pending:
+                if entry.future.done():  # its waiter was cancelled: it leaves the line itself
+                    continue
                 at = self._ready_at(entry, now)
                 if at <= now:
                     self._grant(entry, now)
@@ -201,7 +206,7 @@ class Turns:
         chat = self._chat(entry.chat, now)
         if chat.busy and not entry.upload:
             return math.inf  # the chat's call on its way ends with a kick
-        need_chat, need_bot, busy_until = 1.0, 1.0, now
+        need_chat, need_bot, busy_until = 1.0 + chat.uploads, 1.0, now
         if entry.priority is Priority.STATUS:
             need_chat += self._pace.status_chat_reserve
             need_bot = max(1.0, self._pace.status_bot_share * self._pace.bot.burst)
@@ -226,7 +231,10 @@ class Turns:
     def _grant(self, entry: _Waiting, now: float) -> None:
         self._pending.remove(entry)
         chat = self._chat(entry.chat, now)
-        chat.bucket.take(now)
+        if entry.upload:
+            chat.uploads += 1
+        else:
+            chat.bucket.take(now)
         self._bot.take(now)
         _last_second(self._granted, now).append(now)
         if entry.priority is not Priority.STATUS:
@@ -238,12 +246,16 @@ class Turns:
     def release(self, chat_id: int | str, upload: bool) -> None:
         """The call that had the turn is done: its chat may take the next one."""
         chat = self._chats.get(chat_id)
-        if chat is not None and not upload:
+        if chat is not None and upload:
+            chat.uploads -= 1
+            chat.bucket.take(self._clock())
+        elif chat is not None:
             chat.busy = False
         self._kick()
 
     def spend(self, chat_id: int | str) -> None:
-        """A second call made within one turn: it costs what a call costs."""
+        """A second call made within one turn, or a call sent again by the request layer: it
+        costs what a call costs."""
         now = self._clock()
         self._chat(chat_id, now).bucket.take(now)
         self._bot.take(now)
@@ -284,7 +296,8 @@ class Turns:
     def _forget_idle_chats(self, now: float) -> None:
         waiting = {entry.chat for entry in self._pending}
         for chat_id, chat in list(self._chats.items()):
-            idle = not chat.busy and chat.paused_until <= now and chat.bucket.full(now)
+            idle = not (chat.busy or chat.uploads) and chat.paused_until <= now
+            idle = idle and chat.bucket.full(now)
             if idle and chat_id not in waiting:
                 del self._chats[chat_id]
 

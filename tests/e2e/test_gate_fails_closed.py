@@ -73,6 +73,12 @@ async def test_a_refused_update_reaches_no_handler_when_its_reply_fails(
     daemon = await start_daemon(
         ADMIN_IDS=str(ADMIN), LOG_LEVEL="DEBUG", BOT_API_TIMEOUT_SECONDS="2"
     )
+    # The command menus are set in the background at start-up; the admin's is the last one.
+    await bot_api.wait_for(
+        lambda c: (
+            c.method == "setMyCommands" and (c.params.get("scope") or {}).get("chat_id") == ADMIN
+        )
+    )
     # Before the fault: each user has a message of the bot's to press buttons on; one is banned.
     bot_api.push_message(BANNED, "/start")
     banned_hello = await bot_api.wait_for_text(BANNED, "Hi")

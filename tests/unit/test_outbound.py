@@ -274,3 +274,40 @@ async def test_status_waits_while_answers_flow_fast() -> None:
     first, status = chat.made[0][2], chat.made[-1][2]
     assert status >= first + 1.0  # ...until the answers have slowed down
     assert chat.labels() == ["file 1", "file 2", "position"]
+
+
+async def test_a_waiter_cancelled_as_its_turn_comes_leaves_the_chat_free() -> None:
+    # The moment between a waiting task's cancel() and its handling of it: its place in line
+    # is already a cancelled future. The dispatcher once granted it anyway (InvalidStateError),
+    # leaving the chat taken for good (a soak's link was never answered).
+    outbound, chat = Outbound(FAST), Chat()
+    release, held = await hold(outbound, 1)
+    waiting = asyncio.create_task(outbound.call(1, Priority.ANSWER, chat.call(1, "never")))
+    await asyncio.sleep(0)
+    [entry] = outbound._turns._pending
+    release.set()
+    await asyncio.sleep(0)  # the held call ends; the dispatcher is woken to grant the next
+    entry.future.cancel()  # and the waiter is cancelled before it runs
+    await held
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with asyncio.timeout(10):  # the old fault: the chat was never free again
+        assert await outbound.call(1, Priority.ANSWER, chat.call(1, "next")) == "next"
+
+
+async def test_an_upload_keeps_its_call_in_reserve_until_its_last_byte() -> None:
+    # Telegram counts an upload when its last byte has arrived: the chat's last call is kept
+    # for it meanwhile, or a quicker call would empty the bucket and the upload meet a 429.
+    outbound, chat = Outbound(Pace(bot=FAST.bot, private=Rate(1.0, 5.0))), Chat()
+    begun = asyncio.Event()
+
+    async def upload() -> None:
+        begun.set()
+        await asyncio.sleep(0.5)  # the upload takes as long as 2.5 refills of the chat
+        chat.made.append((1, "upload ended", time.monotonic()))
+
+    uploading = asyncio.create_task(outbound.call(1, Priority.ANSWER, upload, upload=True))
+    await begun.wait()
+    await outbound.call(1, Priority.ANSWER, chat.call(1, "reply"))
+    await uploading
+    assert chat.labels() == ["upload ended", "reply"]
