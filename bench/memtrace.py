@@ -71,7 +71,7 @@ async def run(batches: int, trace: bool) -> dict[str, object]:
                 if trace:
                     traced.append(await _snapshot(daemon, traces, batch + 1))
             await daemon.stop()
-            grew = _top_growth(traces, batches + 1) if trace else []
+            grew = top_growth(traces, batches + 1) if trace else []
     return {
         "measured_at": now(),
         "machine": machine(),
@@ -79,7 +79,7 @@ async def run(batches: int, trace: bool) -> dict[str, object]:
         "links_per_batch": SMALL_LINKS,
         "daemon_rss_mb_after_each_batch": rss,
         "python_traced_mb_after_each_batch": traced,
-        "growth_second_to_last_snapshot": _top_growth(traces, batches + 1, 2) if trace else [],
+        "growth_second_to_last_snapshot": top_growth(traces, batches + 1, 2) if trace else [],
         "growth_first_to_last_snapshot": grew,
     }
 
@@ -90,7 +90,7 @@ async def _snapshot(daemon: Daemon, traces: Path, n: int) -> float:
     return float(line.rsplit("traced_mb=", 1)[1])
 
 
-def _top_growth(traces: Path, last: int, first: int = 1) -> list[str]:
+def top_growth(traces: Path, last: int, first: int = 1) -> list[str]:
     """The allocation sites (12 frames, shown by their innermost line in this project or the
     last one) that grew most between two snapshots."""
     if not (traces / f"snapshot-{last}.pickle").exists():

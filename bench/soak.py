@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.memtrace import TRACED_MAIN, top_growth
 from bench.report import RESULTS, machine, now, progress, say, write
 from bench.soak_report import Segment, render, summarize
 from bench.soak_traffic import Traffic
@@ -53,6 +54,7 @@ FIRST_USER = 800_001
 # A 5 s answer timeout keeps stalled answers short: a send waits 5 s, an upload 15 s + size.
 SETTINGS = {"DOWNLOAD_WORKERS": "4", "MAX_JOBS_PER_USER": "2", "BOT_API_TIMEOUT_SECONDS": "5"}
 FIRST_MINUTE_S = 60.0
+TRACED_START_S = 300.0
 RSS_SLACK_MB = 5.0
 
 
@@ -65,6 +67,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--max-requests", type=int, default=None, help="cap on all requests")
     parser.add_argument(
         "--flood", action="store_true", help="Telegram's flood limits enforced; no restart"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="with --flood: tracemalloc, what grew (slow)"
     )
     args = parser.parse_args()
     if args.duration < 20:
@@ -155,7 +160,14 @@ async def _run_flood(
     """One daemon for the whole soak against Telegram's limits: its RSS after the first minute
     against its RSS at the end, and every call into a running retry_after counted."""
     assert stack.api.flood is not None
-    daemon = await stack.start_daemon(data, SETTINGS)
+    traces = data.parent / "traces"
+    if args.trace:  # tracemalloc snapshots after the first minute and at the end
+        await asyncio.to_thread(traces.mkdir, parents=True, exist_ok=True)
+        settings = {**SETTINGS, "TRACE_DIR": str(traces)}
+        daemon = await stack.start_daemon(data, settings, main=TRACED_MAIN, wait=False)
+        await daemon.wait_log("started version=", TRACED_START_S)
+    else:
+        daemon = await stack.start_daemon(data, SETTINGS)
     stack.api.fail_ratio(FAIL_RATIO, FAILING, seed=args.seed, retry_after=1)
     stack.api.lose_answers(LOSS_RATIO, methods=LOSING, seed=args.seed, modes=LOSS_MODES)
     began = time.monotonic()
@@ -166,7 +178,12 @@ async def _run_flood(
     progress(f"soak: {args.users} users for {args.duration:.0f} s, Telegram's flood limits")
     only = Segment("the only process", began, first=sample(daemon.pid))
     async with Sampler(daemon.pid, SAMPLE_EVERY_S) as sampler:
+        if args.trace:
+            await asyncio.sleep(FIRST_MINUTE_S)
+            daemon.signal(signal.SIGUSR2)
         await asyncio.sleep(max(0.0, until - time.monotonic()))
+        if args.trace:
+            daemon.signal(signal.SIGUSR2)
         only.load_ended = time.monotonic()
         progress("soak: requests stopped, draining")
         await asyncio.gather(*tasks)
@@ -182,6 +199,10 @@ async def _run_flood(
         user.check_finals()
     jobs_by_state = await asyncio.to_thread(_jobs_by_state, data)
     stack.api.clear_faults()
+    growth: list[str] = []
+    if args.trace:
+        await daemon.wait_log("tracemalloc_snapshot n=2 ", TRACED_START_S)
+        growth = top_growth(traces, 2)
     only.exit_code = await daemon.stop(STOP_TIMEOUT)
     requests = [r for u in users for r in u.requests]
     await asyncio.to_thread(_save_log, [daemon])
@@ -205,6 +226,7 @@ async def _run_flood(
         daemon_rss_after_first_minute_mb=after_minute,
         daemon_rss_at_end_mb=at_end,
         daemon_rss_end_minus_first_minute_mb=grew,
+        traced_growth_first_minute_to_end=growth,
     )
     result = summarize(requests, [only], extra)
     failed = (

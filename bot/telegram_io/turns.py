@@ -51,7 +51,7 @@ class _Chat:
     paused_until: float = 0.0
     busy: bool = False  # a call other than an upload is on its way
     # Uploads on their way: Telegram counts one when its last byte has arrived, so its call is
-    # taken from the bucket then, and kept in reserve until.
+    # taken from the bucket then; a call beside it needs a full bucket (at least one to spare).
     uploads: int = 0
 
 
@@ -206,11 +206,15 @@ class Turns:
         chat = self._chat(entry.chat, now)
         if chat.busy and not entry.upload:
             return math.inf  # the chat's call on its way ends with a kick
-        need_chat, need_bot, busy_until = 1.0 + chat.uploads, 1.0, now
+        need_chat, need_bot, busy_until = 1.0, 1.0, now
         if entry.priority is Priority.STATUS:
             need_chat += self._pace.status_chat_reserve
             need_bot = max(1.0, self._pace.status_bot_share * self._pace.bot.burst)
             busy_until = self._answers_busy_until(now)
+        if chat.uploads and not entry.upload:
+            # A call beside an upload goes only into a full bucket: if Telegram counted more
+            # than the bot did and answered it 429, the upload would arrive inside the window.
+            need_chat = max(need_chat + chat.uploads, chat.bucket.rate.burst)
         return max(
             self._bot_paused_until,
             chat.paused_until,
