@@ -214,7 +214,7 @@ class Turns:
         if chat.uploads and not entry.upload:
             # A call beside an upload goes only into a full bucket: if Telegram counted more
             # than the bot did and answered it 429, the upload would arrive inside the window.
-            need_chat = max(need_chat + chat.uploads, chat.bucket.rate.burst)
+            need_chat = chat.bucket.rate.burst
         return max(
             self._bot_paused_until,
             chat.paused_until,
