@@ -71,6 +71,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--trace", action="store_true", help="with --flood: tracemalloc, what grew (slow)"
     )
+    parser.add_argument(
+        "--daemon-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --flood: one more variable for the daemon (MALLOC_ARENA_MAX=2, say)",
+    )
     args = parser.parse_args()
     if args.duration < 20:
         parser.error("--duration must be at least 20 seconds")
@@ -161,13 +168,14 @@ async def _run_flood(
     against its RSS at the end, and every call into a running retry_after counted."""
     assert stack.api.flood is not None
     traces = data.parent / "traces"
+    extra_env = dict(item.split("=", 1) for item in args.daemon_env)
     if args.trace:  # tracemalloc snapshots after the first minute and at the end
         await asyncio.to_thread(traces.mkdir, parents=True, exist_ok=True)
-        settings = {**SETTINGS, "TRACE_DIR": str(traces)}
+        settings = {**SETTINGS, **extra_env, "TRACE_DIR": str(traces)}
         daemon = await stack.start_daemon(data, settings, main=TRACED_MAIN, wait=False)
         await daemon.wait_log("started version=", TRACED_START_S)
     else:
-        daemon = await stack.start_daemon(data, SETTINGS)
+        daemon = await stack.start_daemon(data, {**SETTINGS, **extra_env})
     stack.api.fail_ratio(FAIL_RATIO, FAILING, seed=args.seed, retry_after=1)
     stack.api.lose_answers(LOSS_RATIO, methods=LOSING, seed=args.seed, modes=LOSS_MODES)
     began = time.monotonic()
@@ -227,6 +235,7 @@ async def _run_flood(
         daemon_rss_at_end_mb=at_end,
         daemon_rss_end_minus_first_minute_mb=grew,
         traced_growth_first_minute_to_end=growth,
+        daemon_env=extra_env,
     )
     result = summarize(requests, [only], extra)
     failed = (
