@@ -244,6 +244,7 @@ async def test_redis_stopped_and_started_again(
     await front.wait_log("job_reported id=1 state=done", timeout=30)
     bot_api.push_message(8402, media.url(f"/file/refused.bin?size={50 * KB}"))
     await bot_api.wait_for_file(8402, timeout=30)
+    await front.wait_lines("job_reported", 2, timeout=30)  # recorded after the file arrived
     await worker.wait_log("queue_reachable", timeout=30)
     assert (await health(worker)).status_code == 200
     assert len(uploads(bot_api, 8401)) == 1
