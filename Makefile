@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 DURATION ?= 600
 SYSTEM_PACKAGES := ffmpeg python3-venv chromium-headless-shell fonts-dejavu-core fonts-liberation
 
-.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale bench-children bench-bigdb bench-pdf attack soak clean i18n i18n-new
+.PHONY: install install-dev system-deps test-deps run test lint bench bench-stop bench-upload bench-media bench-parts bench-scale bench-children bench-bigdb bench-pdf attack soak soak-flood clean i18n i18n-new
 
 # System packages: ffmpeg (probe, thumbnails, merging, audio extraction), venv support, and
 # Chromium's headless shell for /pdf (Debian's, driven by Playwright, which downloads no browser
@@ -124,6 +124,12 @@ bench-children: install-dev
 
 soak: install-dev
 	$(PY) -m bench.soak --duration $(DURATION)
+
+# The soak against Telegram's flood limits, one daemon throughout (issue 22; at least 20 minutes:
+# `make soak-flood DURATION=1200`): fails on a call into a running retry_after, a duplicate, an
+# unanswered link, or the daemon's RSS at the end more than 5 MB above its RSS after a minute.
+soak-flood: install-dev
+	$(PY) -m bench.soak --flood --duration $(DURATION)
 
 # Translations. `make i18n` extracts every tr("...")/N_("...") string, and every counted one
 # (tr.ngettext("...", "...", n), N_plural("...", "...")) with its plural, into the template and

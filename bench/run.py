@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bigdb_bench, fastpath, measures, stop_latency
+from bench import bigdb_bench, burst, fastpath, measures, stop_latency
 from bench.report import Figure, machine, machine_line, now, progress, say, table, write
 from bench.stack import Stack
 
@@ -42,7 +42,7 @@ FIGURES = (
     Figure(
         "small_links_ratio",
         "",
-        "the same ÷ 200 curl download + upload pairs, four at a time",
+        "the same ÷ 200 curl pairs four at a time, or Telegram's pace for them if slower",
         goal="< 2",
         digits=2,
     ),
@@ -73,6 +73,35 @@ FIGURES = (
         "the share of what was there at the restart that was not fetched again",
         digits=3,
     ),
+    Figure(
+        "burst_200_s",
+        "s",
+        "Telegram's flood limits: 200 links from 50 users at once, to the 200th file",
+        digits=2,
+    ),
+    Figure(
+        "burst_ratio",
+        "",
+        "the same ÷ a naive uploader (download, sendDocument, sleep retry_after) in the run",
+        goal="≤ 1.5",
+        digits=2,
+    ),
+    Figure(
+        "calls_per_file",
+        "",
+        "chat calls in that burst (sends, edits, deletes, 429s) per delivered file",
+        goal="≤ 2.0",
+        digits=2,
+    ),
+    Figure(
+        "retry_after_violations",
+        "",
+        "calls the bot made into a running retry_after in that burst",
+        goal="0",
+        digits=0,
+    ),
+    Figure("burst_delivered", "", "distinct files delivered of the 200", goal="200", digits=0),
+    Figure("burst_duplicates", "", "files delivered more than once", goal="0", digits=0),
     Figure(
         "stop_max_s",
         "s",
@@ -118,6 +147,8 @@ async def suite() -> dict[str, object]:
             await bigdb_bench.measure(stack, root, found, scale=bigdb_bench.scale_from_env())
         progress("resume at 90% of 200 MB…")
         await fastpath.resume(root, found)
+        progress("a burst of 200 links against Telegram's flood limits…")
+        await burst.measure(root / "burst", found)
     progress("stop latency…")
     stops = await stop_latency.measure()
     found.metrics["stop_max_s"] = float(str(stops["stop_max_s"]))
@@ -171,8 +202,9 @@ def render(result: dict[str, object]) -> str:
     lines += [
         f"- 5 MB direct: bot runs {_get(direct, 'bot_runs_ms')} ms, curl floor runs "
         f"{_get(direct, 'curl_runs_ms')} ms (the first of each left out of the medians)",
-        f"- 200 small links: curl pairs four at a time {_get(small, 'curl_s')} s; daemon RSS "
-        f"{_get(small, 'rss_before_mb')} → {_get(small, 'rss_after_mb')} MB",
+        f"- 200 small links: curl pairs four at a time {_get(small, 'curl_s')} s, Telegram's "
+        f"pace for 50 files in each of 4 chats {_get(small, 'telegram_pace_floor_s')} s; "
+        f"daemon RSS {_get(small, 'rss_before_mb')} → {_get(small, 'rss_after_mb')} MB",
         f"- stream-through: download alone {_get(through, 'download_alone_s')} s, upload "
         f"alone {_get(through, 'upload_alone_s')} s, the bot {_get(through, 'bot_s')} s",
         f"- resume: stopped at {_get(resumed, 'stopped_at_mb')} MB of "
@@ -181,6 +213,14 @@ def render(result: dict[str, object]) -> str:
         f"{_get(resumed, 'served_after_restart_mb')} MB",
     ]
     lines += [f"- bigdb: {bigdb_bench.summary(details.get('bigdb'))}"]
+    bursts = details.get("burst", {})
+    bot, naive = _get(bursts, "bot"), _get(bursts, "naive")
+    lines += [
+        f"- burst: the bot made {_get(bot, 'chat_calls')} chat calls "
+        f"({_get(bot, 'calls_by_method')}), {_get(bot, 'answered_429')} answered 429; the naive "
+        f"uploader took {_get(naive, 'seconds')} s with {_get(naive, 'answered_429')} 429s "
+        f"and {_get(naive, 'violations')} calls into a retry_after",
+    ]
     lines += ["", *_overhead_runs(overhead)]
     stops = details.get("stop_latency")
     if isinstance(stops, dict):

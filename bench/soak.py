@@ -5,6 +5,11 @@ to the fakes on 127.0.0.1, which fail a tenth of the calls before doing them and
 answer of a twentieth after doing them (sends and edits). Writes bench/results/soak-latest.json
 and .md; exits 1 when a link was lost (never answered, or its answer gone by the end), a file
 was delivered twice, a file was left under DATA_DIR/jobs/, or a delivered file was corrupt.
+
+`--flood` (`make soak-flood`): the fake Bot API also enforces Telegram's flood limits
+(tests/fakes/flood.py), one daemon runs the whole soak (no restart), and the run also fails on
+any call made into a running retry_after, or when the daemon's RSS at the end is more than
+RSS_SLACK_MB above its RSS after the first minute.
 """
 
 from __future__ import annotations
@@ -21,15 +26,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.memtrace import TRACED_MAIN, top_growth
 from bench.report import RESULTS, machine, now, progress, say, write
 from bench.soak_report import Segment, render, summarize
 from bench.soak_traffic import Traffic
 from bench.soak_users import Budget, User
 from bench.stack import Stack
 from tests.e2e.daemon import Daemon
-from tests.e2e.procfs import sample
+from tests.e2e.procfs import MB, sample
 from tests.e2e.sampler import Sampler
 from tests.fakes.bot_api import SENDS, Loss
+from tests.fakes.flood import FloodRules
 from tests.fakes.media_files import make_video
 from tests.fakes.records import UPLOAD_METHODS
 
@@ -46,6 +53,9 @@ STOP_TIMEOUT = 30.0
 FIRST_USER = 800_001
 # A 5 s answer timeout keeps stalled answers short: a send waits 5 s, an upload 15 s + size.
 SETTINGS = {"DOWNLOAD_WORKERS": "4", "MAX_JOBS_PER_USER": "2", "BOT_API_TIMEOUT_SECONDS": "5"}
+FIRST_MINUTE_S = 60.0
+TRACED_START_S = 300.0
+RSS_SLACK_MB = 5.0
 
 
 def arguments() -> argparse.Namespace:
@@ -55,6 +65,19 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--drain", type=float, default=None, help="seconds to wait for outcomes")
     parser.add_argument("--max-requests", type=int, default=None, help="cap on all requests")
+    parser.add_argument(
+        "--flood", action="store_true", help="Telegram's flood limits enforced; no restart"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="with --flood: tracemalloc, what grew (slow)"
+    )
+    parser.add_argument(
+        "--daemon-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --flood: one more variable for the daemon (MALLOC_ARENA_MAX=2, say)",
+    )
     args = parser.parse_args()
     if args.duration < 20:
         parser.error("--duration must be at least 20 seconds")
@@ -69,8 +92,12 @@ async def soak(args: argparse.Namespace) -> dict[str, object]:
         clip = await asyncio.to_thread(make_video, root / "static" / "clip.mp4", 2)
         clip_sha = hashlib.sha256(clip.read_bytes()).hexdigest()
         data = root / "data"
-        async with Stack(root, root / "static") as stack:
-            return await _run(args, stack, data, Traffic(stack.media, clip.name, clip_sha))
+        flood = FloodRules() if args.flood else None
+        async with Stack(root, root / "static", flood=flood) as stack:
+            traffic = Traffic(stack.media, clip.name, clip_sha)
+            if args.flood:
+                return await _run_flood(args, stack, data, traffic)
+            return await _run(args, stack, data, traffic)
 
 
 async def _run(
@@ -129,6 +156,96 @@ async def _run(
         or result["orphans"]
         or result["corrupt_deliveries"]
         or result["duplicate_deliveries"]
+    )
+    result["verdict"] = "FAIL" if failed else "pass"
+    return result
+
+
+async def _run_flood(
+    args: argparse.Namespace, stack: Stack, data: Path, traffic: Traffic
+) -> dict[str, object]:
+    """One daemon for the whole soak against Telegram's limits: its RSS after the first minute
+    against its RSS at the end, and every call into a running retry_after counted."""
+    assert stack.api.flood is not None
+    traces = data.parent / "traces"
+    extra_env = dict(item.split("=", 1) for item in args.daemon_env)
+    if args.trace:  # tracemalloc snapshots after the first minute and at the end
+        await asyncio.to_thread(traces.mkdir, parents=True, exist_ok=True)
+        settings = {**SETTINGS, **extra_env, "TRACE_DIR": str(traces)}
+        daemon = await stack.start_daemon(data, settings, main=TRACED_MAIN, wait=False)
+        await daemon.wait_log("started version=", TRACED_START_S)
+    else:
+        daemon = await stack.start_daemon(data, {**SETTINGS, **extra_env})
+    stack.api.fail_ratio(FAIL_RATIO, FAILING, seed=args.seed, retry_after=1)
+    stack.api.lose_answers(LOSS_RATIO, methods=LOSING, seed=args.seed, modes=LOSS_MODES)
+    began = time.monotonic()
+    until, deadline = began + args.duration, began + args.duration + args.drain
+    users = [User(stack, traffic, FIRST_USER + n, args.seed) for n in range(args.users)]
+    budget = Budget(args.max_requests)
+    tasks = [asyncio.create_task(u.run(until, deadline, budget)) for u in users]
+    progress(f"soak: {args.users} users for {args.duration:.0f} s, Telegram's flood limits")
+    only = Segment("the only process", began, first=sample(daemon.pid))
+    async with Sampler(daemon.pid, SAMPLE_EVERY_S) as sampler:
+        if args.trace:
+            await asyncio.sleep(FIRST_MINUTE_S)
+            daemon.signal(signal.SIGUSR2)
+        await asyncio.sleep(max(0.0, until - time.monotonic()))
+        if args.trace:
+            daemon.signal(signal.SIGUSR2)
+        only.load_ended = time.monotonic()
+        progress("soak: requests stopped, draining")
+        await asyncio.gather(*tasks)
+        drained = time.monotonic()
+        idle = await _wait_idle(data)
+        only.samples = sampler.samples
+    only.last = sample(daemon.pid)
+    minute = next((s for t, s in only.samples if t >= began + FIRST_MINUTE_S), None)
+    orphans = sorted(str(p.relative_to(data)) for p in (data / "jobs").rglob("*"))
+    stale = _stale_buttons(stack, users)
+    duplicates = _duplicates(stack, users)
+    for user in users:
+        user.check_finals()
+    jobs_by_state = await asyncio.to_thread(_jobs_by_state, data)
+    stack.api.clear_faults()
+    growth: list[str] = []
+    if args.trace:
+        await daemon.wait_log("tracemalloc_snapshot n=2 ", TRACED_START_S)
+        growth = top_growth(traces, 2)
+    only.exit_code = await daemon.stop(STOP_TIMEOUT)
+    requests = [r for u in users for r in u.requests]
+    await asyncio.to_thread(_save_log, [daemon])
+    extra = _extra(args, stack, [daemon], orphans, jobs_by_state)
+    after_minute = round(minute.daemon_rss / MB, 2) if minute else None
+    at_end = round(only.last.daemon_rss / MB, 2) if only.last else None
+    grew = round(at_end - after_minute, 2) if at_end and after_minute else None
+    extra.update(
+        duplicate_deliveries=len(duplicates),
+        duplicate_examples=duplicates[:10],
+        stale_cancel_buttons=len(stale),
+        stale_cancel_examples=stale[:10],
+        restart_s=None,
+        drain_used_s=round(drained - until, 1),
+        jobs_idle_at_end=idle,
+        exit_codes=[only.exit_code],
+        flood_violations=len(stack.api.flood.violations),
+        flood_violation_examples=[str(v) for v in stack.api.flood.violations[:10]],
+        flood_429s=dict(stack.api.flood.limited),
+        flood_counted_calls=stack.api.flood.counted,
+        daemon_rss_after_first_minute_mb=after_minute,
+        daemon_rss_at_end_mb=at_end,
+        daemon_rss_end_minus_first_minute_mb=grew,
+        traced_growth_first_minute_to_end=growth,
+        daemon_env=extra_env,
+    )
+    result = summarize(requests, [only], extra)
+    failed = (
+        result["lost"]
+        or result["orphans"]
+        or result["corrupt_deliveries"]
+        or result["duplicate_deliveries"]
+        or result["flood_violations"]
+        or grew is None
+        or grew > RSS_SLACK_MB
     )
     result["verdict"] = "FAIL" if failed else "pass"
     return result

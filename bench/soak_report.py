@@ -154,6 +154,25 @@ def _describe(request: Request) -> str:
     return text
 
 
+def _flood_rows(result: dict[str, object]) -> list[tuple[str, str]]:
+    """What `--flood` adds: Telegram's limits met, and the daemon's RSS over the run."""
+    if "flood_violations" not in result:
+        return []
+    return [
+        (
+            "**calls into a running retry_after**",
+            f"**{result['flood_violations']}** (429s answered: {result['flood_429s']}, "
+            f"of {result['flood_counted_calls']} chat calls)",
+        ),
+        (
+            "daemon RSS after the first minute → at the end",
+            f"{result['daemon_rss_after_first_minute_mb']} MB → "
+            f"{result['daemon_rss_at_end_mb']} MB "
+            f"(**{result['daemon_rss_end_minus_first_minute_mb']} MB**)",
+        ),
+    ]
+
+
 def render(result: dict[str, object]) -> str:
     """The Markdown report."""
     info = result["machine"]
@@ -203,6 +222,7 @@ def render(result: dict[str, object]) -> str:
             f"{result['threads_start']} → {result['threads_warm']} → {result['threads_end']}",
         ),
         ("restart (SIGTERM → polling again)", f"{result['restart_s']} s"),
+        *_flood_rows(result),
         ("exit codes (SIGTERM, final stop)", str(result["exit_codes"])),
         ("**orphaned files under jobs/**", f"**{result['orphans']}**"),
         (

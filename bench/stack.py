@@ -12,6 +12,7 @@ from typing import Self
 
 from tests.e2e.daemon import MAIN, Daemon
 from tests.fakes.bot_api import Call, FakeBotApi
+from tests.fakes.flood import FloodRules
 from tests.fakes.media_server import MediaServer
 from tests.fakes.records import UPLOAD_METHODS
 
@@ -23,10 +24,16 @@ class Stack:
     """A fake Bot API and a media server on 127.0.0.1, and the daemons started against them."""
 
     def __init__(
-        self, root: Path, static_dir: Path | None = None, *, local_mode: bool = False
+        self,
+        root: Path,
+        static_dir: Path | None = None,
+        *,
+        local_mode: bool = False,
+        flood: FloodRules | None = None,
     ) -> None:
         self.root = root
-        self.api = FakeBotApi(local_mode=local_mode)
+        # flood: Telegram's limits enforced (tests/fakes/flood.py); None: the lenient fake.
+        self.api = FakeBotApi(local_mode=local_mode, flood=flood)
         self.media = MediaServer(static_dir)
         self.daemons: list[Daemon] = []
 

@@ -9,15 +9,24 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.flood import FloodRules
 from tests.fakes.media_server import MediaServer
 from tests.redis_server import RedisServer
 
 
 @pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    """A fake Bot API on a random loopback port; its `url` goes into TELEGRAM_API_URL."""
-    async with FakeBotApi() as api:
+async def bot_api(request: pytest.FixtureRequest) -> AsyncIterator[FakeBotApi]:
+    """A fake Bot API on a random loopback port; its `url` goes into TELEGRAM_API_URL.
+
+    Lenient, unless the test is marked `flood`: then it answers as Telegram's flood control
+    does (tests/fakes/flood.py), and the test fails if the bot called into a running
+    retry_after.
+    """
+    flood = FloodRules() if request.node.get_closest_marker("flood") else None
+    async with FakeBotApi(flood=flood) as api:
         yield api
+        if api.flood is not None:
+            assert api.flood.violations == [], f"calls into a retry_after: {api.flood.violations}"
 
 
 @pytest.fixture

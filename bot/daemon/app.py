@@ -8,9 +8,10 @@ import contextlib
 import logging
 import signal
 import time
+from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 
 from bot.config.settings import Settings
 from bot.daemon.children import install_children
@@ -34,6 +35,7 @@ from bot.handlers.context import BotContext, BotData, TgApp
 from bot.ops.metrics import Metrics
 from bot.ops.operations import Load, Operations
 from bot.ops.stop import RESTART_CODE, Exit, ExitReason, StopSignal
+from bot.telegram_io.outbound import Outbound
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.request import PollingRequest, RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
@@ -63,8 +65,18 @@ def api_request(settings: Settings, policy: RetryPolicy, metrics: Metrics) -> Re
     )
 
 
+def outbound_path() -> Outbound:
+    """The one path of every call into a chat (telegram_io/outbound.py): PTB's rate limiter,
+    and the turns the presenters, the streamed uploads and the daily notices wait for."""
+    return Outbound()
+
+
 def build_application(
-    settings: Settings, monitor: PollMonitor, policy: RetryPolicy, metrics: Metrics
+    settings: Settings,
+    monitor: PollMonitor,
+    policy: RetryPolicy,
+    metrics: Metrics,
+    limiter: BaseRateLimiter[Any],
 ) -> TgApp:
     api = settings.telegram_api_url
     request = api_request(settings, policy, metrics)
@@ -82,6 +94,7 @@ def build_application(
         .local_mode(settings.bot_api_local_mode)
         .request(request)
         .get_updates_request(updates_request)
+        .rate_limiter(limiter)
         .concurrent_updates(LoggedUpdates(CONCURRENT_UPDATES))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .build()
@@ -148,14 +161,16 @@ async def _serve(
         loop.add_signal_handler(sig, stop.request, ExitReason.SIGNAL, 0)
     async with contextlib.AsyncExitStack() as resources:
         try:
-            policy = RetryPolicy()
-            app = build_application(settings, monitor, policy, ops.metrics)
+            # A 429 goes to the outbound path, which pauses the chat or the bot (not the call).
+            policy = RetryPolicy(flood_waits=False)
+            outbound = outbound_path()
+            app = build_application(settings, monitor, policy, ops.metrics, outbound)
             rt = await resources.enter_async_context(open_runtime(settings, guard_factory))
             # Under systemd a new yt-dlp is taken up by stopping: Restart= starts us again.
             restart = None
             if settings.notify_socket:
                 restart = lambda: stop.request(ExitReason.YTDLP_UPDATED, RESTART_CODE)  # noqa: E731
-            services = build_services(settings, app, rt, ops.metrics, restart)
+            services = build_services(settings, app, rt, ops.metrics, outbound, restart)
             app.bot_data.services = services
             register_handlers(app, ops.metrics)
             link = rt.queue

@@ -61,6 +61,7 @@ from bot.store.outcomes import OutcomeRepo
 from bot.store.parts import PartRepo
 from bot.store.stats import StatsRepo
 from bot.store.users import UserRepo
+from bot.telegram_io.lanes import Lanes
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upgrade.service import YtdlpUpdates
 from bot.upload.botapi import BotApiUploader
@@ -172,6 +173,7 @@ def build_services(
     app: TgApp,
     rt: Runtime,
     metrics: Metrics,
+    lanes: Lanes,
     restart: Callable[[], None] | None = None,
 ) -> Services:
     """`restart`: how the daemon stops to start again with a new yt-dlp (None: it cannot)."""
@@ -197,6 +199,7 @@ def build_services(
     )
     observers = Presenters(
         TelegramChatUI(app.bot),
+        lanes,
         i18n.get,
         jobs_repo.remember,
         PresenterConfig(offer_pdf=settings.pdf_pages),
@@ -204,7 +207,7 @@ def build_services(
     users = UserRepo(rt.db, utc_now)
     alerts = SiteAlerts(
         admins=tuple(sorted(settings.admin_ids)),
-        sender=TelegramSender(app.bot),
+        sender=TelegramSender(app.bot, lanes),
         translator_of=lambda admin: translator_of(users, i18n, admin),
         clock=utc_now,
     )
@@ -230,7 +233,7 @@ def build_services(
                 records=outcomes,
                 parts=PartRepo(rt.db, utc_now),
                 i18n=i18n,
-                streamer=streaming_uploader(settings, app),
+                streamer=streaming_uploader(settings, app, lanes),
             ),
             observers=observers,
             on_outcome=on_outcome,
@@ -266,7 +269,7 @@ def build_services(
         jobs=jobs_repo,
         cache=cache,
         meta=MetaRepo(rt.db),
-        sender=TelegramSender(app.bot),
+        sender=TelegramSender(app.bot, lanes),
         translator=i18n.get,
         clock=utc_now,
     )
@@ -290,7 +293,7 @@ def build_services(
             data_dir=settings.data_dir,
             mode=settings.ytdlp_update,
             admins=tuple(sorted(settings.admin_ids)),
-            sender=TelegramSender(app.bot),
+            sender=TelegramSender(app.bot, lanes),
             translator_of=lambda admin: translator_of(users, i18n, admin),
             restart=restart,
         ),
@@ -373,13 +376,14 @@ def page_config(settings: Settings) -> PageConfig:
     return PageConfig(settings.pdf_timeout_seconds, settings.zone, enabled=settings.pdf_pages)
 
 
-def streaming_uploader(settings: Settings, app: TgApp) -> StreamingUploader | None:
+def streaming_uploader(settings: Settings, app: TgApp, lanes: Lanes) -> StreamingUploader | None:
     """Uploads while downloading through the Bot API; not with a local Bot API server, which
     reads the finished file from disk by itself."""
     if settings.bot_api_local_mode:
         return None
     return StreamingUploader(
         app.bot,
+        lanes,
         limit=settings.bot_api_upload_limit,
         answer_timeout=settings.bot_api_timeout_seconds,
     )

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import Bot
+from telegram.ext import ExtBot
 
 from bot import __version__
 from bot.config.settings import Settings, StartupError
-from bot.daemon.app import api_request
+from bot.daemon.app import api_request, outbound_path
 from bot.daemon.children import install_children
 from bot.daemon.lifecycle import STARTUP_CANCEL_S, bounded, fail_start
 from bot.daemon.wiring import Pools, build_pipeline, open_pools, record_job
@@ -178,12 +179,15 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
 
 def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, name: str) -> _Parts:
     api = settings.telegram_api_url
-    bot = Bot(
+    # Its uploads take their turns as the front's do (telegram_io/outbound.py); the limits are
+    # the bot's, shared with the front and the other workers, which each keep their own pace.
+    bot = ExtBot(
         settings.bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=api_request(settings, RetryPolicy(), ops.metrics),
+        request=api_request(settings, RetryPolicy(flood_waits=False), ops.metrics),
         local_mode=settings.bot_api_local_mode,
+        rate_limiter=outbound_path(),
     )
     mtproto = None
     if settings.mtproto_enabled:  # its own session file, in this worker's DATA_DIR

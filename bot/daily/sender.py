@@ -1,4 +1,8 @@
-"""The expiry Sender over PTB's Bot: one HTML message; Telegram's refusal becomes SendError."""
+"""The expiry Sender over PTB's Bot: one HTML message; Telegram's refusal becomes SendError.
+
+Notices go out at status priority (telegram_io/outbound.py): a user's file or answer is never
+kept waiting behind the daily round of notices.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,25 @@ from telegram.error import TelegramError
 
 from bot.daily.expiry import SendError
 from bot.telegram_io.failures import AnswerLostError
+from bot.telegram_io.lanes import Lanes, Priority
 from bot.telegram_io.ui import NO_PREVIEW
 
 log = logging.getLogger(__name__)
 
 
 class TelegramSender:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, lanes: Lanes) -> None:
         self._bot = bot
+        self._lanes = lanes
 
     async def send(self, chat_id: int, text: str) -> None:
         try:
-            await self._bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            await self._lanes.call(
+                chat_id,
+                Priority.STATUS,
+                lambda: self._bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+                ),
             )
         except AnswerLostError:
             # Most likely delivered: counted as sent, so the notice is not repeated tomorrow.

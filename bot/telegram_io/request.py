@@ -13,6 +13,7 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
+from bot.telegram_io.answers import note
 from bot.telegram_io.failures import (
     AnswerLostError,
     Sent,
@@ -121,6 +122,7 @@ class RetryingRequest(HTTPXRequest):
             raise cause if isinstance(cause, NetworkError) else NetworkError(str(exc)) from exc
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:  # PTB would make it a NetworkError
             raise TooLargeError(f"{name}: Request Entity Too Large (413)")
+        note(status)
         return status, body
 
     async def _stream(
@@ -152,6 +154,7 @@ class RetryingRequest(HTTPXRequest):
             raise AnswerLostError(name, f"HTTP {status}")
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
             raise TooLargeError(f"{name}: Request Entity Too Large (413)")
+        note(status)
         return status, body
 
     async def _held(

@@ -10,6 +10,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.telegram_io.answers import retried
 from bot.telegram_io.failures import AnswerLostError, Sent, idempotent, sent_of_status
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 20.0
     max_retry_after: float = 300.0
+    # False: a 429 is answered to the caller at once, for the outbound path (outbound.py) to
+    # pause the chat or the whole bot and give the call its turn again.
+    flood_waits: bool = True
 
     def backoff(self, attempt: int) -> float:
         delay = min(self.max_delay, self.base_delay * (2.0**attempt))
@@ -64,6 +68,8 @@ async def with_retries(
     repeatable = idempotent(method)
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
+        if attempt:
+            retried()  # a call sent again costs what a call costs (answers.py)
         try:
             status, body = await call()
         except TransientError as exc:
@@ -79,7 +85,7 @@ async def with_retries(
             continue
         if status == 429:
             wait = retry_after_of(body)
-            if last or wait is None or wait > policy.max_retry_after:
+            if last or wait is None or wait > policy.max_retry_after or not policy.flood_waits:
                 return status, body
             log.warning("bot_api_flood method=%s retry_after=%.0f", method, wait)
             await sleep(wait + 0.1)

@@ -1,8 +1,9 @@
 """ChatUI over PTB's Bot: HTML messages with inline buttons; Telegram's refusals handled here.
 
-A failure that a later try may mend (the network, a long flood wait, retries ran out) raises
-NotSentError; a chat that is gone is logged; a send whose answer was lost is logged and
-treated as sent, because it most likely is.
+A failure that a later try may mend (the network, retries ran out) raises NotSentError; a
+chat that is gone is logged; a send whose answer was lost is logged and treated as sent,
+because it most likely is. A 429 (RetryAfter) is raised as it is, for the outbound path the
+call was made in (outbound.py) to pause the chat and give the call its turn again.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.telegram_io.chat import Buttons, NotSentError
 from bot.telegram_io.failures import AnswerLostError
@@ -62,6 +63,8 @@ class TelegramChatUI:
         except AnswerLostError:
             log.warning("send_unconfirmed chat=%d (most likely shown; its id is unknown)", chat_id)
             return None
+        except RetryAfter:
+            raise
         except TelegramError as exc:
             log.warning("send_failed chat=%d error=%r", chat_id, exc)
             raise NotSentError(str(exc)) from exc
@@ -87,6 +90,8 @@ class TelegramChatUI:
         except Forbidden as exc:
             log.warning("edit_forbidden chat=%d error=%s", chat_id, exc.message)
             return True  # the chat is gone: sending a new message would fail the same way
+        except RetryAfter:
+            raise
         except TelegramError as exc:
             log.warning("edit_failed chat=%d error=%r", chat_id, exc)
             raise NotSentError(str(exc)) from exc
@@ -95,5 +100,7 @@ class TelegramChatUI:
     async def delete(self, chat_id: int, message_id: int) -> None:
         try:
             await self._bot.delete_message(chat_id, message_id)
+        except RetryAfter:
+            raise
         except TelegramError as exc:
             log.info("delete_failed chat=%d message=%d error=%r", chat_id, message_id, exc)

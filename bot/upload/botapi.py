@@ -4,7 +4,8 @@ PTB streams a file handle given as `InputFile(handle, read_file_handle=False)`: 
 uploads at once cost about 2 MB (bench/upload_memory.py, docs/BENCHMARKS.md), where its default
 reads each file whole. Each send opens the file afresh; a retry of that send (the request
 layer's, telegram_io/request.py) streams the body again from its start (httpx rewinds it). A
-send whose answer was lost is not repeated: it raises UnconfirmedDeliveryError.
+send whose answer was lost, or came in a shape PTB cannot read (telegram_io/answers.py), is not
+repeated: it raises UnconfirmedDeliveryError.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.model.failures import (
     UnconfirmedDeliveryError,
 )
 from bot.model.media import MediaInfo, MediaKind
+from bot.telegram_io import answers
 from bot.telegram_io.failures import AnswerLostError, TooLargeError
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.album import Resent, input_media, resent_media
@@ -175,8 +177,8 @@ class BotApiUploader:
             async with self._refusals(total, fallback=False):
                 messages = await self._album(first.chat_id, media, first.reply_to, total)
         sent = [_delivered(m, d.info.kind) for m, d in zip(messages, deliveries, strict=False)]
-        if len(sent) != len(deliveries):
-            raise DeliveryError(FailureReason.UPLOAD_FAILED, "album answer is short")
+        if len(sent) != len(deliveries):  # taken all the same: most likely in the chat
+            raise UnconfirmedDeliveryError(ROUTE, "album answer is short")
         log.info("botapi_album size=%d files=%d", total, len(sent))
         return sent
 
@@ -293,7 +295,22 @@ class BotApiUploader:
     @contextlib.asynccontextmanager
     async def _refusals(self, size: int | None, *, fallback: bool) -> AsyncIterator[None]:
         """Telegram's answers as the job's typed failures. `fallback`: a 400 about the media
-        (not the chat or the caption) raises _MediaRefused, so it can go as a document."""
+        (not the chat or the caption) raises _MediaRefused, so it can go as a document. A
+        success PTB could not read (answers.py) is UnconfirmedDeliveryError, never a failure."""
+        with answers.watch() as answered:
+            try:
+                async with self._telegram_refusals(size, fallback=fallback):
+                    yield
+            except (TelegramError, DeliveryError, UnconfirmedDeliveryError, _MediaRefused):
+                raise
+            except Exception as exc:
+                if not answered.ok:
+                    raise
+                log.warning("botapi_answer_unreadable error=%r", exc)
+                raise UnconfirmedDeliveryError(ROUTE, f"answer unreadable: {exc!r}") from exc
+
+    @contextlib.asynccontextmanager
+    async def _telegram_refusals(self, size: int | None, *, fallback: bool) -> AsyncIterator[None]:
         try:
             yield
         except AnswerLostError as exc:
@@ -363,4 +380,6 @@ def _delivered(message: Message, wanted: MediaKind) -> Delivered:
         sent = files[kind]
         if sent is not None:
             return Delivered(message.message_id, sent.file_id, kind, ROUTE)
-    raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no file")
+    # Telegram took the file (it answered with success): most likely in the chat.
+    log.warning("botapi_answer_unreadable error='answer had no file'")
+    raise UnconfirmedDeliveryError(ROUTE, "answer had no file")

@@ -23,9 +23,10 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.model.failures import DeliveryError, FailureReason, UnconfirmedDeliveryError
+from bot.model.failures import UnconfirmedDeliveryError
 from bot.model.media import MediaKind
 from bot.telegram_io.failures import AnswerLostError
+from bot.telegram_io.lanes import Lanes, Priority
 from bot.telegram_io.request import StreamedData
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.botapi import CONNECT_TIMEOUT_S, POOL_TIMEOUT_S, ROUTE, WRITE_TIMEOUT_S
@@ -111,9 +112,15 @@ class StreamingUploader:
     """Sends a document whose bytes come from a stream, through the bot's request layer."""
 
     def __init__(
-        self, bot: Bot, *, limit: int, answer_timeout: float = DEFAULT_ANSWER_TIMEOUT_S
+        self,
+        bot: Bot,
+        lanes: Lanes,
+        *,
+        limit: int,
+        answer_timeout: float = DEFAULT_ANSWER_TIMEOUT_S,
     ) -> None:
         self._bot = bot
+        self._lanes = lanes
         self._answer_timeout = answer_timeout
         self.limit = limit  # the largest file this route takes (the Bot API's upload limit)
 
@@ -136,22 +143,35 @@ class StreamingUploader:
             stream.chunks(), body.content_type, body.length, lambda: stream.whole
         )
         try:
-            result = await self._bot.request.post(
-                f"{self._bot.base_url}/sendDocument",
-                request,
-                read_timeout=upload_read_timeout(document.size, self._answer_timeout),
-                write_timeout=WRITE_TIMEOUT_S,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                pool_timeout=POOL_TIMEOUT_S,
+            # Its turn like any file's; a 429 pauses the chat, and the file then goes the
+            # ordinary way once it is whole (a stream is not sent twice).
+            result = await self._lanes.call(
+                document.chat_id,
+                Priority.ANSWER,
+                lambda: self._bot.request.post(
+                    f"{self._bot.base_url}/sendDocument",
+                    request,
+                    read_timeout=upload_read_timeout(document.size, self._answer_timeout),
+                    write_timeout=WRITE_TIMEOUT_S,
+                    connect_timeout=CONNECT_TIMEOUT_S,
+                    pool_timeout=POOL_TIMEOUT_S,
+                ),
+                upload=True,
+                repeat=False,
             )
         except AnswerLostError as exc:
             raise UnconfirmedDeliveryError(ROUTE, str(exc)) from exc
         except TelegramError as exc:  # refused, or broken before the body was whole
             log.info("stream_upload_refused error=%r", exc.message)
             return None
-        message = Message.de_json(result, self._bot) if isinstance(result, dict) else None
+        try:
+            message = Message.de_json(result, self._bot) if isinstance(result, dict) else None
+        except Exception as exc:  # Telegram took the file; its answer is not what PTB reads
+            log.warning("botapi_answer_unreadable error=%r", exc)
+            raise UnconfirmedDeliveryError(ROUTE, f"answer unreadable: {exc!r}") from exc
         if message is None or message.document is None:
-            raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no file")
+            log.warning("botapi_answer_unreadable error='answer had no file'")
+            raise UnconfirmedDeliveryError(ROUTE, "answer had no file")
         log.info("botapi_uploaded method=sendDocument size=%d kind=document streamed=1", body.size)
         return Delivered(message.message_id, message.document.file_id, MediaKind.DOCUMENT, ROUTE)
 

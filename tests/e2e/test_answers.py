@@ -3,10 +3,12 @@ job's outcome is recorded whatever happens to its last message."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tests.e2e.conftest import StartDaemon
 from tests.fakes.bot_api import SENDS, Call, FakeBotApi, Loss
+from tests.fakes.media_files import make_video
 from tests.fakes.media_server import MediaServer
 from tests.fakes.records import UPLOAD_METHODS
 
@@ -80,7 +82,9 @@ async def test_a_failed_last_message_leaves_the_job_failed_and_a_restart_does_no
     bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon, data_dir: Path
 ) -> None:
     daemon = await start_daemon()
-    # The failure's message edits the status message: make that edit hang, then stop.
+    # The failure's message (a new message: a job this quick shows no status message, else
+    # an edit of it): make it hang, then stop.
+    bot_api.set_slow("sendMessage", 120)
     bot_api.set_slow("editMessageText", 120)
     bot_api.push_message(USER, media.url("/file/gone.bin?size=10&status=404"))
     await daemon.wait_log("job_recorded id=1 state=failed link=failed")
@@ -121,3 +125,21 @@ async def test_a_restart_while_an_upload_waits_for_its_answer_does_not_send_it_a
     [upload] = uploads_to(bot_api, USER)
     assert upload.answer_lost
     assert len(bot_api.sent_files(USER)) == 1
+
+
+async def test_a_video_whose_answer_cannot_be_read_is_delivered_unconfirmed_not_failed(
+    bot_api: FakeBotApi, media: MediaServer, media_dir: Path, start_daemon: StartDaemon
+) -> None:
+    await asyncio.to_thread(make_video, media_dir / "clip.mp4", 1)
+    daemon = await start_daemon()
+    # Telegram takes the video; its answer has no width, which PTB cannot read.
+    bot_api.answer_without("sendVideo", "video", "width")
+    bot_api.push_message(USER, media.url("/static/clip.mp4"))
+    note = await bot_api.wait_for_text(USER, UNCONFIRMED, timeout=30)
+    assert "send the link again" in note.content
+    await daemon.wait_log("job_end id=1 outcome=unconfirmed")
+    assert "botapi_answer_unreadable" in daemon.output
+    [upload] = uploads_to(bot_api, USER)  # taken once, never sent again
+    assert upload.method == "sendVideo"
+    assert len(bot_api.sent_files(USER)) == 1
+    assert not any(m.content.startswith("❌") for m in bot_api.chat(USER))

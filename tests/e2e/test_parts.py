@@ -20,6 +20,10 @@ from tests.e2e.daemon import Daemon
 from tests.fakes.bot_api import Call, FakeBotApi
 from tests.fakes.media_server import MediaServer
 
+# Against Telegram's flood limits (parts send several messages into one chat), and no call
+# into a running retry_after (the fixture fails the test): tests/fakes/flood.py.
+pytestmark = pytest.mark.flood
+
 USER = 16000
 BIG_NAME = "big.mp4"
 BIG_SECONDS = 4.2

@@ -17,6 +17,10 @@ from tests.fakes.media_files import make_video
 from tests.fakes.media_server import MediaServer
 from tests.fakes.records import ChatMessage
 
+# Against Telegram's flood limits (albums send several messages into one chat), and no call
+# into a running retry_after (the fixture fails the test): tests/fakes/flood.py.
+pytestmark = pytest.mark.flood
+
 USER = 16100
 VIDEOS = 12
 

@@ -2,6 +2,9 @@
 
 The daemon under test talks to it through TELEGRAM_API_URL; tests push updates, inject faults
 and await what the bot does (`wait_for`, `wait_for_text`, `wait_for_file`) without sleeping.
+It takes any pace of calls unless made with `flood=FloodRules()`: then it answers as Telegram's
+flood control does (429 and retry_after) and counts calls made into a running retry_after
+(`api.flood.violations`; flood.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from aiohttp import web
 
 from tests.fakes.errors import BAD_GATEWAY_HTML, ApiError
 from tests.fakes.faults import Faults, Loss
+from tests.fakes.flood import FloodControl, FloodRules
 from tests.fakes.form import ParsedRequest, decode_params, parse_request
 from tests.fakes.methods import BotMethods
 from tests.fakes.records import UPLOAD_METHODS, Call, ChatMessage, UploadedFile
@@ -43,8 +47,11 @@ class FakeBotApi:
         upload_limit: int | None = None,
         save_dir: Path | None = None,
         check_videos: bool = False,
+        flood: FloodRules | None = None,
     ) -> None:
         self.token = token
+        # Telegram's flood limits (flood.py), or None: every call is taken at any pace.
+        self.flood = FloodControl(flood) if flood is not None else None
         # Where uploaded files are kept (for a test that opens what was delivered); None: only
         # hashed as they stream in.
         self.save_dir = save_dir
@@ -419,6 +426,11 @@ class FakeBotApi:
         finally:
             self.held -= 1
 
+    def answer_without(self, method: str, *path: str, count: int = 1) -> None:
+        """Perform the next `count` calls of `method`, then answer without the field at `path`
+        (`answer_without("sendVideo", "video", "width")`): an answer PTB cannot read."""
+        self._faults.cut_next(method, path, count)
+
     def answer_with(self, method: str, result: Any) -> None:
         """Answer every call of `method` with this `result`, whatever its shape."""
         self._faults.answer_with(method, result)
@@ -471,6 +483,7 @@ class FakeBotApi:
             status = 200
             lost = self._faults.loss(method)
             if lost is None:
+                result = self._faults.cut(method, result)
                 return web.json_response({"ok": True, "result": result})
         finally:
             call = Call(method, parsed.params, parsed.files, at, status, lost is not None)
@@ -509,6 +522,8 @@ class FakeBotApi:
             self.last_get_updates_at = time.monotonic()
             if self._rejected is not None:
                 raise ApiError(self._rejected)
+        if self.flood is not None and (limited := self.flood.check(method, parsed.params)):
+            raise limited
         fault = self._faults.take(method)
         if fault is not None:
             raise fault

@@ -1,8 +1,10 @@
 """Fault injection for the fake Bot API: queued failures, random failures, slow methods,
-lost answers (the method performed, its answer never sent) and answers of the wrong shape."""
+lost answers (the method performed, its answer never sent), answers of the wrong shape, and
+answers with a field left out (the method performed, its answer incomplete)."""
 
 from __future__ import annotations
 
+import copy
 import random
 from collections import deque
 from collections.abc import Iterable
@@ -36,6 +38,7 @@ class Faults:
         self._loss_modes: tuple[Loss, ...] = (Loss.DROP,)
         self._loss_rng = random.Random(0)
         self._answers: dict[str, Any] = {}
+        self._cut: dict[str, deque[tuple[str, ...]]] = {}
 
     def fail_next(
         self,
@@ -119,6 +122,25 @@ class Faults:
         """(True, the set result) when `method` is answered with a set result."""
         key = method.lower()
         return (key in self._answers, self._answers.get(key))
+
+    def cut_next(self, method: str, path: tuple[str, ...], count: int = 1) -> None:
+        """Perform the next `count` calls of `method`, then answer without the field at `path`
+        (("video", "width"): the message's video object has no width)."""
+        self._cut.setdefault(method.lower(), deque()).extend([path] * count)
+
+    def cut(self, method: str, result: Any) -> Any:
+        """The answer to this performed call, with a field left out if one was asked for."""
+        queue = self._cut.get(method.lower())
+        if not queue:
+            return result
+        *parents, last = queue.popleft()
+        result = copy.deepcopy(result)  # the chat's own records stay whole
+        target = result
+        for key in parents:
+            target = target.get(key) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target.pop(last, None)
+        return result
 
 
 def _drawn(method: str, ratio: float, methods: frozenset[str] | None, rng: random.Random) -> bool:

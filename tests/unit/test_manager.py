@@ -18,12 +18,15 @@ from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Failed, Outcome
 from bot.model.failures import FailureReason
 from bot.model.job import Job, JobState
-from bot.presenter.presenter import Presenters
+from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.presenter.texts import failure_text
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.outcomes import OutcomeRepo
 from bot.telegram_io.chat import Buttons
+from bot.telegram_io.lanes import Direct
+
+QUICK = PresenterConfig(quiet=0)  # status at once: these tests are about what it says
 
 LAST_WORD = failure_text(Translator("en"), Failed(FailureReason.INTERNAL))
 
@@ -106,7 +109,9 @@ def make(db: Database, runner: ScriptedPipeline, ui: SlowUI, **limits: int) -> J
         repo=JobRepo(db, now),
         outcomes=OutcomeRepo(db, now),
         pipeline=runner,  # type: ignore[arg-type]
-        observers=Presenters(ui, lambda _lang: Translator("en"), JobRepo(db, now).remember),
+        observers=Presenters(
+            ui, Direct(), lambda _lang: Translator("en"), JobRepo(db, now).remember, QUICK
+        ),
     )
 
 

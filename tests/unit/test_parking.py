@@ -29,7 +29,8 @@ from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending, OutcomeRepo
-from tests.unit.test_manager import SlowUI
+from bot.telegram_io.lanes import Direct
+from tests.unit.test_manager import QUICK, SlowUI
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(hours=6)
@@ -121,7 +122,9 @@ def make(db: Database, pipeline: RefusingPipeline, ui: SlowUI, waits: Waits) -> 
         repo=JobRepo(db, clock),
         outcomes=OutcomeRepo(db, clock),
         pipeline=pipeline,  # type: ignore[arg-type]
-        observers=Presenters(ui, lambda _lang: Translator("en"), JobRepo(db, clock).remember),
+        observers=Presenters(
+            ui, Direct(), lambda _lang: Translator("en"), JobRepo(db, clock).remember, QUICK
+        ),
         wait_until=waits,
     )
 

@@ -1,5 +1,6 @@
 """The presenter: events become edits of one status message, the latest winning, progress
-held back by the edit interval, and the last word always last."""
+held back by the edit interval, nothing at all for a job that ends within the quiet period,
+queue positions edited O(1) times, and the last word always last."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import datetime as dt
 
 from bot.i18n import Translator
 from bot.jobs.events import NeedChoice, Progress, Queued, Started
-from bot.jobs.outcomes import Cancelled, Delivered, SentFile
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, SentFile
+from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
 from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.telegram_io.chat import Buttons
+from bot.telegram_io.lanes import Direct
 
 MB = 1024 * 1024
 
@@ -50,6 +53,14 @@ class UI:
         self.edited.set()
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def job() -> Job:
     now = dt.datetime.now(dt.UTC)
     return Job(
@@ -61,6 +72,13 @@ async def remembered(_job: int, _message: int) -> None:
     pass
 
 
+def presenters(ui: UI, clock: Clock | None = None, **config: float) -> Presenters:
+    settings = PresenterConfig(**{"quiet": 0.0, **config})  # type: ignore[arg-type]
+    if clock is None:
+        return Presenters(ui, Direct(), Translator, remembered, settings)
+    return Presenters(ui, Direct(), Translator, remembered, settings, clock)
+
+
 async def until_shown(ui: UI, count: int) -> None:
     async with asyncio.timeout(5):
         while len(ui.shown) < count:
@@ -70,7 +88,7 @@ async def until_shown(ui: UI, count: int) -> None:
 
 async def test_a_burst_of_progress_is_one_edit_with_the_latest_figures() -> None:
     ui = UI()
-    presenter = Presenters(ui, Translator, remembered, PresenterConfig(interval=0.2))(job(), None)
+    presenter = presenters(ui, interval=0.2)(job(), None)
     presenter.emit(Started())
     await until_shown(ui, 1)
     for done in range(1, 21):  # faster than any edit could go
@@ -87,7 +105,7 @@ async def test_a_burst_of_progress_is_one_edit_with_the_latest_figures() -> None
 
 async def test_the_choice_prompt_is_not_held_back_and_carries_its_buttons() -> None:
     ui = UI()
-    presenter = Presenters(ui, Translator, remembered, PresenterConfig(interval=60))(job(), None)
+    presenter = presenters(ui, interval=60)(job(), None)
     presenter.emit(Queued(2))
     await until_shown(ui, 1)
     presenter.emit(NeedChoice("Clip", None, 20))  # within the interval: still at once
@@ -104,8 +122,67 @@ async def test_the_choice_prompt_is_not_held_back_and_carries_its_buttons() -> N
 
 async def test_nothing_is_shown_after_the_last_word() -> None:
     ui = UI()
-    presenter = Presenters(ui, Translator, remembered, PresenterConfig(interval=0.01))(job(), None)
+    presenter = presenters(ui, interval=0.01)(job(), None)
     await presenter.finish(Cancelled())
     presenter.emit(Queued(1))  # a late event from the engine
     await asyncio.sleep(0.05)
     assert ui.shown == ["✖️ Cancelled."]
+
+
+async def test_a_job_that_delivers_within_the_quiet_period_makes_no_status_call() -> None:
+    ui = UI()
+    presenter = presenters(ui, quiet=60)(job(), None)
+    presenter.emit(Queued(3))
+    presenter.emit(Started())
+    presenter.emit(Progress("upload", MB, 2 * MB, None, None))
+    await presenter.finish(Delivered((SentFile("botapi", 2 * MB),)))
+    assert ui.shown == []  # the file is the whole answer: nothing sent, nothing to delete
+
+
+async def test_a_job_that_fails_within_the_quiet_period_gets_one_message() -> None:
+    ui = UI()
+    presenter = presenters(ui, quiet=60)(job(), None)
+    presenter.emit(Started())
+    await presenter.finish(Failed(FailureReason.DNS))
+    [said] = ui.shown
+    assert said.startswith("❌ The site&#x27;s name could not be found")
+
+
+async def test_the_question_is_not_held_by_the_quiet_period() -> None:
+    ui = UI()
+    presenter = presenters(ui, quiet=60)(job(), None)
+    presenter.emit(Started())
+    presenter.emit(NeedChoice("Clip", None, 20))
+    await until_shown(ui, 1)
+    assert "Clip" in ui.shown[0]
+    await presenter.finish(Cancelled())
+
+
+async def test_queue_positions_cost_a_bounded_number_of_edits_whatever_the_queue_does() -> None:
+    ui, clock = UI(), Clock()
+    presenter = presenters(ui, clock, position_every=30, position_updates=2)(job(), None)
+    presenter.emit(Queued(100))
+    await until_shown(ui, 1)
+    for position in range(99, 50, -1):  # the queue moves; not halved yet
+        presenter.emit(Queued(position))
+    presenter.emit(Queued(50))  # halved, but too soon after the last one
+    clock.now += 31
+    presenter.emit(Queued(49))  # halved and due: shown
+    await until_shown(ui, 2)
+    clock.now += 31
+    presenter.emit(Queued(20))  # the second and last update
+    await until_shown(ui, 3)
+    clock.now += 31
+    for position in range(19, 0, -1):  # never again, however far it moves
+        presenter.emit(Queued(position))
+    presenter.emit(Started())
+    await until_shown(ui, 4)
+    await presenter.finish(Delivered((SentFile("botapi", MB),)))
+
+    assert ui.shown == [
+        "🕒 In the queue: position 100.",
+        "🕒 In the queue: position 49.",
+        "🕒 In the queue: position 20.",
+        "⏳ Working on your link…",
+        "<deleted>",
+    ]

@@ -37,6 +37,7 @@ from bot.store.links import LinkOutcome, LinkRepo
 from bot.store.outcomes import OutcomeRepo
 from bot.store.parts import PartRepo
 from bot.telegram_io.chat import Buttons, NotSentError
+from bot.telegram_io.lanes import Direct
 from bot.upload.album import Resent
 from bot.upload.types import Delivered, Delivery, ProgressFn
 
@@ -180,8 +181,10 @@ class World:
         job = await self.jobs.create(
             user_id=CHAT, chat_id=CHAT, url=URL, language="en", link_id=link_id
         )
-        config = PresenterConfig(final_retry_delays=delays, stopping_message_s=0.05)
-        presenters = Presenters(chat, lambda _lang: Translator("en"), self.jobs.remember, config)
+        config = PresenterConfig(final_retry_delays=delays, stopping_message_s=0.05, quiet=0)
+        presenters = Presenters(
+            chat, Direct(), lambda _lang: Translator("en"), self.jobs.remember, config
+        )
         return Active(job, JobControl(), presenters(job, None))
 
     async def state(self, job: Job) -> tuple[JobState, LinkOutcome]:

@@ -18,6 +18,7 @@ from bot.jobs.progress import ProgressTracker
 from bot.jobs.stream_through import StreamThrough
 from bot.model.failures import UnconfirmedDeliveryError
 from bot.model.media import MediaKind
+from bot.telegram_io.lanes import Direct
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.growing import GrowingFile
@@ -112,7 +113,7 @@ async def test_a_document_streams_to_the_fake_while_its_file_is_still_written(
     path.write_bytes(data[:300_000])
     grown = GrowingFile(path, len(data))
     grown.grew(300_000)
-    uploader = StreamingUploader(bot, limit=LIMIT)
+    uploader = StreamingUploader(bot, Direct(), limit=LIMIT)
     seen: list[tuple[int, int]] = []
     sending = asyncio.ensure_future(
         uploader.send(
@@ -140,7 +141,7 @@ async def test_a_document_streams_to_the_fake_while_its_file_is_still_written(
 async def test_a_refusal_answers_none_and_a_lost_answer_is_unconfirmed(
     bot: Bot, bot_api: FakeBotApi
 ) -> None:
-    uploader = StreamingUploader(bot, limit=LIMIT)
+    uploader = StreamingUploader(bot, Direct(), limit=LIMIT)
     document = Document(CHAT, "x.bin", "x", 5)
     bot_api.fail_next("sendDocument", 400, description="Bad Request: wrong file")
     assert await uploader.send(document, pieces(b"12345"), ignore) is None
@@ -157,7 +158,7 @@ async def test_a_body_cut_before_its_end_is_not_sent(bot: Bot, bot_api: FakeBotA
         await bot_api.wait_upload_begun("sendDocument")
         raise OSError("the download failed")
 
-    uploader = StreamingUploader(bot, limit=LIMIT)
+    uploader = StreamingUploader(bot, Direct(), limit=LIMIT)
     answer = await uploader.send(Document(CHAT, "x.bin", "x", 200_000), breaks(), ignore)
     assert answer is None
     await bot_api.wait_for(lambda c: c.method == "sendDocument")
