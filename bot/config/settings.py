@@ -33,6 +33,14 @@ class SplitFiles(StrEnum):
     OFF = "off"  # nothing: a file too large for Telegram is refused
 
 
+class Groups(StrEnum):
+    """GROUPS: which groups the bot works in (by command, and /autodl)."""
+
+    OFF = "off"  # none: private chats only
+    ALLOWED = "allowed"  # those in ALLOWED_CHATS, and those an admin (ADMIN_IDS) added it to
+    ALL = "all"  # any group it is added to
+
+
 class YtdlpUpdate(StrEnum):
     """YTDLP_UPDATE: what the daily check does about a newer yt-dlp on the package index."""
 
@@ -99,6 +107,10 @@ class Settings(BaseSettings):
     mtproto_client_factory: str = ""
     admin_ids: IdSet = frozenset()
     allowed_users: IdSet | None = None
+    # Groups: GROUPS=allowed (the default) serves ALLOWED_CHATS and the groups an admin of the
+    # bot added it to; `all` any group; `off` none.
+    groups: Groups = Groups.ALLOWED
+    allowed_chats: IdSet = frozenset()
     data_dir: Path = Path("./data")
     max_file_size_mb: int = Field(default=2000, gt=0, le=4000)
     # All the files of one job together (the parts of a split file, a playlist's items).
@@ -163,7 +175,7 @@ class Settings(BaseSettings):
     notify_socket: str | None = None
     watchdog_usec: int | None = Field(default=None, ge=0)
 
-    @field_validator("admin_ids", "allowed_users", mode="before")
+    @field_validator("admin_ids", "allowed_users", "allowed_chats", mode="before")
     @classmethod
     def _ids(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str) and not value.strip():

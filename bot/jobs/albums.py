@@ -33,7 +33,7 @@ from bot.model.failures import (
     StaleFileIdError,
     UnconfirmedDeliveryError,
 )
-from bot.model.job import FormatChoice, JobState
+from bot.model.job import FormatChoice, Job, JobState
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
@@ -142,7 +142,7 @@ class AlbumSender:
             fetched = await self._fetcher.item(
                 item, folder, run.tracker.update, run.control.cancel, self._limits.item_cap()
             )
-            ready = await post_process(self._postprocess, fetched)
+            ready = await post_process(self._postprocess, fetched, as_file=run.job.prefs.as_file)
             _check_job_size(tally.size + ready.size, self._limits.job_limit)
         except JobError as exc:
             log.info("playlist_item_failed id=%d item=%d reason=%s", run.job.id, index, exc.reason)
@@ -164,6 +164,7 @@ class AlbumSender:
                 h.ready.size,
                 h.ready.prepared.info,
                 job.reply_to,
+                thread_id=job.thread_id,
             )
             for h in held
         ]
@@ -252,7 +253,7 @@ class AlbumSender:
                 for p in group
             ]
             try:
-                await self._resend_group(job.chat_id, items, job.reply_to)
+                await self._resend_group(job, items)
             except StaleFileIdError:
                 return None
             except UnconfirmedDeliveryError:
@@ -267,14 +268,15 @@ class AlbumSender:
         ending = Ending(JobState.DONE, link, size=hit.size, title=hit.title)
         return await self._end.delivered(run, ending, Delivered(tuple(files)))
 
-    async def _resend_group(self, chat_id: int, items: list[Resent], reply_to: int | None) -> None:
+    async def _resend_group(self, job: Job, items: list[Resent]) -> None:
+        where = {"reply_to": job.reply_to, "thread_id": job.thread_id}
         if len(items) == 1:
             [item] = items
             await self._deliverer.resend(
-                chat_id, item.kind, item.file_id, item.caption, reply_to=reply_to
+                job.chat_id, item.kind, item.file_id, item.caption, **where
             )
             return
-        await self._deliverer.resend_album(chat_id, items, reply_to=reply_to)
+        await self._deliverer.resend_album(job.chat_id, items, **where)
 
 
 def _check_job_size(size: int, limit: int) -> None:

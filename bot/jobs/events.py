@@ -39,9 +39,11 @@ class NeedChoice:
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
-    """The format is settled (picked, or the default after the wait); fetching begins."""
+    """The format is settled (picked, or the default after the wait); fetching begins.
+    `preset`: it was settled before the page was seen (the user's default format)."""
 
     choice: str
+    preset: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,16 @@ from bot.download import resume
 from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher, is_page
 from bot.download.types import FetchedFile, TransferFn, Watch
+from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo, YtdlpFetcher
 from bot.model.failures import FetchError
-from bot.model.job import FormatChoice
+from bot.model.job import FormatChoice, Job
 
 log = logging.getLogger(__name__)
 
 FILE_CHOICE = "file"  # cache key for plain files, which have no format choice
+# The file_id cache of users who take videos as files: a file_id keeps its kind when resent.
+AS_FILE_KEY = "#as-file"
 # A plain file that is video or sound by its type or its name (it may be sent in parts).
 MEDIA_SUFFIXES = frozenset(
     {
@@ -38,6 +41,27 @@ MEDIA_SUFFIXES = frozenset(
 )
 COVER_MAX_BYTES = 5 * 1024 * 1024  # a page's picture; anything larger is not a cover
 COVER_FOLDER = "cover"
+
+
+def cache_key(job: Job) -> str:
+    """The job's link as the file_id cache knows it: the same resource, the same key, and a
+    key of their own for users who take videos as documents (Telegram resends a file_id as
+    the kind it was sent as)."""
+    key = normalize_url(job.url)
+    return key + AS_FILE_KEY if job.prefs.as_file else key
+
+
+# What a user's default format may be (/settings): chosen before the page is seen.
+PRESETS = frozenset({FormatChoice.BEST, FormatChoice.SMALL, FormatChoice.AUDIO})
+
+
+def cache_choices(job: Job) -> list[str]:
+    """The formats stage 1 looks for: the one chosen, or what a link answers by default (a
+    user's default format may meet a plain file, which has none)."""
+    if job.choice is FormatChoice.AUTO:
+        return [FILE_CHOICE, "best"]
+    return [FILE_CHOICE, str(job.choice)] if job.choice in PRESETS else [str(job.choice)]
+
 
 # Settles the format of a media page; None: the pipeline answered the job otherwise.
 Choose = Callable[[PageInfo], Awaitable[FormatChoice | None]]

@@ -56,7 +56,10 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Cancelled:
-    """Stopped by the user (Cancel, /cancel, a ban)."""
+    """Stopped by the user (Cancel, /cancel, a ban). `replaced`: by another format for the same
+    link, which a job of its own fetches (its status message goes: the new one speaks)."""
+
+    replaced: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,7 @@ class PageStage:
             rendered.size,
             MediaInfo(),
             job.reply_to,
+            thread_id=job.thread_id,
         )
         sent = await hand_over(sender, end, run, delivery, title)
         if not isinstance(sent, Sent):

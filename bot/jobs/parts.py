@@ -30,7 +30,7 @@ from bot.model.failures import (
     UnconfirmedDeliveryError,
 )
 from bot.model.job import JobState
-from bot.model.media import MediaKind, Prepared
+from bot.model.media import MediaKind, Prepared, as_sent
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
@@ -152,10 +152,18 @@ class PartSender:
             end = cut.end if cut.end is not None else source.seconds
             label = PartOf(cut.index, cut.count, cut.start, end)
             text = caption(run.tr, ready.title, made.size, job.url, label)
+            info = as_sent(made.info, job.prefs.as_file)
             delivery = Delivery(
-                job.chat_id, made.path, name, text, made.size, made.info, job.reply_to
+                job.chat_id,
+                made.path,
+                name,
+                text,
+                made.size,
+                info,
+                job.reply_to,
+                thread_id=job.thread_id,
             )
-            kind = made.info.kind
+            kind = info.kind
             try:
                 got = await self._deliverer.deliver(delivery, run.tracker.update)
             except UnconfirmedDeliveryError as exc:
@@ -215,7 +223,12 @@ class PartSender:
             text = caption(run.tr, hit.title or "", part.size, job.url, label)
             try:
                 await self._deliverer.resend(
-                    job.chat_id, part.kind, part.file_id, text, reply_to=job.reply_to
+                    job.chat_id,
+                    part.kind,
+                    part.file_id,
+                    text,
+                    reply_to=job.reply_to,
+                    thread_id=job.thread_id,
                 )
             except StaleFileIdError:
                 return None

@@ -21,20 +21,19 @@ from bot.config.limits import LARGE_FILES_ADVICE
 from bot.config.settings import SplitFiles
 from bot.download.cancel import StoppedError, StopReason
 from bot.download.resume import tidy
-from bot.download.urls import normalize_url
 from bot.download.ytdlp import PageInfo
 from bot.i18n import Translator
 from bot.jobs.albums import AlbumLimits, AlbumSender
 from bot.jobs.control import JobControl
 from bot.jobs.events import Chosen, Delivering, EventSink, NeedChoice, Started
-from bot.jobs.fetch import FILE_CHOICE, FetchElsewhereError, FetchStage
+from bot.jobs.fetch import PRESETS, FetchElsewhereError, FetchStage, cache_choices, cache_key
 from bot.jobs.handover import hand_over
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, SentFile
 from bot.jobs.pages import PageStage
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
-from bot.jobs.progress import ProgressTracker
+from bot.jobs.progress import ProgressTracker, tick
 from bot.jobs.record import Endings, JobRecorder, settle
 from bot.jobs.stream_through import StreamDelivery, StreamSender, watching
 from bot.model.failures import (
@@ -57,8 +56,6 @@ from bot.upload.types import Delivered as Sent
 from bot.upload.types import Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
-
-PROGRESS_TICK_S = 1.0  # how often a transfer's progress becomes an event (when it changed)
 
 
 class CacheLookup(Protocol):
@@ -83,6 +80,7 @@ class Deliverer(Protocol):
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Sent: ...
 
     @property
@@ -91,7 +89,12 @@ class Deliverer(Protocol):
     async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]: ...
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Sent]: ...
 
 
@@ -164,16 +167,16 @@ class Pipeline:
 
     async def in_cache(self, job: Job) -> bool:
         """Whether stage 1 has a file for the job: a read, nothing recorded or shown."""
-        key = normalize_url(job.url)
-        return any([await self._cache.get(key, choice) for choice in _cache_choices(job)])
+        key = cache_key(job)
+        return any([await self._cache.get(key, choice) for choice in cache_choices(job)])
 
     async def run(self, job: Job, control: JobControl, events: EventSink) -> Outcome:
         """Run the job once; returns how it ended, already recorded. Never raises but for a
         cancellation that comes after the outcome is known."""
         tr = self._translator(job.language)
         folder = self.folder_of(job.id)
-        run = JobRun(job, control, events, tr, folder, normalize_url(job.url))
-        ticker = asyncio.create_task(self._tick(run))
+        run = JobRun(job, control, events, tr, folder, cache_key(job))
+        ticker = asyncio.create_task(tick(run.tracker, lambda: run.control.asking, run.events))
         outcome: Outcome | None = None
         try:
             outcome = await self._attempt(run)
@@ -226,7 +229,7 @@ class Pipeline:
                 raise FetchElsewhereError
             return await self._pages.deliver(run, run.folder, run.tr, self._deliverer, self._end)
         # 1. cache: a link delivered before is resent by file_id
-        for choice in _cache_choices(job):
+        for choice in cache_choices(job):
             if (cached := await self._from_cache(run, str(choice))) is not None:
                 return cached
         # 2. fetch: a download a restart cut short continues; anything else left goes first
@@ -255,7 +258,7 @@ class Pipeline:
         if early is not None and (streamed := await early.finish(run, fetched)):
             return streamed  # it went up while it came down
         # 3. post-process (postprocess.py)
-        ready = await post_process(self._postprocess, fetched)
+        ready = await post_process(self._postprocess, fetched, as_file=job.prefs.as_file)
         # 4. deliver, 5. record
         return await self._deliver(run, ready, fetched.choice)
 
@@ -268,7 +271,7 @@ class Pipeline:
         run.tracker.phase("upload")
         info = ready.prepared.info
         delivery = Delivery(
-            job.chat_id, ready.path, ready.filename, text, ready.size, info, job.reply_to
+            job.chat_id, ready.path, ready.filename, text, ready.size, info, *job.answers
         )
         sent = await hand_over(self._deliverer, self._end, run, delivery, ready.title)
         if not isinstance(sent, Sent):
@@ -342,7 +345,12 @@ class Pipeline:
         text = caption(run.tr, hit.title or "", hit.size, job.url)
         try:
             await self._deliverer.resend(
-                job.chat_id, hit.kind, hit.file_id, text, reply_to=job.reply_to
+                job.chat_id,
+                hit.kind,
+                hit.file_id,
+                text,
+                reply_to=job.reply_to,
+                thread_id=job.thread_id,
             )
         except StaleFileIdError:
             log.info("cache_stale id=%d", job.id)
@@ -376,24 +384,10 @@ class Pipeline:
                 choice = await run.control.wait_choice(seconds) or FormatChoice.BEST
             await self._records.chose(job.id, choice)
             run.events.emit(Chosen(str(choice)))
+        elif choice in PRESETS:  # the user's default: the page's other formats stay offered
+            run.events.emit(Chosen(str(choice), preset=True))
         run.answered = await self._from_cache(run, str(choice))
         if run.answered is None and choice is FormatChoice.ALL:
             run.playlist = page
             return None
         return None if run.answered is not None else choice
-
-    async def _tick(self, run: JobRun) -> None:
-        """Turns the transfer's progress into an event once a second, when it changed."""
-        last = None
-        while True:
-            await asyncio.sleep(PROGRESS_TICK_S)
-            snapshot = run.tracker.snapshot
-            if snapshot is None or snapshot == last or run.control.asking:
-                continue
-            last = snapshot
-            run.events.emit(snapshot)
-
-
-def _cache_choices(job: Job) -> list[str]:
-    """The formats stage 1 looks for: the one chosen, or what a link answers by default."""
-    return [str(job.choice)] if job.choice is not FormatChoice.AUTO else [FILE_CHOICE, "best"]

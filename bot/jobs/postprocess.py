@@ -6,6 +6,7 @@ PostProcess callable; this stage says what the page knew and names the result.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from bot.download.files import sanitize_filename
 from bot.download.types import FetchedFile
 from bot.jobs.fetch import Fetched
 from bot.model.job import FormatChoice
-from bot.model.media import MediaFile, Prepared
+from bot.model.media import MediaFile, Prepared, as_sent
 
 # bot/media/prepare.py: the file the way Telegram shows it best (remuxed, tagged, with a
 # thumbnail), and the kind it goes as. Its ffmpeg runs are killed when the job stops.
@@ -33,8 +34,11 @@ class Deliverable:
     more: int  # other videos on the page, not sent
 
 
-async def post_process(postprocess: PostProcess, fetched: Fetched) -> Deliverable:
-    """The one fetched file, prepared; counted in the job's deadline and stopped with it."""
+async def post_process(
+    postprocess: PostProcess, fetched: Fetched, *, as_file: bool = False
+) -> Deliverable:
+    """The one fetched file, prepared; counted in the job's deadline and stopped with it.
+    `as_file`: a video goes as a document (the user's /settings)."""
     [file] = fetched.files
     media = MediaFile(
         file.path,
@@ -44,6 +48,8 @@ async def post_process(postprocess: PostProcess, fetched: Fetched) -> Deliverabl
         audio_only=fetched.choice == FormatChoice.AUDIO,
     )
     prepared = await postprocess(media)
+    if as_file:
+        prepared = dataclasses.replace(prepared, info=as_sent(prepared.info, as_file))
     path = prepared.path
     return Deliverable(
         path, prepared.size, file.title or path.name, _name(file, path), prepared, fetched.more

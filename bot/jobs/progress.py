@@ -1,12 +1,16 @@
-"""Turns raw byte counts from any thread into Progress snapshots with speed and ETA."""
+"""Turns raw byte counts from any thread into Progress snapshots with speed and ETA, and those
+into events once a second."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
 
-from bot.jobs.events import Progress
+from bot.jobs.events import EventSink, Progress
+
+PROGRESS_TICK_S = 1.0  # how often a transfer's progress becomes an event (when it changed)
 
 _ALPHA = 0.3  # weight of the newest speed sample
 
@@ -71,3 +75,16 @@ def handed_over(tracker: ProgressTracker) -> bool:
         and bool(progress.total)
         and progress.done >= (progress.total or 0)
     )
+
+
+async def tick(tracker: ProgressTracker, asking: Callable[[], bool], events: EventSink) -> None:
+    """Turns the transfer's progress into an event once a second, when it changed (not while
+    the job asks the user a question)."""
+    last = None
+    while True:
+        await asyncio.sleep(PROGRESS_TICK_S)
+        snapshot = tracker.snapshot
+        if snapshot is None or snapshot == last or asking():
+            continue
+        last = snapshot
+        events.emit(snapshot)

@@ -151,7 +151,7 @@ class RunStream(StreamThrough):
 
         def document(path: Path, size: int) -> Document:
             text = caption(run.tr, path.name, size, job.url)
-            return Document(job.chat_id, path.name, text, size, job.reply_to)
+            return Document(job.chat_id, path.name, text, size, job.reply_to, job.thread_id)
 
         super().__init__(sender, run.tracker, document)
         self._end = endings

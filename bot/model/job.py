@@ -32,6 +32,17 @@ class FormatChoice(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class JobPrefs:
+    """How the user who sent the link wants its files (their /settings, taken with the job)."""
+
+    as_file: bool = False  # videos go as documents
+    more_note: bool = True  # say so when a page had more videos than the one sent
+
+
+DEFAULT_PREFS = JobPrefs()
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     id: int
     user_id: int
@@ -47,6 +58,13 @@ class Job:
     reply_to: int | None = None  # the user's message with the link: what the file answers
     parked_since: dt.datetime | None = None  # first refused by the site for now (the window)
     retry_at: dt.datetime | None = None  # parked: when it is tried again
+    thread_id: int | None = None  # a forum topic: the link's message_thread_id, files go there
+    prefs: JobPrefs = DEFAULT_PREFS
+
+    @property
+    def answers(self) -> tuple[int | None, int | None]:
+        """Where its files go in the chat: the message they reply to, and the forum topic."""
+        return self.reply_to, self.thread_id
 
 
 @dataclass(frozen=True, slots=True)

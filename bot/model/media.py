@@ -3,7 +3,7 @@ post-process stage's way in (a fetched file and what its page said) and out (a f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -30,6 +30,14 @@ class MediaInfo:
     thumbnail: Path | None = None
     # An MP4 whose index (moov) comes before the media: a player starts it while it loads.
     streaming: bool = False
+
+
+def as_sent(info: MediaInfo, as_file: bool) -> MediaInfo:
+    """The info a file goes with: a video as a document for a user who wants videos as files
+    (their thumbnail kept), anything else as it is."""
+    if as_file and info.kind is MediaKind.VIDEO:
+        return replace(info, kind=MediaKind.DOCUMENT)
+    return info
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,9 @@ from bot.telegram_io.lanes import Dropped, Lanes, Priority
 log = logging.getLogger(__name__)
 
 QUIET_S = 2.0  # a job this young shows nothing (but a question)
+# A group allows 20 messages a minute, edits included, for all its links: progress is shown
+# there this seldom.
+GROUP_EDIT_INTERVAL_S = 20.0
 POSITION_EVERY_S = 30.0  # the least time between two edits of a queue position
 POSITION_UPDATES = 2  # the most edits of a queue position after it was first shown
 # A last message that did not go out (the request layer's own retries spent) is tried again
@@ -73,6 +76,7 @@ Remember = Callable[[int, int], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class PresenterConfig:
     interval: float = EDIT_INTERVAL_S
+    group_interval: float = GROUP_EDIT_INTERVAL_S  # progress edits in a group
     quiet: float = QUIET_S
     position_every: float = POSITION_EVERY_S
     position_updates: int = POSITION_UPDATES
@@ -122,6 +126,8 @@ class JobPresenter:
         # keeps saying so, with its Cancel button, through the tries that follow; a try that
         # gets going shows its progress.
         self._parked = job.state is JobState.PARKED
+        # A format settled by the user's default: the others are offered while it downloads.
+        self._others: Buttons = []
         self._shown_position: int | None = None
         self._position_at = float("-inf")
         self._position_updates = 0
@@ -148,7 +154,7 @@ class JobPresenter:
         """The job's last word. `stopping`: one try of at most STOPPING_MESSAGE_S (the daemon
         stops); `retry` False: one try (a job given up at start-up, one cancelled waiting)."""
         await self._close(self._cfg.stopping_message_s if stopping else IN_FLIGHT_WAIT_S)
-        text = texts.final_text(self._tr, outcome)
+        text = texts.final_text(self._tr, outcome, more_note=self._job.prefs.more_note)
         job, buttons = self._job, None
         if self._cfg.offer_pdf and job.choice is not FormatChoice.PDF:
             buttons = texts.final_buttons(self._tr, outcome, job.link_id)
@@ -202,9 +208,12 @@ class JobPresenter:
             text, buttons = texts.choice_prompt(tr, job_id, self._job.url, event)
             return _View(text, buttons, question=True)
         if isinstance(event, Chosen):
-            return _View(texts.preparing_text(tr), cancel)
+            if event.preset:
+                self._others = texts.other_formats(tr, job_id, event.choice)
+            return _View(texts.preparing_text(tr), self._others + cancel)
         if isinstance(event, Progress):
-            return _View(texts.progress_text(tr, event), cancel, throttled=True)
+            others = self._others if event.phase == "download" else []
+            return _View(texts.progress_text(tr, event), others + cancel, throttled=True)
         if isinstance(event, Delivering):
             text = texts.uploading_text(tr, event.part, event.parts, event.unit)
             return _View(text, cancel, throttled=True)
@@ -340,12 +349,14 @@ class Presenters:
         self._cfg = config or PresenterConfig()
 
     def __call__(self, job: Job, reply_to: int | None = None) -> JobPresenter:
+        group = job.chat_id < 0
         status = StatusMessage(
             self._ui,
             job.chat_id,
             job.status_message_id,
             reply_to=reply_to,
-            interval=self._cfg.interval,
+            thread_id=job.thread_id,
+            interval=self._cfg.group_interval if group else self._cfg.interval,
             clock=self._clock,
         )
         tr = self._translator(job.language)

@@ -24,6 +24,7 @@ class StatusMessage:
         message_id: int | None,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
         interval: float = EDIT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -31,6 +32,7 @@ class StatusMessage:
         self.chat_id = chat_id
         self.message_id = message_id
         self._reply_to = reply_to
+        self._thread_id = thread_id
         self._interval = interval
         self._clock = clock
         self._shown: tuple[str, Buttons | None] | None = None
@@ -79,6 +81,6 @@ class StatusMessage:
             self._shown = (text, buttons)
             return
         self.message_id = await self._ui.send(
-            self.chat_id, text, buttons=buttons, reply_to=self._reply_to
+            self.chat_id, text, buttons=buttons, reply_to=self._reply_to, thread_id=self._thread_id
         )
         self._shown = (text, buttons) if self.message_id is not None else None

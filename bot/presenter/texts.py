@@ -12,6 +12,7 @@ from bot.i18n.formats import clean_text, human_duration, human_size, number, per
 from bot.jobs.events import NeedChoice, Progress
 from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked
 from bot.model.failures import FailureReason
+from bot.model.job import FormatChoice
 from bot.telegram_io.chat import Buttons
 
 BAR_WIDTH = 12
@@ -210,6 +211,24 @@ def final_buttons(tr: Translator, outcome: Outcome, link_id: int | None) -> Butt
     return [[(tr("📄 Save the page as PDF"), f"pdf:{link_id}")]]
 
 
+FORMAT_LABELS = {
+    FormatChoice.BEST: N_("🎬 Best video"),
+    FormatChoice.SMALL: N_("📱 Smaller video"),
+    FormatChoice.AUDIO: N_("🎵 Audio only"),
+}
+
+
+def other_formats(tr: Translator, job_id: int, choice: str) -> Buttons:
+    """Under a link fetched in the user's default format: the other formats, for this link."""
+    return [
+        [
+            (tr(label), f"redo:{job_id}:{other.value}")
+            for other, label in FORMAT_LABELS.items()
+            if other.value != choice
+        ]
+    ]
+
+
 def cancel_buttons(tr: Translator, job_id: int) -> Buttons:
     return [[(tr("✖️ Cancel"), f"cancel:{job_id}")]]
 
@@ -267,16 +286,11 @@ def choice_prompt(tr: Translator, job_id: int, url: str, asked: NeedChoice) -> t
         round(asked.seconds),
     )
     text = f"{question} {deadline}"
-    buttons = [
-        [
-            (tr("🎬 Best video"), f"fmt:{job_id}:best"),
-            (tr("📱 Smaller video"), f"fmt:{job_id}:small"),
-        ],
-        [
-            (tr("🎵 Audio only"), f"fmt:{job_id}:audio"),
-            (tr("✖️ Cancel"), f"cancel:{job_id}"),
-        ],
-    ]
+    best, small, audio = (
+        (tr(FORMAT_LABELS[c]), f"fmt:{job_id}:{c.value}")
+        for c in (FormatChoice.BEST, FormatChoice.SMALL, FormatChoice.AUDIO)
+    )
+    buttons = [[best, small], [audio, (tr("✖️ Cancel"), f"cancel:{job_id}")]]
     if asked.items > 1:
         # A playlist: the buttons above are for its first item; one more takes them all.
         n = asked.items
@@ -328,11 +342,12 @@ def items_failed_text(tr: Translator, outcome: Delivered) -> str:
     return "\n".join(lines)
 
 
-def final_text(tr: Translator, outcome: Outcome) -> str | None:
-    """The job's last word; None when the delivered file is the answer."""
+def final_text(tr: Translator, outcome: Outcome, *, more_note: bool = True) -> str | None:
+    """The job's last word; None when the delivered file is the answer (or another job took
+    the link over). `more_note`: say when the page had more videos (the user's /settings)."""
     if isinstance(outcome, Delivered):
         said = [] if outcome.confirmed else [unconfirmed_text(tr)]
-        if outcome.more:
+        if outcome.more and more_note:
             said.append(more_videos_text(tr, outcome.more))
         if outcome.failed:
             said.append(items_failed_text(tr, outcome))
@@ -340,7 +355,7 @@ def final_text(tr: Translator, outcome: Outcome) -> str | None:
     if isinstance(outcome, Failed):
         return failure_text(tr, outcome)
     if isinstance(outcome, Cancelled):
-        return tr("✖️ Cancelled.")
+        return None if outcome.replaced else tr("✖️ Cancelled.")
     if isinstance(outcome, Parked):  # not a last word (the job is tried again), for completeness
         return failure_text(tr, outcome.failure)
     return tr("⏸ The bot is restarting. Your download will continue when it is back.")

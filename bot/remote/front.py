@@ -22,11 +22,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.download.cancel import StopReason
-from bot.download.urls import normalize_url
 from bot.jobs.control import JobControl
 from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
 from bot.jobs.events import Chosen, JobEvent, NeedChoice, Queued
-from bot.jobs.fetch import FetchElsewhereError
+from bot.jobs.fetch import FetchElsewhereError, cache_key
 from bot.jobs.manager import Limits, OutcomeHook, run_job
 from bot.jobs.outcomes import Cancelled, Failed
 from bot.jobs.pipeline import Pipeline
@@ -301,7 +300,7 @@ class RemoteEngine:
         """Record a worker's result and tell it (a database failure: the next pass tries
         again)."""
         at = self._wall_clock().timestamp()
-        key = normalize_url(entry.job.url)
+        key = cache_key(entry.job)
         written = await record_result(self._stores.db, entry.id, key, result, at=at)
         self._forget(entry)
         if not written:  # recorded (and told) already
@@ -328,7 +327,7 @@ class RemoteEngine:
     # --- inside -------------------------------------------------------------------------
 
     async def enqueue(self, job: Job) -> bool:
-        cached = await self._stores.cache.of_url(normalize_url(job.url))
+        cached = await self._stores.cache.of_url(cache_key(job))
         spec = JobSpec(job=job, cached=cached).dump()
         try:
             await self._queue.enqueue(

@@ -212,11 +212,18 @@ class LedgerDeliverer:
         return await self._next(send, progress, _ALBUM)
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Delivered]:
         async def send(_watched: ProgressFn, fence: Fence) -> list[Delivered]:
             await fence()  # a resend is one small request: confirmed before it goes
-            return await self._inner.resend_album(chat_id, items, reply_to=reply_to)
+            return await self._inner.resend_album(
+                chat_id, items, reply_to=reply_to, thread_id=thread_id
+            )
 
         return await self._next(send, _ignore, _ALBUM)
 
@@ -228,10 +235,13 @@ class LedgerDeliverer:
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Delivered:
         async def send(_watched: ProgressFn, fence: Fence) -> Delivered:
             await fence()
-            return await self._inner.resend(chat_id, kind, file_id, caption, reply_to=reply_to)
+            return await self._inner.resend(
+                chat_id, kind, file_id, caption, reply_to=reply_to, thread_id=thread_id
+            )
 
         return await self._next(send, _ignore, _ONE)
 

@@ -27,8 +27,8 @@ from saq.job import Job as SaqJob
 from saq.types import Context
 
 from bot.download.cancel import StopReason
-from bot.download.urls import normalize_url
 from bot.jobs.engine import JobReport
+from bot.jobs.fetch import cache_key
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, outcome_label
 from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
 from bot.jobs.record import JobRecorder
@@ -156,7 +156,7 @@ class JobRunner:
         if (choice := await ledger.recall()) is not None:  # the user picked in an earlier attempt
             job = dataclasses.replace(job, choice=choice)
         log.info("job_taken id=%d attempt=%d", job.id, attempt)
-        reports = RunReports(self._events, ledger, job.id, normalize_url(job.url), sent.cached)
+        reports = RunReports(self._events, ledger, job.id, cache_key(job), sent.cached)
         pipeline = self._pipelines(
             cache=reports, records=reports, deliverer=LedgerDeliverer(self._deliverer, ledger)
         )

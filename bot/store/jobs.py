@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable
 
-from bot.model.job import FormatChoice, Job, JobState
+from bot.model.job import DEFAULT_PREFS, FormatChoice, Job, JobPrefs, JobState
 from bot.store import purge
 from bot.store.batches import in_batches
 from bot.store.db import Database
@@ -38,6 +38,8 @@ def _job(row: sqlite3.Row) -> Job:
         reply_to=row["reply_to"],
         parked_since=_moment(row["parked_since"]),
         retry_at=_moment(row["retry_at"]),
+        thread_id=row["thread_id"],
+        prefs=JobPrefs(as_file=bool(row["as_file"]), more_note=bool(row["more_note"])),
     )
 
 
@@ -63,16 +65,19 @@ class JobRepo:
         reply_to: int | None = None,
         new_link: bool = False,
         choice: FormatChoice = FormatChoice.AUTO,
+        thread_id: int | None = None,
+        prefs: JobPrefs = DEFAULT_PREFS,
     ) -> Job:
         """A queued job; `new_link`: its user's link is written with it, in one transaction
-        (then `link_id` is not used)."""
+        (then `link_id` is not used). `thread_id`: the forum topic its files go to."""
         now = self._clock().timestamp()
 
         def insert(conn: sqlite3.Connection) -> Job:
             link = insert_link(conn, user_id, url, at=now) if new_link else link_id
             cur = conn.execute(
                 "INSERT INTO jobs (user_id, chat_id, url, choice, state, language, link_id,"
-                " reply_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " reply_to, thread_id, as_file, more_note, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user_id,
                     chat_id,
@@ -82,6 +87,9 @@ class JobRepo:
                     language,
                     link,
                     reply_to,
+                    thread_id,
+                    int(prefs.as_file),
+                    int(prefs.more_note),
                     now,
                     now,
                 ),
@@ -90,6 +98,15 @@ class JobRepo:
             return _job(row)
 
         return await self._db.run(insert)
+
+    async def get(self, job_id: int) -> Job | None:
+        """One job, finished or not (a button names it: who may press it, what it was)."""
+
+        def query(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return None if row is None else _job(row)
+
+        return await self._db.read(query)
 
     async def update(
         self,

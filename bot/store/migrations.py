@@ -164,6 +164,30 @@ MIGRATIONS: tuple[str, ...] = (
     DELETE FROM meta WHERE key IN ('links_purged_received', 'links_purged_delivered',
         'links_purged_failed', 'links_purged_cancelled', 'links_purged_bytes');
     """,
+    # 6: where users are (issue 24). Each user's /settings; a job's forum topic and how its
+    # user wants its files; the groups the bot was added to (who added it, /autodl); and the
+    # links an inline query sent to the private chat, by the token of its deep link.
+    """
+    ALTER TABLE users ADD COLUMN default_format TEXT;
+    ALTER TABLE users ADD COLUMN video_as_file INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN more_note INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE jobs ADD COLUMN thread_id INTEGER;
+    ALTER TABLE jobs ADD COLUMN as_file INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN more_note INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE chat_groups (
+        chat_id INTEGER PRIMARY KEY,
+        added_by INTEGER,
+        added_at REAL NOT NULL,
+        autodl INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE inline_links (
+        token TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        created_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX inline_links_created ON inline_links(created_at);
+    """,
 )
 
 

@@ -1,4 +1,4 @@
-"""Users the bot has seen: names for admin notices, language override, ban flag."""
+"""Users the bot has seen: names for admin notices, language override, ban flag, /settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.model.job import FormatChoice
 from bot.store.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    """What a user chose in /settings (the language is `UserRecord.language_override`)."""
+
+    default_format: FormatChoice | None = None  # None: asked for each link
+    video_as_file: bool = False  # videos go as documents
+    more_note: bool = True  # "only the first video was sent" is said
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +29,12 @@ class UserRecord:
     language_override: str | None
     banned: bool
     last_seen: dt.datetime
+    settings: UserSettings = UserSettings()
+
+
+def _format(value: str | None) -> FormatChoice | None:
+    known = {c.value for c in (FormatChoice.BEST, FormatChoice.SMALL, FormatChoice.AUDIO)}
+    return FormatChoice(value) if value in known else None
 
 
 def _user(row: sqlite3.Row) -> UserRecord:
@@ -30,6 +46,9 @@ def _user(row: sqlite3.Row) -> UserRecord:
         language_override=row["language_override"],
         banned=bool(row["banned"]),
         last_seen=dt.datetime.fromtimestamp(row["last_seen"], dt.UTC),
+        settings=UserSettings(
+            _format(row["default_format"]), bool(row["video_as_file"]), bool(row["more_note"])
+        ),
     )
 
 
@@ -68,6 +87,17 @@ class UserRepo:
         await self._db.run(
             lambda conn: conn.execute(
                 "UPDATE users SET language_override = ? WHERE user_id = ?", (language, user_id)
+            )
+        )
+
+    async def save_settings(self, user_id: int, settings: UserSettings) -> None:
+        """Keep the user's /settings (their row exists: they were seen by this update)."""
+        fmt = settings.default_format.value if settings.default_format is not None else None
+        await self._db.run(
+            lambda conn: conn.execute(
+                "UPDATE users SET default_format = ?, video_as_file = ?, more_note = ?"
+                " WHERE user_id = ?",
+                (fmt, int(settings.video_as_file), int(settings.more_note), user_id),
             )
         )
 

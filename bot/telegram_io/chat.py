@@ -24,9 +24,11 @@ class ChatUI(Protocol):
         *,
         buttons: Buttons | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int | None:
-        """Send an HTML message; returns its id, or None when the chat cannot be reached or
-        the id is unknown (the answer was lost). Raises NotSentError."""
+        """Send an HTML message (into forum topic `thread_id`); returns its id, or None when
+        the chat cannot be reached or the id is unknown (the answer was lost). Raises
+        NotSentError."""
         ...
 
     async def edit(

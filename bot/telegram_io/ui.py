@@ -46,6 +46,7 @@ class TelegramChatUI:
         *,
         buttons: Buttons | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int | None:
         try:
             message = await self._bot.send_message(
@@ -56,8 +57,16 @@ class TelegramChatUI:
                 link_preview_options=NO_PREVIEW,
                 reply_to_message_id=reply_to,
                 allow_sending_without_reply=True,
+                message_thread_id=thread_id,
             )
-        except (Forbidden, BadRequest) as exc:
+        except BadRequest as exc:
+            # A forum topic refuses a reply to a message that is gone, whatever
+            # allow_sending_without_reply says: the message goes into the topic without it.
+            if reply_to is not None and "replied not found" in exc.message.lower():
+                return await self.send(chat_id, text, buttons=buttons, thread_id=thread_id)
+            log.warning("send_refused chat=%d error=%s", chat_id, exc.message)
+            return None
+        except Forbidden as exc:
             log.warning("send_refused chat=%d error=%s", chat_id, exc.message)
             return None
         except AnswerLostError:

@@ -11,9 +11,8 @@ repeated: it raises UnconfirmedDeliveryError.
 from __future__ import annotations
 
 import contextlib
-import io
+import dataclasses
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +35,12 @@ from bot.telegram_io import answers
 from bot.telegram_io.failures import AnswerLostError, TooLargeError
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.album import Resent, input_media, resent_media
-from bot.upload.types import Delivered, Delivery, Fence, ProgressFn
+from bot.upload.progress_file import ProgressFile, offset
+from bot.upload.types import Delivered, Delivery, ProgressFn
 
 log = logging.getLogger(__name__)
 
 ROUTE = "botapi"
-PROGRESS_INTERVAL = 0.25  # seconds between progress reports while a file streams out
 # Connect and pool waits are short; the read (the answer) grows with the file: see timeouts.py.
 CONNECT_TIMEOUT_S, WRITE_TIMEOUT_S, POOL_TIMEOUT_S = 15.0, 60.0, 60.0
 
@@ -63,35 +62,6 @@ _CHAT_GONE_MARKERS = ("chat not found", "user not found", "peer_id_invalid")
 _NOT_MEDIA_MARKERS = (*_CHAT_GONE_MARKERS, "caption", "entities", "parse", "replied")
 
 
-class ProgressFile(io.FileIO):
-    """A file opened for reading whose reads report progress, at most every `interval`. A
-    request carrying it holds its last byte until `fence` passes (telegram_io/held.py)."""
-
-    def __init__(
-        self,
-        path: str,
-        total: int,
-        progress: ProgressFn,
-        interval: float = PROGRESS_INTERVAL,
-        fence: Fence | None = None,
-    ) -> None:
-        super().__init__(path, "rb")
-        self.fence = fence
-        self._total = total
-        self._progress = progress
-        self._interval = interval
-        self._last = 0.0
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        chunk = super().read(size) or b""
-        position = self.tell()
-        now = time.monotonic()
-        if position >= self._total or not chunk or now - self._last >= self._interval:
-            self._last = now
-            self._progress(min(position, self._total), self._total)
-        return chunk
-
-
 class BotApiUploader:
     """Sends files through the Bot API with PTB's Bot (whose request class retries what is safe
     to retry). With `local_mode` (a local telegram-bot-api server) only the file's path is sent
@@ -110,7 +80,18 @@ class BotApiUploader:
         self._limit = LOCAL_BOT_API_UPLOAD_LIMIT if local_mode else BOT_API_UPLOAD_LIMIT
 
     async def send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
-        """Upload the file as its kind; a kind Telegram refuses for it goes as a document."""
+        """Upload the file as its kind; a kind Telegram refuses for it goes as a document. In a
+        forum topic a reply to a message that is gone is refused (allow_sending_without_reply
+        does not hold there): the file goes into the topic without the reply."""
+        try:
+            return await self._send(delivery, progress)
+        except DeliveryError as exc:
+            if delivery.reply_to is None or not _reply_gone(exc):
+                raise
+            log.info("botapi_reply_dropped method=send")
+            return await self._send(dataclasses.replace(delivery, reply_to=None), progress)
+
+    async def _send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
         kind = delivery.info.kind
         try:
             async with self._refusals(delivery.size, fallback=kind is not MediaKind.DOCUMENT):
@@ -134,9 +115,10 @@ class BotApiUploader:
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Delivered:
         """Send a file Telegram already has by its file_id; a stale id raises StaleFileIdError."""
-        sent = _Sent(chat_id, caption, MediaInfo(kind), 0, reply_to)
+        sent = _Sent(chat_id, caption, MediaInfo(kind), 0, reply_to, thread_id)
         try:
             async with self._refusals(None, fallback=False):
                 message = await self._call(kind, sent, file_id)
@@ -145,6 +127,9 @@ class BotApiUploader:
             if exc.params.get("status") == 400 and any(m in description for m in _STALE_MARKERS):
                 log.info("botapi_stale_file_id method=%s", _METHODS[kind])
                 raise StaleFileIdError(exc.detail) from exc
+            if reply_to is not None and _reply_gone(exc):
+                log.info("botapi_reply_dropped method=resend")
+                return await self.resend(chat_id, kind, file_id, caption, thread_id=thread_id)
             raise
         return _delivered(message, kind)
 
@@ -152,6 +137,18 @@ class BotApiUploader:
         self, deliveries: list[Delivery], progress: ProgressFn
     ) -> list[Delivered]:
         """Upload 2 to 10 files as one album, each with its caption; the progress is of all."""
+        try:
+            return await self._send_album(deliveries, progress)
+        except DeliveryError as exc:
+            if deliveries[0].reply_to is None or not _reply_gone(exc):
+                raise
+            log.info("botapi_reply_dropped method=album")
+            unanswered = [dataclasses.replace(d, reply_to=None) for d in deliveries]
+            return await self._send_album(unanswered, progress)
+
+    async def _send_album(
+        self, deliveries: list[Delivery], progress: ProgressFn
+    ) -> list[Delivered]:
         first = deliveries[0]
         total = sum(d.size for d in deliveries)
 
@@ -167,15 +164,16 @@ class BotApiUploader:
                         stack,
                         delivery,
                         opener,
-                        _offset(progress, base, total),
+                        offset(progress, base, total),
                         local_mode=self._local_mode,
                     )
                 )
                 base += delivery.size
             if self._local_mode and first.fence is not None:  # the server reads the files
                 await first.fence()
+            where = (first.reply_to, first.thread_id)
             async with self._refusals(total, fallback=False):
-                messages = await self._album(first.chat_id, media, first.reply_to, total)
+                messages = await self._album(first.chat_id, media, where, total)
         sent = [_delivered(m, d.info.kind) for m, d in zip(messages, deliveries, strict=False)]
         if len(sent) != len(deliveries):  # taken all the same: most likely in the chat
             raise UnconfirmedDeliveryError(ROUTE, "album answer is short")
@@ -183,29 +181,39 @@ class BotApiUploader:
         return sent
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Delivered]:
         """Send files Telegram already has as one album; a stale id raises StaleFileIdError."""
         media = [resent_media(item) for item in items]
         try:
             async with self._refusals(None, fallback=False):
-                messages = await self._album(chat_id, media, reply_to, 0)
+                messages = await self._album(chat_id, media, (reply_to, thread_id), 0)
         except DeliveryError as exc:
             description = exc.detail.lower()
             if exc.params.get("status") == 400 and any(m in description for m in _STALE_MARKERS):
                 raise StaleFileIdError(exc.detail) from exc
+            if reply_to is not None and _reply_gone(exc):
+                log.info("botapi_reply_dropped method=resend_album")
+                return await self.resend_album(chat_id, items, thread_id=thread_id)
             raise
         return [_delivered(m, i.kind) for m, i in zip(messages, items, strict=False)]
 
     async def _album(
-        self, chat_id: int, media: list[Any], reply_to: int | None, size: int
+        self, chat_id: int, media: list[Any], where: tuple[int | None, int | None], size: int
     ) -> tuple[Message, ...]:
+        reply_to, thread_id = where
         return await self._bot.send_media_group(
             chat_id,
             media,
             reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
             if reply_to is not None
             else None,
+            message_thread_id=thread_id,
             read_timeout=upload_read_timeout(size, self._answer_timeout),
             write_timeout=WRITE_TIMEOUT_S,
             connect_timeout=CONNECT_TIMEOUT_S,
@@ -236,7 +244,12 @@ class BotApiUploader:
                     handle, filename="thumb.jpg", attach=True, read_file_handle=False
                 )
             sent = _Sent(
-                delivery.chat_id, delivery.caption, info, delivery.size, delivery.reply_to
+                delivery.chat_id,
+                delivery.caption,
+                info,
+                delivery.size,
+                delivery.reply_to,
+                delivery.thread_id,
             )
             return await self._call(kind, sent, media, image)
 
@@ -252,6 +265,7 @@ class BotApiUploader:
             "reply_parameters": ReplyParameters(sent.reply_to, allow_sending_without_reply=True)
             if sent.reply_to is not None
             else None,
+            "message_thread_id": sent.thread_id,  # a forum topic: the link's own
             "read_timeout": upload_read_timeout(sent.size, self._answer_timeout),
             "write_timeout": WRITE_TIMEOUT_S,
             "connect_timeout": CONNECT_TIMEOUT_S,
@@ -350,6 +364,12 @@ class _Sent:
     info: MediaInfo
     size: int
     reply_to: int | None
+    thread_id: int | None = None
+
+
+def _reply_gone(exc: DeliveryError) -> bool:
+    """Telegram refused the reply: the message it answers is gone (in a forum topic)."""
+    return exc.params.get("status") == 400 and "replied not found" in exc.detail.lower()
 
 
 class _MediaRefused(Exception):
@@ -358,15 +378,6 @@ class _MediaRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _offset(progress: ProgressFn, base: int, total: int) -> ProgressFn:
-    """One file's progress as the album's: its bytes after those of the files before it."""
-
-    def report(done: int, _size: int) -> None:
-        progress(base + done, total)
-
-    return report
 
 
 def _delivered(message: Message, wanted: MediaKind) -> Delivered:

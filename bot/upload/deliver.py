@@ -61,9 +61,16 @@ class Deliverer:
         return await self._botapi.send_album(deliveries, progress)
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Delivered]:
-        return await self._botapi.resend_album(chat_id, items, reply_to=reply_to)
+        return await self._botapi.resend_album(
+            chat_id, items, reply_to=reply_to, thread_id=thread_id
+        )
 
     async def resend(
         self,
@@ -73,6 +80,9 @@ class Deliverer:
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Delivered:
         """Send a file Telegram already has; raises StaleFileIdError when the id is gone."""
-        return await self._botapi.resend(chat_id, kind, file_id, caption, reply_to=reply_to)
+        return await self._botapi.resend(
+            chat_id, kind, file_id, caption, reply_to=reply_to, thread_id=thread_id
+        )

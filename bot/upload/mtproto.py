@@ -220,6 +220,8 @@ async def _send(
         "reply_to_message_id": reply_to,
         "progress": report,
     }
+    if delivery.thread_id is not None:  # a forum topic: the link's own
+        common["message_thread_id"] = delivery.thread_id
     if kind is MediaKind.VIDEO:
         return await client.send_video(
             delivery.chat_id,

@@ -58,6 +58,7 @@ class MtprotoClient(Protocol):
         file_name: str | None = None,
         force_document: bool | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
     async def send_video(
@@ -73,6 +74,7 @@ class MtprotoClient(Protocol):
         file_name: str | None = None,
         supports_streaming: bool = True,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
     async def send_audio(
@@ -87,6 +89,7 @@ class MtprotoClient(Protocol):
         thumb: str | None = None,
         file_name: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
     async def send_animation(
@@ -101,6 +104,7 @@ class MtprotoClient(Protocol):
         thumb: str | None = None,
         file_name: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> SentMessage | None: ...
 

@@ -137,6 +137,8 @@ class StreamingUploader:
         if document.reply_to is not None:
             reply = {"message_id": document.reply_to, "allow_sending_without_reply": True}
             fields["reply_parameters"] = json.dumps(reply)
+        if document.thread_id is not None:
+            fields["message_thread_id"] = str(document.thread_id)
         body = MultipartBody.of(fields, "document", document.filename, document.size)
         stream = BodyStream(body, data, progress)
         request = StreamedData(

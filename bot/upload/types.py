@@ -27,6 +27,7 @@ class Delivery:
     size: int
     info: MediaInfo
     reply_to: int | None = None  # the user's message with the link: the file answers it
+    thread_id: int | None = None  # the forum topic the link came from
     fence: Fence | None = field(default=None, compare=False)
 
 
@@ -49,3 +50,4 @@ class Document:
     caption: str  # HTML, already rendered in the user's language
     size: int
     reply_to: int | None = None
+    thread_id: int | None = None  # the forum topic the link came from

@@ -193,6 +193,7 @@ class FakeMtprotoClient:
         file_name: str | None = None,
         force_document: bool | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
@@ -200,6 +201,7 @@ class FakeMtprotoClient:
             "thumb": thumb,
             "force_document": force_document,
             "reply_to_message_id": reply_to_message_id,
+            "message_thread_id": message_thread_id,
         }
         return await self.hub._upload(
             "document", chat_id, document, caption, file_name, progress, params
@@ -218,6 +220,7 @@ class FakeMtprotoClient:
         file_name: str | None = None,
         supports_streaming: bool = True,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
@@ -228,6 +231,7 @@ class FakeMtprotoClient:
             "thumb": thumb,
             "supports_streaming": supports_streaming,
             "reply_to_message_id": reply_to_message_id,
+            "message_thread_id": message_thread_id,
         }
         return await self.hub._upload(
             "video", chat_id, video, caption, file_name, progress, params
@@ -245,6 +249,7 @@ class FakeMtprotoClient:
         thumb: str | None = None,
         file_name: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
@@ -254,6 +259,7 @@ class FakeMtprotoClient:
             "title": title,
             "thumb": thumb,
             "reply_to_message_id": reply_to_message_id,
+            "message_thread_id": message_thread_id,
         }
         return await self.hub._upload(
             "audio", chat_id, audio, caption, file_name, progress, params
@@ -271,6 +277,7 @@ class FakeMtprotoClient:
         thumb: str | None = None,
         file_name: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
         progress: UploadProgress | None = None,
     ) -> FakeMessage:
         self._check()
@@ -280,6 +287,7 @@ class FakeMtprotoClient:
             "height": height,
             "thumb": thumb,
             "reply_to_message_id": reply_to_message_id,
+            "message_thread_id": message_thread_id,
         }
         return await self.hub._upload(
             "animation", chat_id, animation, caption, file_name, progress, params
