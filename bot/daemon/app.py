@@ -19,16 +19,20 @@ from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
 from bot.daemon.wiring import GuardFactory, build_services, open_runtime
 from bot.handlers import (
     admin,
+    dl,
     errors,
     forget,
     gate,
+    groups,
     history,
+    inline,
     inspect,
     jobs,
     language,
     links,
     moderation,
     pdf,
+    settings,
     start,
 )
 from bot.handlers.context import BotContext, BotData, TgApp
@@ -107,11 +111,15 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
 
     app.add_handler(TypeHandler(Update, count), group=-2)  # every update, the refused too
     for module in (
-        gate,  # group -1: private chats, no edits, access; before every handler
+        gate,  # group -1: which chats, no edits, access; before every handler
         start,
         links,
+        dl,
         pdf,
         jobs,
+        groups,
+        inline,
+        settings,
         language,
         history,
         forget,

@@ -181,7 +181,7 @@ class Lifecycle:
 
     async def _menus(self) -> None:
         services = self._services
-        await set_user_commands(self._app.bot, services.i18n)
+        await set_user_commands(self._app.bot, services.i18n, groups=services.places.rules.enabled)
         await set_admin_commands(self._app.bot, self._settings.admin_ids, services.translator_of)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:

@@ -29,7 +29,7 @@ from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
 from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
 from bot.handlers.context import TgApp
-from bot.handlers.services import Services
+from bot.handlers.services import Places, Services
 from bot.history.pages import History
 from bot.i18n import I18n, Translator
 from bot.jobs.engine import Engine, JobReport
@@ -298,6 +298,7 @@ def build_services(
             restart=restart,
         ),
         js_runtime=rt.pools.js.label,
+        places=Places.build(settings, rt.db, cache, jobs_repo, utc_now),
     )
 
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 class StopReason(StrEnum):
     CANCELLED = "cancelled"  # the user asked
+    REPLACED = "replaced"  # the user asked for the link in another format (a job of its own)
     SHUTDOWN = "shutdown"  # the bot is stopping; the job resumes on the next start
     TIMEOUT = "timeout"
     TOO_LARGE = "too_large"

@@ -1,12 +1,16 @@
 """Decided once, before any handler: which updates the bot acts on, and who may use it.
 
-- Private chats only. In a group anyone, allowed or not, could post links and the files
-  would land in a shared chat; refusals would be spam. A command addressed to the bot there
-  (or a press of one of its buttons) is told to use a private chat; anything else is ignored.
+- Groups only where GROUPS allows (access/groups.py). Elsewhere a command addressed to the
+  bot (or a press of one of its buttons) is told to use a private chat; anything else is
+  ignored. Where it works, it is quiet: it reads its commands (privacy mode stays on) and,
+  where /autodl is on, messages with links; a member it does not serve (a ban,
+  ALLOWED_USERS) gets nothing in the group (a button press: a word only they see); a command
+  that belongs in a private chat (/history, /settings...) gets a pointer there.
 - An edited message never starts anything: the link was handled when it was sent, and
   Telegram also sends edits nobody made (a first reaction, say). Ignored, and logged.
-- Access (bans, ALLOWED_USERS; admins always pass) for every command, button and message,
-  /language included, so no handler can forget to ask.
+- Access (bans, ALLOWED_USERS; admins always pass) for every command, button, message and
+  inline query, /language included, so no handler can forget to ask. A refused inline query
+  is answered with nothing.
 - Admin-only commands (the admin part of handlers/menu.py), the admin panel's buttons and
   someone else's history pages: anyone else gets what an unknown command or button gets.
 - The rate limit on links (RATE_LIMIT_PER_MINUTE), every link of a message counted: what it
@@ -27,7 +31,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
@@ -35,8 +39,9 @@ from bot.access.rules import Verdict
 from bot.handlers import errors
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
-from bot.handlers.menu import ADMIN_COMMANDS
-from bot.handlers.message_links import IncomingLinks, is_command, links_of
+from bot.handlers.groups import GROUP_TYPES, NOT_HERE, PRIVATE_ONLY
+from bot.handlers.menu import ADMIN_COMMANDS, GROUP_COMMANDS
+from bot.handlers.message_links import IncomingLinks, command_links, is_command, links_of
 from bot.handlers.refusals import access_text
 from bot.i18n import N_
 
@@ -46,8 +51,12 @@ GATE_GROUP = -1  # after the update counter (-2), before every handler (0)
 # A refusal is a courtesy: it is not worth holding the update (or retrying) for long.
 REFUSAL_REPLY_SECONDS = 5.0
 
-PRIVATE_ONLY = N_("🔒 I only work in private chats. Send me your link directly: @{bot}")
+IN_PRIVATE = N_("🔒 That works in a private chat with me: @{bot}")
 ADMIN_ONLY = frozenset(name for name, _ in ADMIN_COMMANDS)
+# What a group may ask of the bot (/start too: it says how to use it there).
+IN_GROUPS = frozenset({"start", *(name for name, _ in GROUP_COMMANDS)})
+# Commands whose links start jobs: the gate counts them against the rate limit.
+LINK_COMMANDS = frozenset({"dl", "pdf"})
 
 Reply = Callable[[], Awaitable[object]]
 
@@ -89,22 +98,71 @@ async def _judge(update: Update, ctx: BotContext) -> Refusal | None:
         log.info("edit_ignored user=%s", user.id if user else None)
         return Refusal("edit")
     chat = update.effective_chat
+    if chat is not None and chat.type in GROUP_TYPES:
+        return await _in_group(update, ctx)
     if chat is not None and chat.type != ChatType.PRIVATE:
-        return _elsewhere(update, ctx)
-    if user is None or (update.message is None and update.callback_query is None):
+        return _elsewhere(update, ctx)  # a channel
+    asked = update.message or update.callback_query or update.inline_query
+    if user is None or asked is None:
         return None  # nothing a user asked for: no handler answers it anyway
     record, tr = await ctx.visitor(user)
     verdict = ctx.services.access.verdict(record)
     if verdict is not Verdict.ALLOWED:
         log.info("access_denied user=%d verdict=%s what=%s", user.id, verdict, _what(update))
         refusal = access_text(tr, verdict, user.id)  # one text, whatever was asked
-        query, message = update.callback_query, update.message
+        query, message, inline = update.callback_query, update.message, update.inline_query
         if query is not None:
             return Refusal(str(verdict), lambda: answer(query, refusal))
         if message is not None:
             return Refusal(str(verdict), lambda: message.reply_text(refusal))
+        if inline is not None:  # nothing to offer: an empty answer
+            return Refusal(str(verdict), lambda: inline.answer([], is_personal=True))
         return Refusal(str(verdict))
     return _admitted(update, ctx, user.id)
+
+
+async def _in_group(update: Update, ctx: BotContext) -> Refusal | None:
+    """An update from a group: what of it the handlers may see (the module's docstring)."""
+    user, message, query = update.effective_user, update.message, update.callback_query
+    chat = update.effective_chat
+    assert chat is not None  # noqa: S101 - the caller looked
+    if update.my_chat_member is not None or (message and message.migrate_to_chat_id):
+        return None  # the bot joined, left or moved: handlers/groups.py keeps it
+    places = ctx.services.places
+    group = await places.groups.get(chat.id)
+    if not places.rules.allows(chat.id, group):
+        return _elsewhere(update, ctx)
+    if user is None or (message is None and query is None):
+        return Refusal("group")
+    command = message is not None and is_command(message)
+    if message is not None and not _asks(
+        message, ctx.bot.username, group is not None and group.autodl
+    ):
+        log.debug("group_update_ignored chat=%d", chat.id)
+        return Refusal("group")
+    record, tr = await ctx.visitor(user)
+    verdict = ctx.services.access.verdict(record)
+    if verdict is not Verdict.ALLOWED:  # quiet in the group; a button press is told alone
+        log.info(
+            "access_denied user=%d verdict=%s what=%s where=group", user.id, verdict, _what(update)
+        )
+        if query is not None:
+            refusal = access_text(tr, verdict, user.id)
+            return Refusal(str(verdict), lambda: answer(query, refusal))
+        return Refusal(str(verdict))
+    if command and message is not None and _what(update) not in IN_GROUPS:
+        log.info("group_command_pointed user=%d what=%s", user.id, _what(update))
+        text = tr(IN_PRIVATE, bot=ctx.bot.username)
+        return Refusal("in_private", lambda: message.reply_text(text))
+    return _admitted(update, ctx, user.id)
+
+
+def _asks(message: Message, bot: str, autodl: bool) -> bool:
+    """Whether a group's message is for the bot: a command addressed to it, or (where /autodl
+    is on) links."""
+    if is_command(message):
+        return _addressed(message.text or "", bot)
+    return autodl and bool(links_of(message))
 
 
 def _admitted(update: Update, ctx: BotContext, user_id: int) -> Refusal | None:
@@ -120,15 +178,21 @@ def _admitted(update: Update, ctx: BotContext, user_id: int) -> Refusal | None:
             return Refusal("admin_only", lambda: errors.unknown_callback(update, ctx))
         return Refusal("admin_only", lambda: errors.unsupported_message(update, ctx))
     message = update.message
-    # A message's links, and /pdf's: each starts a job.
-    counted = message is not None and (not is_command(message) or _what(update) == "pdf")
-    if message is not None and counted and (urls := links_of(message)):
+    # A message's links, and those of /dl and /pdf (or of the message they reply to): each
+    # starts a job.
+    if message is not None and (urls := _links(message, _what(update))):
         limiter = ctx.services.limiter
         within = limiter.take(user_id, len(urls))
         if within < len(urls):
             log.info("rate_limited user=%d links=%d within=%d", user_id, len(urls), within)
         ctx.links = IncomingLinks(tuple(urls), within, limiter.retry_in(user_id))
     return None
+
+
+def _links(message: Message, what: str) -> list[str]:
+    if not is_command(message):
+        return links_of(message)
+    return command_links(message)[0] if what in LINK_COMMANDS else []
 
 
 def _needs_admin(update: Update, user_id: int) -> bool:
@@ -149,7 +213,8 @@ def _needs_admin(update: Update, user_id: int) -> bool:
 
 
 def _elsewhere(update: Update, ctx: BotContext) -> Refusal:
-    """In a group or channel: only what was addressed to the bot gets a pointer to a DM."""
+    """In a group it does not work in, or a channel: only what was addressed to the bot gets
+    a pointer to a private chat."""
     user, message, chat = update.effective_user, update.message, update.effective_chat
     command = message is not None and _addressed(message.text or "", ctx.bot.username)
     if user is None or chat is None or not (command or update.callback_query is not None):
@@ -159,7 +224,8 @@ def _elsewhere(update: Update, ctx: BotContext) -> Refusal:
 
     async def pointer() -> None:
         tr = await ctx.services.translator_of(user.id, user.language_code)
-        text = tr(PRIVATE_ONLY, bot=ctx.bot.username)
+        enabled = ctx.services.places.rules.enabled and chat.type in GROUP_TYPES
+        text = tr(NOT_HERE if enabled else PRIVATE_ONLY, bot=ctx.bot.username)
         if update.callback_query is not None:
             await answer(update.callback_query, text)
         elif message is not None:

@@ -1,4 +1,5 @@
-"""/language: the user picks the bot's language, or lets Telegram's language_code decide."""
+"""/language: the user picks the bot's language, or lets Telegram's language_code decide. The
+same view is /settings' Language button, and leads back to the other settings."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.handlers import errors
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
-from bot.i18n import I18n, Translator
+from bot.i18n import N_, I18n, Translator
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+TO_SETTINGS = N_("⚙️ Settings")
 
 
 def language_name(language: str) -> str:
@@ -35,15 +37,21 @@ def keyboard(i18n: I18n, tr: Translator, override: str | None) -> InlineKeyboard
 
     chosen = i18n.normalize(override)
     row = [button(language_name(lang), lang, lang == chosen) for lang in i18n.languages]
-    return InlineKeyboardMarkup([row, [button(tr("🌐 Automatic"), AUTO, chosen is None)]])
+    return InlineKeyboardMarkup(
+        [row, [button(tr("🌐 Automatic"), AUTO, chosen is None)], [settings_button(tr)]]
+    )
 
 
-async def language_command(update: Update, ctx: BotContext) -> None:
-    if update.effective_user is None or update.effective_message is None:
-        return
-    record, tr = await ctx.visitor(update.effective_user)
+def settings_button(tr: Translator) -> InlineKeyboardButton:
+    return InlineKeyboardButton(tr(TO_SETTINGS), callback_data="set:show")
+
+
+def language_view(
+    i18n: I18n, tr: Translator, override: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """What /language shows, and /settings' Language button: the language, and the choice."""
     name = language_name(tr.language)
-    if ctx.services.i18n.normalize(record.language_override):
+    if i18n.normalize(override):
         text = tr("🌐 Language: {language}.\nChoose a language:", language=name)
     else:
         text = tr(
@@ -51,7 +59,14 @@ async def language_command(update: Update, ctx: BotContext) -> None:
             "Choose a language:",
             language=name,
         )
-    keys = keyboard(ctx.services.i18n, tr, record.language_override)
+    return text, keyboard(i18n, tr, override)
+
+
+async def language_command(update: Update, ctx: BotContext) -> None:
+    if update.effective_user is None or update.effective_message is None:
+        return
+    record, tr = await ctx.visitor(update.effective_user)
+    text, keys = language_view(ctx.services.i18n, tr, record.language_override)
     await update.effective_message.reply_text(text, reply_markup=keys)
 
 
@@ -77,13 +92,13 @@ async def language_button(update: Update, ctx: BotContext) -> None:
     else:
         text = tr("✅ From now on I'll speak {language} with you.", language=name)
     await answer(query)
-    await _replace(query, text)
+    await _replace(query, text, InlineKeyboardMarkup([[settings_button(tr)]]))
 
 
-async def _replace(query: CallbackQuery, text: str) -> None:
+async def _replace(query: CallbackQuery, text: str, keys: InlineKeyboardMarkup) -> None:
     """Turn the question into the answer; a question that can no longer be edited is left."""
     try:
-        await query.edit_message_text(text)
+        await query.edit_message_text(text, reply_markup=keys)
     except BadRequest as exc:
         log.info("language_edit_refused query=%s error=%s", query.id, exc.message)
 

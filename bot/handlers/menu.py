@@ -1,12 +1,13 @@
-"""The commands: the users' and the admins' (this table also decides which are admin-only),
-and the menus that list them, one per language and one per admin chat."""
+"""The commands: the users', the groups' and the admins' (these tables also decide which are
+admin-only and which a group may use), and the menus that list them, one per language (for
+private chats and for groups) and one per admin chat."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.i18n import DEFAULT_LANGUAGE, N_, I18n, Translator
@@ -20,7 +21,17 @@ USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("cancel", N_("Stop your downloads")),
     ("history", N_("Your recent links")),
     ("forget", N_("Erase your history")),
+    ("settings", N_("Your settings: format, videos as files, language")),
     ("language", N_("Choose the language")),
+)
+
+# What a group may ask (where GROUPS lets the bot work): the menu of every group.
+GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("dl", N_("Fetch a link here: /dl LINK, or reply /dl to a message with a link")),
+    ("pdf", N_("Save a web page as a PDF: /pdf LINK")),
+    ("cancel", N_("Stop your downloads")),
+    ("autodl", N_("Group admins: fetch every link posted here (on or off)")),
+    ("help", N_("How to use me in a group")),
 )
 
 # Shown, after the users' commands, only in admins' chats (BotCommandScopeChat).
@@ -37,12 +48,18 @@ def _menu(tr: Translator, entries: Iterable[tuple[str, str]]) -> list[BotCommand
     return [BotCommand(name, tr(desc)) for name, desc in entries]
 
 
-async def set_user_commands(bot: Bot, i18n: I18n) -> None:
-    """One menu per catalog; English is the default for every other language."""
+async def set_user_commands(bot: Bot, i18n: I18n, *, groups: bool = False) -> None:
+    """One menu per catalog, for private chats and for groups; English is the default for
+    every other language. `groups`: GROUPS is not off."""
     for code in i18n.languages:
         language = None if code == DEFAULT_LANGUAGE else code
+        tr = i18n.get(code)
         try:
-            await bot.set_my_commands(_menu(i18n.get(code), USER_COMMANDS), language_code=language)
+            await bot.set_my_commands(_menu(tr, USER_COMMANDS), language_code=language)
+            if groups:
+                scope = BotCommandScopeAllGroupChats()
+                menu = _menu(tr, GROUP_COMMANDS)
+                await bot.set_my_commands(menu, scope=scope, language_code=language)
         except TelegramError as exc:
             log.warning("set_commands_failed language=%s error=%r", code, exc)
 

@@ -71,3 +71,19 @@ def links_of(message: Message) -> list[str]:
         for e, shown in found.items()
     ]
     return find_urls(text, marked)
+
+
+def command_links(message: Message) -> tuple[list[str], Message]:
+    """The links a command asks for (/dl, /pdf) and the message that holds them: its own
+    text, else the message it replies to (whose links are then answered there)."""
+    own = links_of(message)
+    replied = message.reply_to_message
+    if own or replied is None:
+        return own, message
+    return links_of(replied), replied
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message is in (replies in a group that has no topics also carry a
+    thread id, which is not a topic: none)."""
+    return message.message_thread_id if message.is_topic_message else None

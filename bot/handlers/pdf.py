@@ -1,6 +1,7 @@
-"""/pdf: a web page saved as a PDF document. Three ways in: `/pdf <link>`, a link with the word
-"pdf" beside it (links.py), and the button under a page where no video or audio was found.
-Each is a job like a download: the same limits, the same refusals, one status message."""
+"""/pdf: a web page saved as a PDF document. Three ways in: `/pdf <link>` (or /pdf as a reply to
+a message with a link, in a group too), a link with the word "pdf" beside it (links.py), and
+the button under a page where no video or audio was found. Each is a job like a download: the
+same limits, the same refusals, one status message, in a group as in a private chat."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
-from bot.handlers.guards import visit
 from bot.handlers.links import take_links, unlimited
-from bot.handlers.message_links import IncomingLinks, links_of
+from bot.handlers.message_links import IncomingLinks, command_links
 from bot.i18n import N_
 from bot.model.job import FormatChoice
 
@@ -33,18 +33,20 @@ BUTTON_DATA = r"^pdf:[0-9]{1,18}$"
 
 async def pdf_command(update: Update, ctx: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None or (tr := await visit(update, ctx)) is None:
+    if message is None or user is None:
         return
+    record, tr = await ctx.visitor(user)
     if not ctx.services.settings.pdf_pages:
         await message.reply_text(tr(OFF))
         return
     # The gate counted the command's links against the rate limit, as a message's.
-    incoming = ctx.links or unlimited(links_of(message))
+    urls, holder = command_links(message)
+    incoming = ctx.links or unlimited(urls)
     if not incoming.urls:
         log.info("pdf_usage user=%d", user.id)
         await message.reply_text(tr(USAGE), parse_mode=ParseMode.HTML)
         return
-    await take_links(ctx, tr, message, user.id, incoming, FormatChoice.PDF)
+    await take_links(ctx, tr, message, record, incoming, FormatChoice.PDF, answer=holder)
 
 
 async def pdf_button(update: Update, ctx: BotContext) -> None:
@@ -52,7 +54,7 @@ async def pdf_button(update: Update, ctx: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    _, tr = await ctx.visitor(user)
+    record, tr = await ctx.visitor(user)
     message = query.message
     url = await ctx.services.links.url_of(int(query.data.split(":")[1]), user.id)
     if url is None or not isinstance(message, Message) or not ctx.services.settings.pdf_pages:
@@ -62,7 +64,7 @@ async def pdf_button(update: Update, ctx: BotContext) -> None:
     limiter = ctx.services.limiter
     links = IncomingLinks((url,), limiter.take(user.id, 1), limiter.retry_in(user.id))
     await answer(query, tr("📄 Printing the page…"))
-    await take_links(ctx, tr, message, user.id, links, FormatChoice.PDF)
+    await take_links(ctx, tr, message, record, links, FormatChoice.PDF)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

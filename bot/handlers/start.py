@@ -1,20 +1,32 @@
-"""/start and /help, and their texts."""
+"""/start and /help, and their texts (in a group: how to use the bot there). /start with a
+deep link's payload from an inline query starts that link's download."""
 
 from __future__ import annotations
 
 import html
+import logging
 
-from telegram import Update
-from telegram.constants import ParseMode
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, CommandHandler
 
 from bot.config.limits import file_limit
 from bot.config.settings import SplitFiles
 from bot.handlers.context import BotContext
+from bot.handlers.groups import group_help
 from bot.handlers.guards import visit
+from bot.handlers.links import take_links
 from bot.handlers.menu import USER_COMMANDS
-from bot.i18n import Translator
+from bot.handlers.message_links import IncomingLinks
+from bot.i18n import N_, Translator
+from bot.model.job import FormatChoice
 from bot.presenter.texts import limit_rule
+from bot.store.inline import PREFIX
+from bot.store.users import UserRecord
+
+log = logging.getLogger(__name__)
+
+EXPIRED = N_("⌛ That link has expired. Send me the link itself and I'll fetch it.")
 
 
 def welcome(tr: Translator, first_name: str, limit: int) -> str:
@@ -60,20 +72,47 @@ def help_text(
 
 
 async def start(update: Update, ctx: BotContext) -> None:
-    if update.effective_user is None or update.effective_message is None:
+    message, user = update.effective_message, update.effective_user
+    if user is None or message is None:
         return
-    if (tr := await visit(update, ctx)) is None:
+    record, tr = await ctx.visitor(user)
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(group_help(tr, ctx.bot.username), parse_mode=ParseMode.HTML)
+        return
+    payload = ctx.args[0] if ctx.args and len(ctx.args) == 1 else ""
+    if payload.startswith(PREFIX):
+        await _deep_link(ctx, tr, message, record, payload)
         return
     limit = file_limit(ctx.services.settings).size
-    await update.effective_message.reply_text(
-        welcome(tr, update.effective_user.first_name, limit), parse_mode=ParseMode.HTML
+    await message.reply_text(welcome(tr, user.first_name, limit), parse_mode=ParseMode.HTML)
+
+
+async def _deep_link(
+    ctx: BotContext, tr: Translator, message: Message, record: UserRecord, token: str
+) -> None:
+    """The private chat an inline query's button opened: the link it was made for, fetched."""
+    url = await ctx.services.places.inline.url_of(token, record.user_id)
+    if url is None:
+        log.info("deep_link_expired user=%d", record.user_id)
+        await message.reply_text(tr(EXPIRED))
+        return
+    # The link is in the database, not in the message, so the gate could not count it.
+    limiter = ctx.services.limiter
+    links = IncomingLinks(
+        (url,), limiter.take(record.user_id, 1), limiter.retry_in(record.user_id)
     )
+    log.info("deep_link user=%d", record.user_id)
+    await take_links(ctx, tr, message, record, links, FormatChoice.AUTO)
 
 
 async def help_command(update: Update, ctx: BotContext) -> None:
     if update.effective_user is None or update.effective_message is None:
         return
     if (tr := await visit(update, ctx)) is None:
+        return
+    if update.effective_message.chat.type != ChatType.PRIVATE:
+        text = group_help(tr, ctx.bot.username)
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
         return
     settings = ctx.services.settings
     limit = file_limit(settings)

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.jobs.events import JobEvent
 from bot.jobs.outcomes import Outcome
-from bot.model.job import FormatChoice, Job
+from bot.model.job import DEFAULT_PREFS, FormatChoice, Job, JobPrefs
 
 
 class Admission(StrEnum):
@@ -77,12 +77,19 @@ class Engine(Protocol):
         language: str,
         reply_to: int | None,
         choice: FormatChoice = FormatChoice.AUTO,
+        thread_id: int | None = None,
+        prefs: JobPrefs = DEFAULT_PREFS,
     ) -> SubmitResult:
-        """Admit a job for `url`; `choice` PDF: the page printed (/pdf), else a download."""
+        """Admit a job for `url`; `choice` PDF: the page printed (/pdf), else a download.
+        `thread_id`: the forum topic its files go to; `prefs`: how its user wants them."""
         ...
 
-    async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
-        """Stop a job of this user (any job, for an admin); False if there is none."""
+    async def cancel(
+        self, job_id: int, user_id: int, *, admin: bool = False, replaced: bool = False
+    ) -> bool:
+        """Stop a job of this user (any job, for an admin: a bot's admin, or a group's admin
+        for a job in their group, as handlers/rights.py decides); False if there is none.
+        `replaced`: another job takes the link over (its status message goes quietly)."""
         ...
 
     async def cancel_user(self, user_id: int) -> int:

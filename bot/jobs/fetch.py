@@ -44,11 +44,16 @@ COVER_FOLDER = "cover"
 
 
 def cache_key(job: Job) -> str:
-    """The job's link as the file_id cache knows it: the same resource, the same key, and a
-    key of their own for users who take videos as documents (Telegram resends a file_id as
-    the kind it was sent as)."""
-    key = normalize_url(job.url)
-    return key + AS_FILE_KEY if job.prefs.as_file else key
+    """The job's link as the file_id cache knows it (link_key)."""
+    return link_key(job.url, as_file=job.prefs.as_file)
+
+
+def link_key(url: str, *, as_file: bool) -> str:
+    """A link as the file_id cache knows it: the same resource, the same key, and a key of
+    their own for users who take videos as documents (Telegram resends a file_id only as the
+    kind it was sent as)."""
+    key = normalize_url(url)
+    return key + AS_FILE_KEY if as_file else key
 
 
 # What a user's default format may be (/settings): chosen before the page is seen.

@@ -19,7 +19,7 @@ from bot.jobs.events import Queued, Resumed, RetryLater
 from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked, outcome_label
 from bot.jobs.pipeline import Pipeline
 from bot.model.failures import FailureReason
-from bot.model.job import FormatChoice, Job, JobState
+from bot.model.job import DEFAULT_PREFS, FormatChoice, Job, JobPrefs, JobState
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending, OutcomeRepo
@@ -117,6 +117,8 @@ class JobManager:
         language: str,
         reply_to: int | None,
         choice: FormatChoice = FormatChoice.AUTO,
+        thread_id: int | None = None,
+        prefs: JobPrefs = DEFAULT_PREFS,
     ) -> SubmitResult:
         if self._stopping:
             return SubmitResult(Admission.STOPPING)
@@ -137,6 +139,8 @@ class JobManager:
                 reply_to=reply_to,
                 new_link=True,
                 choice=choice,
+                thread_id=thread_id,
+                prefs=prefs,
             )
         except BaseException:
             self._release(user_id)
@@ -196,27 +200,33 @@ class JobManager:
         await self._outcomes.record(job.id, job.link_id, ending)
         await observer.finish(Failed(reason), retry=False)
 
-    async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
+    async def cancel(
+        self, job_id: int, user_id: int, *, admin: bool = False, replaced: bool = False
+    ) -> bool:
         """Stop a job of this user (or any job, for an admin); False if there is none."""
+
+        def mine(job: Job) -> bool:
+            return admin or job.user_id == user_id
+
         for entry in self._waiting:
-            if entry.id == job_id and (admin or entry.job.user_id == user_id):
+            if entry.id == job_id and mine(entry.job):
                 self._waiting.remove(entry)
                 self._release(entry.job.user_id)
-                await self._cancel_waiting(entry)
+                await self._cancel_waiting(entry, replaced=replaced)
                 self._show_positions()
                 return True
         parked = self._parked.get(job_id)
-        if parked is not None and (admin or parked.job.user_id == user_id):
+        if parked is not None and mine(parked.job):
             del self._parked[job_id]
             if parked.task is not None:
                 parked.task.cancel()
             self._release(parked.job.user_id)
-            await self._cancel_waiting(parked)
+            await self._cancel_waiting(parked, replaced=replaced)
             return True
         running = self._running.get(job_id)
-        if running is None or not (admin or running.job.user_id == user_id):
+        if running is None or not mine(running.job):
             return False
-        self._stop(running, StopReason.CANCELLED)
+        self._stop(running, StopReason.REPLACED if replaced else StopReason.CANCELLED)
         return True
 
     async def cancel_user(self, user_id: int) -> int:
@@ -315,11 +325,11 @@ class JobManager:
         folder = self._pipeline.folder_of(job_id)
         await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
-    async def _cancel_waiting(self, entry: _Entry) -> None:
+    async def _cancel_waiting(self, entry: _Entry, *, replaced: bool = False) -> None:
         await self._discard(entry.id)
         ending = Ending(JobState.CANCELLED, LinkOutcome.CANCELLED)
         await self._outcomes.record(entry.id, entry.job.link_id, ending)
-        await entry.observer.finish(Cancelled(), retry=False)
+        await entry.observer.finish(Cancelled(replaced), retry=False)
 
     def _show_positions(self) -> None:
         if len(self._running) < self._limits.workers:

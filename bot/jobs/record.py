@@ -118,7 +118,7 @@ class Endings:
             await self._record(run, Ending(JobState.QUEUED, attempts=run.job.attempts))
             return Interrupted()
         await self._record(run, Ending(JobState.CANCELLED, LinkOutcome.CANCELLED))
-        return Cancelled()
+        return Cancelled(replaced=reason is StopReason.REPLACED)
 
     async def _record(self, run: JobRun, ending: Ending) -> None:
         """Write an ending; a database failure is logged and the user is still told."""

@@ -29,7 +29,7 @@ from bot.jobs.fetch import FetchElsewhereError, cache_key
 from bot.jobs.manager import Limits, OutcomeHook, run_job
 from bot.jobs.outcomes import Cancelled, Failed
 from bot.jobs.pipeline import Pipeline
-from bot.model.job import FormatChoice, Job, JobState
+from bot.model.job import DEFAULT_PREFS, FormatChoice, Job, JobPrefs, JobState
 from bot.remote import keys
 from bot.remote.events import EventReader
 from bot.remote.intake import record_result, record_taken
@@ -64,6 +64,7 @@ class _Entry:
     control: JobControl = field(default_factory=JobControl)
     asking_until: float | None = None  # the worker waits for the user's format pick
     cancel_wanted: bool = False
+    replaced: bool = False  # cancelled for another format: its status message goes quietly
     cancel_landed: float | None = None  # when the queue first held the abort
     shown_position: int = 0
 
@@ -145,6 +146,8 @@ class RemoteEngine:
         language: str,
         reply_to: int | None,
         choice: FormatChoice = FormatChoice.AUTO,
+        thread_id: int | None = None,
+        prefs: JobPrefs = DEFAULT_PREFS,
     ) -> SubmitResult:
         if self._stopping:
             return SubmitResult(Admission.STOPPING)
@@ -167,6 +170,8 @@ class RemoteEngine:
                 link_id=link_id,
                 reply_to=reply_to,
                 choice=choice,
+                thread_id=thread_id,
+                prefs=prefs,
             )
         except BaseException:
             self._release(user_id)
@@ -190,12 +195,15 @@ class RemoteEngine:
         log.info("job_submitted id=%d user=%d route=queue", job.id, user_id)
         return SubmitResult(Admission.ACCEPTED, job.id, 0)
 
-    async def cancel(self, job_id: int, user_id: int, *, admin: bool = False) -> bool:
+    async def cancel(
+        self, job_id: int, user_id: int, *, admin: bool = False, replaced: bool = False
+    ) -> bool:
         entry = self._jobs.get(job_id)
         if entry is None or not (admin or entry.job.user_id == user_id):
             return False
+        entry.replaced = entry.replaced or replaced
         if entry.here is not None:
-            entry.control.stop(StopReason.CANCELLED)
+            entry.control.stop(StopReason.REPLACED if replaced else StopReason.CANCELLED)
             entry.here.cancel()
             return True
         if not entry.cancel_wanted:
@@ -310,7 +318,10 @@ class RemoteEngine:
         log.info("job_reported id=%d state=%s worker=%s", entry.id, state, worker)
         if self._on_outcome is not None:
             self._on_outcome(JobReport(result.outcome, result.seconds))
-        self._spawn(entry.observer.finish(result.outcome), f"finish-{entry.id}")
+        outcome = result.outcome
+        if entry.replaced and isinstance(outcome, Cancelled):
+            outcome = Cancelled(replaced=True)
+        self._spawn(entry.observer.finish(outcome), f"finish-{entry.id}")
 
     async def give_up(self, entry: _Entry, outcome: Cancelled | Failed) -> None:
         """Record and tell an ending no worker will report (it is gone, or the queue is)."""

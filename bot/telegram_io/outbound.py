@@ -77,6 +77,13 @@ UPLOADS = frozenset(
 )
 
 
+# Methods that name a chat but put nothing into it: Telegram does not count them as messages.
+UNPACED = frozenset(
+    name.lower()
+    for name in ("getChat", "getChatMember", "getChatAdministrators", "getChatMemberCount")
+)
+
+
 def flood_seconds(exc: RetryAfter) -> float:
     """A RetryAfter's wait, without PTB's deprecation warning for the int form."""
     return float(exc._retry_after.total_seconds())  # private, as in PTB's AIORateLimiter
@@ -169,7 +176,7 @@ class Outbound(BaseRateLimiter[Priority]):
         data: dict[str, Any],
         rate_limit_args: Priority | None,
     ) -> JSON:
-        chat = chat_of(data)
+        chat = None if endpoint.lower() in UNPACED else chat_of(data)
         held = _TURN.get()
         if held is not None and chat is not None and held.chat == chat:
             held.calls += 1

@@ -195,8 +195,11 @@ class FakeBotApi:
         first_name: str = "User",
         username: str | None = None,
         chat_id: int | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
-        """Queue a user's text message (private chat unless `chat_id`); returns the update_id."""
+        """Queue a user's text message (private chat unless `chat_id`), in forum topic
+        `thread_id`, as a reply to message `reply_to`; returns the update_id."""
         return self._bot.pushes.message(
             user_id,
             text,
@@ -204,7 +207,35 @@ class FakeBotApi:
             first_name=first_name,
             username=username,
             chat_id=chat_id,
+            thread_id=thread_id,
+            reply_to=reply_to,
         )
+
+    def push_inline_query(self, user_id: int, query: str, *, language_code: str = "en") -> str:
+        """Queue an inline query (`@bot query`); returns its id (see `inline_answer`)."""
+        return self._bot.pushes.inline_query(user_id, query, language_code=language_code)
+
+    def inline_answer(self, query_id: str) -> dict[str, Any] | None:
+        """The bot's answerInlineQuery to a query, as sent (None: not answered yet)."""
+        return self._bot.pushes.inline_answers.get(query_id)
+
+    def push_joined(
+        self, chat_id: int, by: int, *, status: str = "member", old: str = "left"
+    ) -> int:
+        """Queue the update that `by` added the bot to a group (status "left": removed it)."""
+        return self._bot.pushes.joined(chat_id, by, status=status, old=old)
+
+    def forum(self, chat_id: int) -> None:
+        """Make `chat_id` a supergroup with topics (before pushing messages into it)."""
+        self._bot.chats.forum(chat_id)
+
+    def topic(self, chat_id: int) -> int:
+        """Open a topic in the forum `chat_id`; returns its message_thread_id."""
+        return self._bot.chats.topic(chat_id)
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says of the user in the chat: "creator", "administrator"..."""
+        self._bot.chats.members[(chat_id, user_id)] = status
 
     def push_document(
         self, user_id: int, name: str, content: bytes, *, size: int | None = None

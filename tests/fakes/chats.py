@@ -1,4 +1,8 @@
-"""The fake Bot API's chats: the bot's messages in each chat and the text methods on them."""
+"""The fake Bot API's chats: the bot's messages in each chat and the text methods on them, forum
+topics (a message goes into the topic its `message_thread_id` names, else into the topic of the
+message it replies to, else into General; in a forum a reply to a message that is gone is
+refused whatever allow_sending_without_reply says, as Telegram does there), and each member's
+status (getChatMember)."""
 
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ class _Stored:
     media: dict[str, Any] = field(default_factory=dict)
     record: FileRecord | None = None
     edit_date: int | None = None
+    thread_id: int | None = None  # the forum topic it is in
+    reply_to: int | None = None  # the message it answers
 
 
 def inline_markup(value: object) -> dict[str, Any] | None:
@@ -37,6 +43,25 @@ def inline_markup(value: object) -> dict[str, Any] | None:
     if isinstance(value, dict) and value.get("inline_keyboard"):
         return value
     return None
+
+
+def admin_rights() -> dict[str, bool]:
+    """The fields of a ChatMemberAdministrator besides its status and user (none granted)."""
+    names = (
+        "can_be_edited",
+        "is_anonymous",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
+    )
+    return dict.fromkeys(names, False)
 
 
 def _now() -> int:
@@ -54,6 +79,10 @@ class ChatStore:
         self._user_messages: dict[int, set[int]] = {}
         self._last_id: dict[int, int] = {}
         self._chats: dict[int, dict[str, Any]] = {}
+        self._topics: dict[int, set[int]] = {}  # a forum's topics (their thread ids)
+        self._threads: dict[tuple[int, int], int] = {}  # a user's message in a topic
+        # getChatMember: "creator", "administrator", "member" (the default), "left", "kicked"
+        self.members: dict[tuple[int, int], str] = {}
 
     # --- chats and ids ---------------------------------------------------------------------
 
@@ -70,6 +99,49 @@ class ChatStore:
             kind = "supergroup" if str(chat_id).startswith("-100") else "group"
             return {"id": chat_id, "type": kind, "title": "Group"}
         return {"id": chat_id, "type": "private", "first_name": "User"}
+
+    def forum(self, chat_id: int, title: str = "Forum") -> None:
+        """Make `chat_id` a supergroup with topics."""
+        self._chats[chat_id] = {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": title,
+            "is_forum": True,
+        }
+
+    def topic(self, chat_id: int) -> int:
+        """Open a topic in the forum; its thread id (its first message's id, as Telegram's)."""
+        thread = self.next_message_id(chat_id)
+        self._topics.setdefault(chat_id, set()).add(thread)
+        return thread
+
+    def is_forum(self, chat_id: int) -> bool:
+        return bool(self._chats.get(chat_id, {}).get("is_forum"))
+
+    def thread_of(self, chat_id: int, message_id: int) -> int | None:
+        """The topic a message (the bot's or a user's) is in."""
+        stored = self._find(chat_id, message_id)
+        if stored is not None:
+            return stored.thread_id
+        return self._threads.get((chat_id, message_id))
+
+    def note_thread(self, chat_id: int, message_id: int, thread: int) -> None:
+        self._threads[(chat_id, message_id)] = thread
+
+    def get_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getChatMember."""
+        chat_id = self.check_chat(params)
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int):
+            raise ApiError(400, "Bad Request: invalid user_id specified")
+        status = self.members.get((chat_id, user_id), "member")
+        user = {"id": user_id, "is_bot": user_id == self.bot_user["id"], "first_name": "U"}
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "administrator":
+            member.update(admin_rights())
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
 
     def next_message_id(self, chat_id: int) -> int:
         """Allocate the chat's next message id."""
@@ -118,7 +190,7 @@ class ChatStore:
         """sendMessage."""
         chat_id = self.check_chat(params)
         text = self._text(params.get("text"), params.get("parse_mode"))
-        self._check_reply(chat_id, params)
+        thread, reply = self._placed(chat_id, params)
         stored = _Stored(
             self.next_message_id(chat_id),
             _now(),
@@ -126,6 +198,8 @@ class ChatStore:
             text=text,
             source=str(params.get("text")),
             reply_markup=inline_markup(params.get("reply_markup")),
+            thread_id=thread,
+            reply_to=reply,
         )
         return self._store(chat_id, stored)
 
@@ -135,7 +209,7 @@ class ChatStore:
         """The message of sendDocument and friends, once the file is known."""
         chat_id = self.check_chat(params)
         caption = self._caption(params)
-        self._check_reply(chat_id, params)
+        thread, reply = self._placed(chat_id, params)
         stored = _Stored(
             self.next_message_id(chat_id),
             _now(),
@@ -145,6 +219,8 @@ class ChatStore:
             reply_markup=inline_markup(params.get("reply_markup")),
             media=media,
             record=record,
+            thread_id=thread,
+            reply_to=reply,
         )
         return self._store(chat_id, stored)
 
@@ -232,19 +308,28 @@ class ChatStore:
             raise ApiError(400, "Bad Request: message caption is too long")
         return caption or None
 
-    def _check_reply(self, chat_id: int, params: dict[str, Any]) -> None:
+    def _placed(self, chat_id: int, params: dict[str, Any]) -> tuple[int | None, int | None]:
+        """The topic a new message goes into and the message it replies to (None: it replies
+        to none: the target is gone and it may go without)."""
         reply = params.get("reply_parameters")
         if not isinstance(reply, dict):
             reply = {
                 "message_id": params.get("reply_to_message_id"),
                 "allow_sending_without_reply": params.get("allow_sending_without_reply"),
             }
+        thread = params.get("message_thread_id")
+        forum = self.is_forum(chat_id)
+        if thread is not None and (not forum or thread not in self._topics.get(chat_id, set())):
+            raise ApiError(400, "Bad Request: message thread not found")
         target = reply.get("message_id")
-        if target is None or reply.get("allow_sending_without_reply"):
-            return
+        if not isinstance(target, int):
+            return thread, None
         known = self._user_messages.get(chat_id, set())
         if self._find(chat_id, target) is None and target not in known:
-            raise ApiError(400, "Bad Request: message to be replied not found")
+            if forum or not reply.get("allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            return thread, None
+        return (thread if thread is not None else self.thread_of(chat_id, target)), target
 
     def _store(self, chat_id: int, stored: _Stored) -> dict[str, Any]:
         self._bot_messages.setdefault(chat_id, {})[stored.message_id] = stored
@@ -266,6 +351,8 @@ class ChatStore:
             message["caption"] = stored.caption
         if stored.reply_markup is not None:
             message["reply_markup"] = stored.reply_markup
+        if stored.thread_id is not None:
+            message.update(message_thread_id=stored.thread_id, is_topic_message=True)
         return message
 
     @staticmethod
@@ -281,4 +368,6 @@ class ChatStore:
             file_id=stored.record.file_id if stored.record else None,
             date=stored.date,
             edited=stored.edit_date is not None,
+            thread_id=stored.thread_id,
+            reply_to=stored.reply_to,
         )

@@ -99,7 +99,9 @@ class BotMethods:
             "deleteMessage": sync(self.chats.delete),
             "sendChatAction": sync(self._chat_action),
             "answerCallbackQuery": sync(self.pushes.answer_callback),
+            "answerInlineQuery": sync(self.pushes.answer_inline),
             "getChat": sync(self.chats.get_chat),
+            "getChatMember": sync(self.chats.get_member),
             "getFile": sync(lambda p: self.files.get_file(p.get("file_id"))),
         }
         for method in UPLOAD_METHODS:
@@ -115,7 +117,7 @@ class BotMethods:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }

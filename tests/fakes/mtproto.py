@@ -201,8 +201,9 @@ class FakeMtprotoClient:
             "thumb": thumb,
             "force_document": force_document,
             "reply_to_message_id": reply_to_message_id,
-            "message_thread_id": message_thread_id,
         }
+        if message_thread_id is not None:
+            params["message_thread_id"] = message_thread_id
         return await self.hub._upload(
             "document", chat_id, document, caption, file_name, progress, params
         )
@@ -231,8 +232,9 @@ class FakeMtprotoClient:
             "thumb": thumb,
             "supports_streaming": supports_streaming,
             "reply_to_message_id": reply_to_message_id,
-            "message_thread_id": message_thread_id,
         }
+        if message_thread_id is not None:
+            params["message_thread_id"] = message_thread_id
         return await self.hub._upload(
             "video", chat_id, video, caption, file_name, progress, params
         )
@@ -259,8 +261,9 @@ class FakeMtprotoClient:
             "title": title,
             "thumb": thumb,
             "reply_to_message_id": reply_to_message_id,
-            "message_thread_id": message_thread_id,
         }
+        if message_thread_id is not None:
+            params["message_thread_id"] = message_thread_id
         return await self.hub._upload(
             "audio", chat_id, audio, caption, file_name, progress, params
         )
@@ -287,8 +290,9 @@ class FakeMtprotoClient:
             "height": height,
             "thumb": thumb,
             "reply_to_message_id": reply_to_message_id,
-            "message_thread_id": message_thread_id,
         }
+        if message_thread_id is not None:
+            params["message_thread_id"] = message_thread_id
         return await self.hub._upload(
             "animation", chat_id, animation, caption, file_name, progress, params
         )

@@ -88,6 +88,8 @@ class ChatMessage:
     file_id: str | None
     date: int
     edited: bool
+    thread_id: int | None = None  # the forum topic it is in (None: General, or no forum)
+    reply_to: int | None = None  # the message it answers
 
     @property
     def content(self) -> str:

@@ -15,7 +15,7 @@ from telegram import Bot, InputFile
 
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
-from bot.upload.botapi import ProgressFile
+from bot.upload.progress_file import ProgressFile
 from tests.fakes.bot_api import FakeBotApi
 
 CHAT = 78

@@ -67,7 +67,12 @@ class Telegram:
         return sent
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Delivered]:
         raise AssertionError("albums go one by one through the ledger")
 
@@ -88,6 +93,7 @@ class Telegram:
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Delivered:
         self.sent.append(file_id)
         return Delivered(len(self.sent), file_id, kind, "botapi")

@@ -46,6 +46,7 @@ class SlowUI:
         *,
         buttons: Buttons | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int | None:
         self._next += 1
         self.texts[self._next] = text

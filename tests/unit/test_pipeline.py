@@ -115,7 +115,12 @@ class Deliverer:
         raise AssertionError("no albums in these tests")
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Sent]:
         raise AssertionError("no albums in these tests")
 
@@ -137,6 +142,7 @@ class Deliverer:
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Sent:
         self.resent.append(reply_to)
         return Sent(12, file_id, kind, "botapi")

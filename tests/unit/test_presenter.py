@@ -34,6 +34,7 @@ class UI:
         *,
         buttons: Buttons | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int | None:
         self._show(text, buttons)
         return 1

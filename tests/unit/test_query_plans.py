@@ -31,6 +31,8 @@ from bot.model.media import MediaKind
 from bot.store import purge, tally
 from bot.store.cache import CachedFile, CacheRepo, drop_file, put_file
 from bot.store.db import Database
+from bot.store.groups import GroupRepo
+from bot.store.inline import InlineRepo
 from bot.store.jobs import JobRepo, link_of
 from bot.store.links import LinkOutcome, LinkRepo, drop_link, finish_link, insert_link
 from bot.store.meta import MetaRepo, get_value, set_value
@@ -45,10 +47,21 @@ from bot.store.outcomes import (
 from bot.store.parts import PartRepo, SentPart, cached_parts, drop_parts, put_parts
 from bot.store.stats import StatsRepo
 from bot.store.tally import Tallied
-from bot.store.users import UserRepo
+from bot.store.users import UserRepo, UserSettings
 
 # Tables that grow with traffic: a scan of any of them grows with it.
-BIG = frozenset({"links", "jobs", "file_cache", "job_parts", "file_cache_parts", "link_tally"})
+BIG = frozenset(
+    {
+        "links",
+        "jobs",
+        "file_cache",
+        "job_parts",
+        "file_cache_parts",
+        "link_tally",
+        "inline_links",
+        "chat_groups",
+    }
+)
 NOT_STORE = frozenset({"migrations", "db", "batches"})  # no query of their own
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 CUT = NOW - dt.timedelta(days=30)
@@ -138,6 +151,8 @@ class World:
         self.parts = PartRepo(self.db, self.clock)
         self.stats = StatsRepo(self.db, self.clock, ZoneInfo("Asia/Tehran"))
         self.users = UserRepo(self.db, self.clock)
+        self.groups = GroupRepo(self.db, self.clock)
+        self.inline = InlineRepo(self.db, self.clock, key=b"k")
 
     def on(self, fn: Callable[[sqlite3.Connection], object]) -> Awaitable[object]:
         return self.db.run(fn)
@@ -165,6 +180,17 @@ CALLS: dict[str, Call] = {
     "UserRepo.get": lambda w: w.users.get(w.made.light_user),
     "UserRepo.set_language": lambda w: w.users.set_language(w.made.light_user, "fa"),
     "UserRepo.set_banned": lambda w: w.users.set_banned(1, banned=True),
+    "UserRepo.save_settings": lambda w: w.users.save_settings(
+        w.made.light_user, UserSettings(FormatChoice.AUDIO, video_as_file=True, more_note=False)
+    ),
+    "GroupRepo.get": lambda w: w.groups.get(-100123),
+    "GroupRepo.added": lambda w: w.groups.added(-100123, 7),
+    "GroupRepo.set_autodl": lambda w: w.groups.set_autodl(-100123, on=True),
+    "GroupRepo.migrated": lambda w: w.groups.migrated(-100123, -100456),
+    "GroupRepo.removed": lambda w: w.groups.removed(-100456),
+    "InlineRepo.put": lambda w: w.inline.put(w.made.light_user, KEY),  # one per inline query
+    "InlineRepo.url_of": lambda w: w.inline.url_of("dl-x", w.made.light_user),
+    "JobRepo.get": lambda w: w.jobs.get(3),  # a job's button
     "UserRepo.many": lambda w: w.users.many([w.made.light_user, w.made.heavy_user]),
     "UserRepo.recent": lambda w: w.users.recent(15),
     "LinkRepo.add": lambda w: w.links.add(w.made.light_user, KEY),

@@ -68,7 +68,12 @@ class Deliverer:
         raise AssertionError("no albums in these tests")
 
     async def resend_album(
-        self, chat_id: int, items: list[Resent], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        items: list[Resent],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[Delivered]:
         raise AssertionError("no albums in these tests")
 
@@ -87,6 +92,7 @@ class Deliverer:
         caption: str,
         *,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> Delivered:
         self.resends += 1
         if self.failure is not None:
@@ -112,6 +118,7 @@ class Chat:
         *,
         buttons: Buttons | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int | None:
         await self._maybe_fail(text)
         self.texts[len(self.texts) + 1] = text
@@ -329,6 +336,7 @@ async def test_a_stop_during_a_resend_does_not_let_a_restart_send_it_again(world
             caption: str,
             *,
             reply_to: int | None = None,
+            thread_id: int | None = None,
         ) -> Delivered:
             self.resends += 1
             started.set()

@@ -21,6 +21,7 @@ class FakeUI:
         *,
         buttons: Buttons | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int | None:
         if self.down:
             raise NotSentError("network down")
