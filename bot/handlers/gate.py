@@ -116,7 +116,7 @@ async def _judge(update: Update, ctx: BotContext) -> Refusal | None:
         if message is not None:
             return Refusal(str(verdict), lambda: message.reply_text(refusal))
         if inline is not None:  # nothing to offer: an empty answer
-            return Refusal(str(verdict), lambda: inline.answer([], is_personal=True))
+            return Refusal(str(verdict), lambda: inline.answer([], cache_time=0, is_personal=True))
         return Refusal(str(verdict))
     return _admitted(update, ctx, user.id)
 

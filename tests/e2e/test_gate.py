@@ -1,5 +1,6 @@
-"""What reaches the handlers: private chats only, no edits, access for every button and command
-(/language included), and buttons with data nobody sent get a polite answer."""
+"""What reaches the handlers: no edits, access for every button and command (/language
+included), buttons with data nobody sent get a polite answer, and with GROUPS=off private chats
+only (groups: test_groups.py)."""
 
 from __future__ import annotations
 
@@ -136,10 +137,10 @@ async def test_an_edited_link_starts_nothing(
     assert len(bot_api.chat(USER)) == 1  # only the answer to /start
 
 
-async def test_in_a_group_only_commands_for_the_bot_get_a_pointer_to_a_private_chat(
+async def test_with_groups_off_only_commands_for_the_bot_get_a_pointer_to_a_private_chat(
     bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
 ) -> None:
-    daemon = await start_daemon(LOG_LEVEL="DEBUG")
+    daemon = await start_daemon(LOG_LEVEL="DEBUG", GROUPS="off", ALLOWED_CHATS=str(GROUP))
     bot_api.push_message(USER, media.url("/file/group.bin?size=1000"), chat_id=GROUP)
     bot_api.push_message(USER, "/start@someone_elses_bot", chat_id=GROUP)
     bot_api.push_message(USER, "/start@tgfetch_bot", chat_id=GROUP)

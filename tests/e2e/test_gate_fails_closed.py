@@ -19,12 +19,14 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.media_server import MediaServer
 
 ADMIN, BANNED, MEMBER, TARGET = 9101, 5555, 6666, 7777
-GROUP = -1002024
+GROUP = -1002024  # not one the bot works in
+ALLOWED_GROUP = -1002025  # ALLOWED_CHATS
 REPLIES = {"sendMessage", "answerCallbackQuery"}
 ACCESS_DENIED = "not available to you"
 UNKNOWN_COMMAND = "I don't know that command"
 NO_LONGER_ACTIVE = "This button is no longer active."
-PRIVATE_ONLY = "I only work in private chats"
+NOT_HERE = "not switched on in this group"
+IN_PRIVATE = "That works in a private chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,10 @@ async def test_a_refused_update_reaches_no_handler_when_its_reply_fails(
     fault: Fault, bot_api: FakeBotApi, media: MediaServer, start_daemon: StartDaemon
 ) -> None:
     daemon = await start_daemon(
-        ADMIN_IDS=str(ADMIN), LOG_LEVEL="DEBUG", BOT_API_TIMEOUT_SECONDS="2"
+        ADMIN_IDS=str(ADMIN),
+        LOG_LEVEL="DEBUG",
+        BOT_API_TIMEOUT_SECONDS="2",
+        ALLOWED_CHATS=str(ALLOWED_GROUP),
     )
     # The command menus are set in the background at start-up; the admin's is the last one.
     await bot_api.wait_for(
@@ -100,6 +105,11 @@ async def test_a_refused_update_reaches_no_handler_when_its_reply_fails(
         bot_api.push_callback(MEMBER, member_hello.message_id, f"hist:{ADMIN}:0"),  # not theirs
         bot_api.push_callback(MEMBER, member_hello.message_id, ""),  # empty button data
         bot_api.push_message(MEMBER, "/history@tgfetch_bot", chat_id=GROUP),  # in a group
+        # In a group the bot works in: a banned member's /dl (refused without a word), a
+        # command that belongs in a private chat, a link nobody asked for.
+        bot_api.push_message(BANNED, f"/dl {link}", chat_id=ALLOWED_GROUP),
+        bot_api.push_message(MEMBER, "/history@tgfetch_bot", chat_id=ALLOWED_GROUP),
+        bot_api.push_message(MEMBER, link, chat_id=ALLOWED_GROUP),
     ]
     await _done(daemon, pushed)
 
@@ -110,10 +120,13 @@ async def test_a_refused_update_reaches_no_handler_when_its_reply_fails(
         assert acted not in daemon.output, acted
     after = [c for c in bot_api.calls[mark:] if c.method != "getUpdates"]
     assert {c.method for c in after} <= REPLIES
+    # In the group the bot works in, only the pointer was tried: the banned /dl got nothing.
+    in_group = {str(c.params.get("text")) for c in after if c.chat_id == ALLOWED_GROUP}
+    assert all(IN_PRIVATE in text for text in in_group if text != "None"), in_group
     # A reply cut off by its 5 s deadline while on its way reaches the fake as a request the
     # client abandoned (499, maybe before its text was read): nothing was said by it.
     said = {str(c.params.get("text")) for c in after if c.status != 499}
-    allowed = (ACCESS_DENIED, UNKNOWN_COMMAND, NO_LONGER_ACTIVE, PRIVATE_ONLY)
+    allowed = (ACCESS_DENIED, UNKNOWN_COMMAND, NO_LONGER_ACTIVE, NOT_HERE, IN_PRIVATE)
     assert all(any(a in text for a in allowed) for text in said), [c.summary() for c in after]
 
     # Once Telegram answers again, the banned user is still banned and the bot still serves.

@@ -128,7 +128,7 @@ async def test_language_command_switches_and_the_choice_is_kept(
     bot_api.push_message(USER, "/language", language_code=FA)
     menu = await bot_api.wait_for_text(USER, "زبان:")
     labels = [plain(b["text"]) for b in menu.buttons]
-    assert labels == ["English", "فارسی", "✓ 🌐 خودکار"]
+    assert labels == ["English", "فارسی", "✓ 🌐 خودکار", "⚙️ تنظیمات"]  # and the other settings
 
     bot_api.push_callback(USER, menu.message_id, "lang:en", language_code=FA)
     await bot_api.wait_for_text(USER, "From now on I'll speak English with you.")
@@ -143,7 +143,8 @@ async def test_language_command_switches_and_the_choice_is_kept(
 
     bot_api.push_message(USER, "/language", language_code=FA)
     menu = await bot_api.wait_for_text(USER, "Choose a language")
-    assert [plain(b["text"]) for b in menu.buttons] == ["✓ English", "فارسی", "🌐 Automatic"]
+    labels = [plain(b["text"]) for b in menu.buttons]
+    assert labels == ["✓ English", "فارسی", "🌐 Automatic", "⚙️ Settings"]
     bot_api.push_callback(USER, menu.message_id, "lang:auto", language_code=FA)
     await bot_api.wait_for_text(USER, "خودکار")
     bot_api.push_message(USER, "/start", first_name="Ada", language_code=FA)

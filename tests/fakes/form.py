@@ -39,6 +39,8 @@ JSON_FIELDS = frozenset(
         "reply_parameters",
         "media",
         "message_ids",
+        "results",
+        "button",
     }
 )
 INT_FIELDS = frozenset(

@@ -4,6 +4,7 @@ failures say why."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -347,3 +348,25 @@ async def test_network_failure_is_typed_and_never_logs_the_token(
     ours = [r for r in caplog.records if r.name.startswith("bot.")]
     assert ours  # the retries were logged...
     assert all(token not in r.getMessage() for r in ours)  # ...without the token
+
+
+async def test_in_a_forum_topic_a_file_whose_link_is_gone_goes_into_the_topic_all_the_same(
+    bot_api: FakeBotApi, uploader: BotApiUploader, tmp_path: Path
+) -> None:
+    forum = -1004242
+    bot_api.forum(forum)
+    topic = bot_api.topic(forum)
+    path, sha = make_file(tmp_path / "data.bin", 1000)
+    # Message 999 is gone: a forum refuses the reply, whatever allow_sending_without_reply says.
+    gone = dataclasses.replace(delivery(path, chat_id=forum, reply_to=999), thread_id=topic)
+    await uploader.send(gone, Progress())
+    refused, sent = bot_api.calls_of("sendDocument")
+    assert refused.status == 400
+    assert sent.ok and sent.files["document"].sha256 == sha
+    [message] = bot_api.chat(forum)
+    assert (message.thread_id, message.reply_to) == (topic, None)
+    # By file_id too, and into the topic.
+    await uploader.resend(
+        forum, MediaKind.DOCUMENT, message.file_id or "", "c", reply_to=999, thread_id=topic
+    )
+    assert [m.thread_id for m in bot_api.chat(forum)] == [topic, topic]

@@ -17,7 +17,7 @@ from bot.jobs.events import EventSink, Started
 from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Failed, Outcome
 from bot.model.failures import FailureReason
-from bot.model.job import Job, JobState
+from bot.model.job import Job, JobPrefs, JobState
 from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.presenter.texts import failure_text
 from bot.store.db import Database
@@ -248,3 +248,33 @@ async def crash() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_job_keeps_its_topic_and_prefs_and_a_replaced_one_leaves_no_word(
+    db: Database,
+) -> None:
+    runner, ui = ScriptedPipeline(), SlowUI()
+    manager = make(db, runner, ui)
+    await submit(manager, 1, 0)  # holds the only worker
+    prefs = JobPrefs(as_file=True, more_note=False)
+    waiting = await manager.submit(
+        user_id=1,
+        chat_id=-100,
+        url="https://e.com/t",
+        language="en",
+        reply_to=4,
+        thread_id=9,
+        prefs=prefs,
+    )
+    assert waiting.job_id is not None
+    stored = await JobRepo(db, lambda: dt.datetime.now(dt.UTC)).get(waiting.job_id)
+    assert stored is not None
+    assert (stored.chat_id, stored.answers, stored.prefs) == (-100, (4, 9), prefs)
+    async with asyncio.timeout(5):  # its queue position is shown
+        while not any("queue" in text for text in ui.texts.values()):
+            await asyncio.sleep(0.01)
+    assert await manager.cancel(waiting.job_id, 1, replaced=True)
+    # Its status message went without a word: the job that took the link over speaks.
+    assert list(ui.texts.values()) == ["⏳ Working on your link…"]
+    runner.release.setdefault(1, asyncio.Event()).set()
+    await manager.shutdown(5)

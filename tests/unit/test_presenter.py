@@ -5,10 +5,11 @@ queue positions edited O(1) times, and the last word always last."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 
 from bot.i18n import Translator
-from bot.jobs.events import NeedChoice, Progress, Queued, Started
+from bot.jobs.events import Chosen, NeedChoice, Progress, Queued, Started
 from bot.jobs.outcomes import Cancelled, Delivered, Failed, SentFile
 from bot.model.failures import FailureReason
 from bot.model.job import FormatChoice, Job, JobState
@@ -25,6 +26,7 @@ class UI:
     def __init__(self) -> None:
         self.shown: list[str] = []
         self.buttons: list[Buttons | None] = []
+        self.threads: list[int | None] = []
         self.edited = asyncio.Event()
 
     async def send(
@@ -36,6 +38,7 @@ class UI:
         reply_to: int | None = None,
         thread_id: int | None = None,
     ) -> int | None:
+        self.threads.append(thread_id)
         self._show(text, buttons)
         return 1
 
@@ -187,3 +190,34 @@ async def test_queue_positions_cost_a_bounded_number_of_edits_whatever_the_queue
         "⏳ Working on your link…",
         "<deleted>",
     ]
+
+
+async def test_a_default_format_keeps_the_others_offered_and_a_switch_goes_quietly() -> None:
+    ui = UI()
+    presenter = presenters(ui, interval=0.0)(job(), None)
+    presenter.emit(Chosen("audio", preset=True))  # the user's default: no question
+    await until_shown(ui, 1)
+    presenter.emit(Progress("download", MB, 2 * MB, None, None))
+    await until_shown(ui, 2)
+    await presenter.finish(Cancelled(replaced=True))  # another format took the link over
+
+    for buttons in ui.buttons:
+        labels = [data for row in buttons or [] for _, data in row]
+        assert labels == ["redo:5:best", "redo:5:small", "cancel:5"]
+    assert ui.shown[-1] == "<deleted>"  # nothing said: the new job's message speaks
+
+
+async def test_in_a_group_progress_is_edited_seldom_in_its_topic() -> None:
+    ui, clock = UI(), Clock()
+    grouped = dataclasses.replace(job(), chat_id=-100, thread_id=9)
+    presenter = presenters(ui, clock, interval=0.0, group_interval=20.0)(grouped, 3)
+    presenter.emit(Started())
+    await until_shown(ui, 1)
+    presenter.emit(Progress("download", MB, 2 * MB, None, None))
+    await asyncio.sleep(0.05)
+    assert len(ui.shown) == 1  # held: 20 s in a group
+    clock.now += 20
+    presenter.emit(Progress("download", 2 * MB, 2 * MB, None, None))
+    await until_shown(ui, 2)
+    await presenter.close()
+    assert ui.threads == [9]  # its status message went into the link's topic
