@@ -157,6 +157,8 @@ def settings_text(
         ("DOWNLOAD_PROXY_URL", _set(tr, settings.download_proxy_url)),
         ("ADMIN_IDS", _ids(tr, settings.admin_ids)),
         ("ALLOWED_USERS", _ids(tr, settings.allowed_users)),
+        ("GROUPS", settings.groups.value),
+        ("ALLOWED_CHATS", _ids(tr, settings.allowed_chats)),
         ("RATE_LIMIT_PER_MINUTE", str(settings.rate_limit_per_minute)),
         ("MAX_FILE_SIZE_MB", str(settings.max_file_size_mb)),
         ("MAX_PAGE_MB", str(settings.max_page_mb)),

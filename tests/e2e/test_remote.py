@@ -100,16 +100,21 @@ async def test_thirty_links_from_ten_users_spread_over_three_workers_each_delive
 async def test_a_cached_link_is_answered_by_the_front_without_a_worker(
     bot_api: FakeBotApi, media: MediaServer, cluster: Cluster
 ) -> None:
-    front = await cluster.start_front()
+    forum = -1008001  # the first link comes by /dl in a forum topic: its file goes there
+    bot_api.forum(forum)
+    topic = bot_api.topic(forum)
+    front = await cluster.start_front(ALLOWED_CHATS=str(forum))
     [worker] = await cluster.start_workers(1)
     link = media.url(f"/file/once.bin?size={100 * KB}")
-    bot_api.push_message(8001, link)
-    first = await bot_api.wait_for_file(8001)
+    asked = bot_api.push_message(8001, f"/dl {link}", chat_id=forum, thread_id=topic)
+    first = await bot_api.wait_for_file(forum)
+    assert first.params["message_thread_id"] == topic  # the topic crossed Redis with the job
+    assert replies_to(first, bot_api.message_id_of(asked))
     await front.wait_log("job_reported id=1 state=done")  # the file_id is in the cache now
     bot_api.push_message(8002, link)
     second = await bot_api.wait_for_file(8002)
     assert not second.files  # sent by file_id: the file Telegram already has
-    assert second.params["document"] == bot_api.chat(8001)[-1].file_id
+    assert second.params["document"] == bot_api.chat(forum)[-1].file_id
     assert first.files["document"].filename == "once.bin"
     await front.wait_log("route=cache")
     assert worker.output.count("job_taken") == 1

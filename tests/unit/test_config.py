@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import ConfigError, load_settings
+from bot.config.settings import ConfigError, Groups, load_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("BOT_TOKEN", "ADMIN_IDS", "ALLOWED_USERS", "API_ID", "API_HASH", "TZ"):
+    names = ("BOT_TOKEN", "ADMIN_IDS", "ALLOWED_USERS", "API_ID", "API_HASH", "TZ")
+    for name in (*names, "GROUPS", "ALLOWED_CHATS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -31,6 +32,17 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.pdf_pages and s.pdf_workers == 1 and s.pdf_timeout_seconds == 60
     assert s.pdf_browser is None
     assert s.pdf_memory_mb == 1024
+    assert s.groups is Groups.ALLOWED
+    assert s.allowed_chats == frozenset()
+
+
+def test_groups_and_the_chats_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("GROUPS", "all")
+    monkeypatch.setenv("ALLOWED_CHATS", "-1001234, -5")
+    s = load_settings(env_file=None)
+    assert s.groups is Groups.ALL
+    assert s.allowed_chats == frozenset({-1001234, -5})
 
 
 def test_pdf_pages_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,6 +102,8 @@ def test_one_or_more_allowed_users(monkeypatch: pytest.MonkeyPatch, value: str) 
         ({"PDF_WORKERS": "0"}, "config error: PDF_WORKERS: "),
         ({"PDF_MEMORY_MB": "100"}, "config error: PDF_MEMORY_MB: "),
         ({"PDF_TIMEOUT_SECONDS": "1"}, "config error: PDF_TIMEOUT_SECONDS: "),
+        ({"GROUPS": "some"}, "config error: GROUPS: "),
+        ({"ALLOWED_CHATS": "-100x"}, "config error: ALLOWED_CHATS: "),
     ],
 )
 def test_bad_values_name_the_setting(

@@ -37,6 +37,7 @@ class SlowUI:
     def __init__(self) -> None:
         self.texts: dict[int, str] = {}
         self.replies: dict[int, int | None] = {}  # message id -> the message it replies to
+        self.sent = asyncio.Event()  # set by each new message
         self._next = 0
 
     async def send(
@@ -51,6 +52,7 @@ class SlowUI:
         self._next += 1
         self.texts[self._next] = text
         self.replies[self._next] = reply_to
+        self.sent.set()
         return self._next
 
     async def edit(
@@ -271,8 +273,10 @@ async def test_a_job_keeps_its_topic_and_prefs_and_a_replaced_one_leaves_no_word
     assert stored is not None
     assert (stored.chat_id, stored.answers, stored.prefs) == (-100, (4, 9), prefs)
     async with asyncio.timeout(5):  # its queue position is shown
-        while not any("queue" in text for text in ui.texts.values()):
-            await asyncio.sleep(0.01)
+        while len(ui.texts) < 2:
+            ui.sent.clear()
+            await ui.sent.wait()
+    assert "queue" in ui.texts[2]
     assert await manager.cancel(waiting.job_id, 1, replaced=True)
     # Its status message went without a word: the job that took the link over speaks.
     assert list(ui.texts.values()) == ["⏳ Working on your link…"]
