@@ -1,6 +1,7 @@
 """/settings, kept in SQLite: a user whose default is audio gets a video page's audio without a
-question; one who takes videos as files gets the video as a document; /language opens the same
-place."""
+question, and the progress message of a slower one offers the other formats (the best video
+instead, the audio's message gone without a word); one who takes videos as files gets the video
+as a document; /language opens the same place."""
 
 from __future__ import annotations
 
@@ -48,6 +49,38 @@ async def test_settings_change_what_a_link_brings(
     call = await bot_api.wait_for_file(AUDIO_USER, timeout=60)
     assert call.method == "sendAudio"
     assert not [m for m in bot_api.chat(AUDIO_USER) if QUESTION in m.content]
+
+    # A slower link: its progress message offers the other formats; the best video instead.
+    size = (media_dir / "clip.mp4").stat().st_size
+    slow = quote(media.url(f"/static/clip.mp4?rate={size // 3}"), safe="")
+    bot_api.push_message(AUDIO_USER, media.url(f"/page/watch?og={slow}&title=Slow"))
+    await bot_api.wait_for(
+        lambda _c: any(
+            b["callback_data"].startswith("redo:")
+            for m in bot_api.chat(AUDIO_USER)
+            for b in m.buttons
+        ),
+        timeout=30,
+    )
+    [offer] = [
+        m
+        for m in bot_api.chat(AUDIO_USER)
+        if any(b["callback_data"].startswith("redo:") for b in m.buttons)
+    ]
+    labels = {b["text"]: b["callback_data"] for b in offer.buttons}
+    assert set(labels) == {"🎬 Best video", "📱 Smaller video", "✖️ Cancel"}
+    mark = bot_api.mark()
+    bot_api.push_callback(AUDIO_USER, offer.message_id, labels["🎬 Best video"])
+    call = await bot_api.wait_for_file(AUDIO_USER, timeout=60, after=mark)
+    assert call.method == "sendVideo"
+    assert [c.method for c in bot_api.calls[mark:] if c.method in ("sendAudio", "sendVideo")] == [
+        "sendVideo"
+    ]
+    # The audio's progress message went without a word: the video's answered.
+    await bot_api.wait_for(
+        lambda c: c.method == "deleteMessage" and c.params["message_id"] == offer.message_id
+    )
+    assert not [m for m in bot_api.chat(AUDIO_USER) if "Cancelled" in m.content]
 
     # Videos as files (and the best video by default): the same page's video, as a document.
     bot_api.push_message(FILE_USER, "/language")
