@@ -40,8 +40,8 @@ from bot.jobs.pages import PageConfig, PageStage
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
-from bot.jobs.pipeline import Deliverer as PipelineDeliverer
 from bot.jobs.record import JobRecorder
+from bot.jobs.run import Deliverer
 from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
@@ -65,7 +65,7 @@ from bot.telegram_io.lanes import Lanes
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upgrade.service import YtdlpUpdates
 from bot.upload.botapi import BotApiUploader
-from bot.upload.deliver import Deliverer
+from bot.upload.deliver import RouteDeliverer
 from bot.upload.mtproto import MtprotoUploader
 from bot.upload.mtproto_client import resolve_factory
 from bot.upload.streaming import StreamingUploader
@@ -189,7 +189,7 @@ def build_services(
     mtproto = None
     if settings.mtproto_enabled and rt.queue is None:  # a front uploads nothing of its own
         mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
-    deliverer = Deliverer(botapi, mtproto, settings.bot_api_upload_limit)
+    deliverer = RouteDeliverer(botapi, mtproto, settings.bot_api_upload_limit)
     outcomes = OutcomeRepo(rt.db, utc_now)
     limits = Limits(
         workers=settings.download_workers,
@@ -329,7 +329,7 @@ def build_pipeline(
     settings: Settings,
     pools: Pools,
     *,
-    deliverer: PipelineDeliverer,
+    deliverer: Deliverer,
     cache: CacheLookup,
     records: JobRecorder,
     parts: PartLedger,

@@ -31,8 +31,9 @@ from bot.daemon.lifecycle import STARTUP_CANCEL_S, bounded, fail_start
 from bot.daemon.wiring import Pools, build_pipeline, open_pools, record_job
 from bot.i18n import I18n
 from bot.jobs.parts import RunLedger
-from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
+from bot.jobs.pipeline import CacheLookup, Pipeline
 from bot.jobs.record import JobRecorder
+from bot.jobs.run import Deliverer
 from bot.ops.health import WorkerHealth
 from bot.ops.metrics import Metrics
 from bot.ops.operations import ProcessOps
@@ -45,7 +46,7 @@ from bot.remote.tuning import Tuning
 from bot.remote.worker import CANCEL_DEADLINE_S, JobRunner, QueueWorker, build_worker
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
-from bot.upload.deliver import Deliverer as RouteDeliverer
+from bot.upload.deliver import RouteDeliverer
 from bot.upload.mtproto import MtprotoUploader
 from bot.upload.mtproto_client import resolve_factory
 

@@ -79,7 +79,7 @@ _AFTER = {
 }
 
 
-class JobQueue(RedisQueue):
+class WorkQueue(RedisQueue):
     def __init__(self, client: Redis, tuning: Tuning) -> None:
         super().__init__(client, name=keys.QUEUE)
         self._sweep_wait = tuning.sweep_wait

@@ -31,8 +31,8 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivered:
-    """What Telegram answered: enough to resend the same file later by file_id."""
+class Uploaded:
+    """What Telegram answered to an upload: enough to resend the same file later by file_id."""
 
     message_id: int
     file_id: str

@@ -23,7 +23,7 @@ from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.growing import GrowingFile
 from bot.upload.streaming import BodyStream, MultipartBody, StreamingUploader
-from bot.upload.types import Delivered, Document, ProgressFn
+from bot.upload.types import Document, ProgressFn, Uploaded
 from tests.fakes.bot_api import FakeBotApi, Loss
 
 CHAT = 5151
@@ -176,12 +176,12 @@ class Sender:
 
     async def send(
         self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
-    ) -> Delivered | None:
+    ) -> Uploaded | None:
         self.documents.append(document)
         async for chunk in data:
             self.read += chunk
             progress(len(self.read), document.size)
-        return Delivered(1, "ID", MediaKind.DOCUMENT, "botapi")
+        return Uploaded(1, "ID", MediaKind.DOCUMENT, "botapi")
 
 
 def through(sender: Sender, tracker: ProgressTracker | None = None) -> StreamThrough:
