@@ -133,10 +133,6 @@ class RemoteEngine:
     def queued(self) -> int:
         return len(self._jobs) - self.running
 
-    @property
-    def queue_state(self) -> str:
-        return self._probe.state
-
     async def submit(
         self,
         *,

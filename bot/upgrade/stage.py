@@ -45,7 +45,6 @@ class UpdateResult:
 
     line: str
     code: int
-    new_version: str | None = None  # set when the next start uses another yt-dlp
 
 
 class UpdateBusyError(Exception):
@@ -83,7 +82,7 @@ def update(data_dir: Path) -> UpdateResult:
         previous = read_state(data_dir).current if active_stage(data_dir) is not None else None
         write_state(data_dir, StageState(current=newest, previous=previous))
         _prune(data_dir)
-        return UpdateResult(f"updated from={old} to={newest}", 0, newest)
+        return UpdateResult(f"updated from={old} to={newest}", 0)
 
 
 def rollback(data_dir: Path) -> UpdateResult:
@@ -98,7 +97,7 @@ def rollback(data_dir: Path) -> UpdateResult:
         write_state(data_dir, StageState(current=back, previous=None))
         new = current_version(data_dir) or "none"
         _prune(data_dir)
-        return UpdateResult(f"rolled_back from={old} to={new}", 0, new)
+        return UpdateResult(f"rolled_back from={old} to={new}", 0)
 
 
 def self_test(stage: Path, version: str) -> str | None:

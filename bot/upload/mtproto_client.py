@@ -219,23 +219,3 @@ def pyrogram_factory(
         return PyrogramClient(client, connections)
 
     return build
-
-
-def resolve_factory(spec: str, settings: Settings) -> Callable[[], MtprotoClient]:
-    """The client factory MTPROTO_CLIENT_FACTORY names ("module:callable"), or pyrogram's.
-
-    The callable receives `settings` and returns a zero-argument client factory.
-    """
-    if not spec.strip():
-        return pyrogram_factory(settings)
-    module_name, _, attr = spec.strip().partition(":")
-    if not module_name or not attr:
-        raise ConfigError("config error: MTPROTO_CLIENT_FACTORY: must be 'module:callable'")
-    try:
-        builder = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"config error: MTPROTO_CLIENT_FACTORY: cannot load {spec}") from exc
-    factory = builder(settings)
-    if not callable(factory):
-        raise ConfigError(f"config error: MTPROTO_CLIENT_FACTORY: {spec} gave no factory")
-    return factory  # type: ignore[no-any-return]

@@ -104,3 +104,10 @@ def test_bad_values_name_the_setting(
     message = str(info.value)
     assert message.startswith(line)
     assert "\n" not in message
+
+
+def test_a_bad_setting_found_after_loading_exits_2_with_its_line() -> None:
+    from bot.daemon.lifecycle import startup_failure
+
+    error = ConfigError("config error: API_ID and API_HASH are required for MTProto uploads")
+    assert startup_failure(error) == (str(error), 2)

@@ -29,10 +29,9 @@ from bot.upload.mtproto_client import (
     SESSION_NAME,
     proxy_dict,
     pyrogram_factory,
-    resolve_factory,
 )
 from bot.upload.types import Delivery
-from tests.fakes.mtproto import FakeMtproto, read_uploads
+from tests.fakes.mtproto import FakeMtproto, file_factory, read_uploads
 
 CHAT = 777
 
@@ -306,7 +305,7 @@ async def test_a_reply_to_a_vanished_message_is_sent_without_it(tmp_path: Path) 
 
 
 async def test_file_factory_records_json_lines(tmp_path: Path) -> None:
-    factory = resolve_factory("tests.fakes.mtproto:file_factory", settings(tmp_path))
+    factory = file_factory(settings(tmp_path))
     uploader = MtprotoUploader(factory)
     item = make_delivery(tmp_path)
 
@@ -318,16 +317,10 @@ async def test_file_factory_records_json_lines(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "fake-mtproto.jsonl").read_text())["size"] == item.size
 
 
-@pytest.mark.parametrize("spec", ["nonsense", "tests.fakes.nowhere:factory", "tests:missing"])
-def test_bad_factory_spec_is_a_config_error(tmp_path: Path, spec: str) -> None:
-    with pytest.raises(ConfigError, match="MTPROTO_CLIENT_FACTORY"):
-        resolve_factory(spec, settings(tmp_path))
-
-
-def test_empty_factory_spec_means_pyrogram(tmp_path: Path) -> None:
-    assert callable(resolve_factory("", settings(tmp_path)))
+def test_the_real_factory_needs_api_id_and_hash(tmp_path: Path) -> None:
+    assert callable(pyrogram_factory(settings(tmp_path)))
     with pytest.raises(ConfigError, match="API_ID"):
-        resolve_factory("", settings(tmp_path, api_id=None, api_hash=None))
+        pyrogram_factory(settings(tmp_path, api_id=None, api_hash=None))
 
 
 def test_proxy_url_becomes_pyrogram_proxy() -> None:
