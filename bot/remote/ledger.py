@@ -4,7 +4,7 @@ In the hash `tgfetch:ledger:{job}`:
 - `part:N`: part N was delivered (Telegram's answer: message id, file_id, kind, route);
 - `out:N`: part N's last byte was let go (its fence passed) and its answer had not come yet;
   an attempt that finds this without `part:N` does not send again: the part is most likely in
-  the chat (issue 12's "answer lost": at most one copy);
+  the chat: an answer lost counts as sent (at most one copy);
 - `choice`: the user's format pick, so an attempt after it asks no more.
 
 A part is sent only under its claim (claim.py), which a second attempt of the same job (a
