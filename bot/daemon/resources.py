@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -23,9 +24,10 @@ from bot.download.pinned import download_client
 from bot.download.safety import UrlGuard
 from bot.pages.browser import BrowserConfig, BrowserHost, find_browser
 from bot.pages.render import Renderer
-from bot.remote.connect import QueueLink, open_queue
-from bot.remote.tuning import Tuning
 from bot.store.db import Database
+
+if TYPE_CHECKING:
+    from bot.remote.connect import QueueLink
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,10 @@ async def open_runtime(settings: Settings, seams: Seams) -> AsyncIterator[Runtim
         pools = await stack.enter_async_context(open_pools(settings, seams))
         queue = None
         if settings.queue_url is not None:
+            # redis and saq are imported only by a front (QUEUE_URL), not by a bot alone.
+            from bot.remote.connect import open_queue
+            from bot.remote.tuning import Tuning
+
             tuning = Tuning.from_settings(settings)
             queue = await stack.enter_async_context(
                 open_queue(settings.queue_url, tuning, patient=False)

@@ -35,8 +35,6 @@ from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import PresenterConfig, Presenters
-from bot.remote.front import FrontStores, RemoteEngine
-from bot.remote.nofetch import NoFetch
 from bot.store.cache import CacheRepo
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
@@ -132,6 +130,9 @@ def build_services(
         )
     else:
         # The front: it answers cached links itself and sends every other job to a worker.
+        from bot.remote.front import FrontStores, RemoteEngine  # redis, saq: QUEUE_URL only
+        from bot.remote.nofetch import NoFetch
+
         pipeline = Pipeline(
             config=pipeline_config(settings),
             fetcher=NoFetch(settings.max_file_size),
