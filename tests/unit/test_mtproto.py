@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -421,14 +420,11 @@ async def test_real_pyrogram_start_against_silent_server_times_out_cleanly(
         uploader = MtprotoUploader(factory, start_timeout=1)
         tasks_before = asyncio.all_tasks()
         fds_before = open_fds()
-        started = time.monotonic()
 
+        # The uploader's own start timeout says so, not pyrogram giving up after its minute
+        # of auth retries, each of which would be another connection to the server.
         with pytest.raises(DeliveryError, match="MTProto start timed out"):
             await uploader.send(make_delivery(tmp_path, 1000), ignore)
-
-        # Generous for a loaded machine (it takes about 1 s), yet far from pyrogram's own
-        # minute of auth retries that the start timeout cuts short.
-        assert time.monotonic() - started < 30
         assert server.accepted == 1
         async with asyncio.timeout(5):
             await server.hung_up.wait()  # pyrogram's socket was closed, not left open
