@@ -35,7 +35,7 @@ from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
 from bot.upload.caption import caption
 from bot.upload.growing import GrowingFile
-from bot.upload.types import Document, ProgressFn, Uploaded
+from bot.upload.types import ProgressFn, StreamedDocument, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class StreamSender(Protocol):
     def limit(self) -> int: ...
 
     async def send(
-        self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
+        self, document: StreamedDocument, data: AsyncIterable[bytes], progress: ProgressFn
     ) -> Uploaded | None:
         """None: not sent (refused, or cut before its body was whole)."""
         ...
@@ -61,7 +61,7 @@ class StreamThrough:
         self,
         sender: StreamSender,
         tracker: ProgressTracker,
-        document: Callable[[Path, int], Document],
+        document: Callable[[Path, int], StreamedDocument],
     ) -> None:
         self._sender = sender
         self._tracker = tracker
@@ -146,9 +146,9 @@ class RunStream(StreamThrough):
     def __init__(self, sender: StreamSender, endings: Endings, run: JobRun) -> None:
         job = run.job
 
-        def document(path: Path, size: int) -> Document:
+        def document(path: Path, size: int) -> StreamedDocument:
             text = caption(run.tr, path.name, size, job.url)
-            return Document(job.chat_id, path.name, text, size, job.reply_to)
+            return StreamedDocument(job.chat_id, path.name, text, size, job.reply_to)
 
         super().__init__(sender, run.tracker, document)
         self._end = endings

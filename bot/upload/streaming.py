@@ -30,7 +30,7 @@ from bot.telegram_io.lanes import Lanes, Priority
 from bot.telegram_io.request import StreamedData
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.botapi import CONNECT_TIMEOUT_S, POOL_TIMEOUT_S, ROUTE, WRITE_TIMEOUT_S
-from bot.upload.types import Document, ProgressFn, Uploaded
+from bot.upload.types import ProgressFn, StreamedDocument, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class StreamingUploader:
         self.limit = limit  # the largest file this route takes (the Bot API's upload limit)
 
     async def send(
-        self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
+        self, document: StreamedDocument, data: AsyncIterable[bytes], progress: ProgressFn
     ) -> Uploaded | None:
         """sendDocument with the file's bytes from `data` (exactly `document.size` of them);
         None when it was not sent (refused, or broken before the body was whole)."""

@@ -41,7 +41,7 @@ class Uploaded:
 
 
 @dataclass(frozen=True, slots=True)
-class Document:
+class StreamedDocument:
     """A document sent while its file is still arriving (streaming.py): where, what, its size."""
 
     chat_id: int
