@@ -123,9 +123,9 @@ def test_no_file_imports_one_that_imports_it_back() -> None:
 
 
 def test_the_file_reader_sees_a_cycle(tmp_path: Path) -> None:
-    assert _file_of("bot.jobs.run") == "bot/jobs/run.py"
+    assert _file_of("bot.jobs.pipeline") == "bot/jobs/pipeline.py"
     assert _file_of("bot.jobs") == "bot/jobs/__init__.py"
-    assert _file_of("bot.jobs.run.JobRun") is None  # a name, not a module
+    assert _file_of("bot.jobs.pipeline.Pipeline") is None  # a name, not a module
     edges: Edges = {"a.py": {"b.py": ["x"]}, "b.py": {"c.py": ["y"]}, "c.py": {"a.py": ["z"]}}
     assert cycles(edges) == [["a.py", "b.py", "c.py"]]
 
