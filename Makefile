@@ -59,8 +59,10 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+# The tests in TEST_WORKERS processes (pytest-xdist); TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= 3
 test: lint test-deps
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS)
 
 # Benchmarks and the soak test (docs/BENCHMARKS.md), all on 127.0.0.1: `make bench` takes
 # about a minute and a half; `make bench-stop` only times stops at awkward moments (goal: < 3 s);

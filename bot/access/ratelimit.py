@@ -21,9 +21,6 @@ class RateLimiter:
     def per_minute(self) -> int:
         return self._limit
 
-    def allow(self, user_id: int) -> bool:
-        return self.take(user_id, 1) == 1
-
     def take(self, user_id: int, wanted: int) -> int:
         """Count up to `wanted` links (one message may carry several); returns how many fit."""
         if self._limit <= 0:

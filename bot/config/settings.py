@@ -103,8 +103,6 @@ class Settings(BaseSettings):
     bot_api_local_mode: bool = False
     api_id: int | None = None
     api_hash: SecretStr | None = None
-    # "module:callable" building the MTProto client; empty: the real Pyrogram client.
-    mtproto_client_factory: str = ""
     admin_ids: IdSet = frozenset()
     allowed_users: IdSet | None = None
     # Groups: GROUPS=allowed (the default) serves ALLOWED_CHATS and the groups an admin of the
@@ -259,11 +257,6 @@ class Settings(BaseSettings):
     @property
     def mtproto_enabled(self) -> bool:
         return self.api_id is not None and self.api_hash is not None
-
-    @property
-    def queue_enabled(self) -> bool:
-        """Whether jobs go through Redis to workers (QUEUE_URL set)."""
-        return self.queue_url is not None
 
     @property
     def pot_endpoints(self) -> tuple[str, ...]:

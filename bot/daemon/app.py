@@ -16,7 +16,9 @@ from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 from bot.config.settings import Settings
 from bot.daemon.children import install_children
 from bot.daemon.lifecycle import Lifecycle, fail_start, poll_timeout
-from bot.daemon.wiring import GuardFactory, build_services, open_runtime
+from bot.daemon.resources import open_runtime
+from bot.daemon.seams import Seams
+from bot.daemon.wiring import build_services
 from bot.handlers import (
     admin,
     dl,
@@ -131,9 +133,8 @@ def register_handlers(app: TgApp, metrics: Metrics) -> None:
         module.register(app)
 
 
-async def run(settings: Settings, guard_factory: GuardFactory | None = None) -> int:
-    """The daemon: returns the process exit code. The last line it logs is always `stopped`.
-    `guard_factory`: the URL guard's maker, for a test that brings its own DNS."""
+async def run(settings: Settings, seams: Seams) -> int:
+    """The daemon: returns the process exit code. The last line it logs is always `stopped`."""
     started = time.monotonic()
     monitor = PollMonitor(settings.poll_stall_seconds)
     ops = Operations(settings, monitor, Metrics())
@@ -146,7 +147,7 @@ async def run(settings: Settings, guard_factory: GuardFactory | None = None) -> 
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)
         return ending.code
     try:
-        ending = await _serve(settings, ops, monitor, started, guard_factory)
+        ending = await _serve(settings, ops, monitor, started, seams)
     except asyncio.CancelledError:  # asyncio.run ends us so after a signal came very early
         ending = Exit(ExitReason.SIGNAL, 0)
         raise
@@ -161,7 +162,7 @@ async def _serve(
     ops: Operations,
     monitor: PollMonitor,
     started: float,
-    guard_factory: GuardFactory | None,
+    seams: Seams,
 ) -> Exit:
     loop = asyncio.get_running_loop()
     stop = StopSignal()
@@ -173,7 +174,7 @@ async def _serve(
             policy = RetryPolicy(flood_waits=False)
             outbound = outbound_path()
             app = build_application(settings, monitor, policy, ops.metrics, outbound)
-            rt = await resources.enter_async_context(open_runtime(settings, guard_factory))
+            rt = await resources.enter_async_context(open_runtime(settings, seams))
             # Under systemd a new yt-dlp is taken up by stopping: Restart= starts us again.
             restart = None
             if settings.notify_socket:

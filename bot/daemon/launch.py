@@ -26,7 +26,7 @@ from bot.config.ytdlp_stage import activate
 from bot.daemon.logging_setup import configure_logging
 
 if TYPE_CHECKING:
-    from bot.daemon.wiring import GuardFactory
+    from bot.daemon.seams import Seams
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ def secrets_of(settings: Settings) -> list[str]:
     return secrets
 
 
-def main(argv: Sequence[str] | None = None, guard_factory: GuardFactory | None = None) -> int:
-    """`guard_factory`: the URL guard's maker, for a test's own entry point (its DNS)."""
+def main(argv: Sequence[str] | None = None, seams: Seams | None = None) -> int:
+    """`seams`: a test's own entry point puts its fakes here (bot/daemon/seams.py)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args not in COMMANDS:
         print(USAGE, file=sys.stderr)  # noqa: T201 - logging is not configured yet
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None, guard_factory: GuardFactory | None =
         activate(settings.data_dir)
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
-        run = _worker() if worker else _bot(guard_factory)
+        run = _worker(seams) if worker else _bot(seams)
     except ConfigError as exc:
         print(exc, file=sys.stderr)  # noqa: T201 - logging is not configured yet
         return 2
@@ -122,16 +122,18 @@ def _need_queue(settings: Settings) -> None:
         )
 
 
-def _bot(guard_factory: GuardFactory | None) -> Run:
+def _bot(seams: Seams | None) -> Run:
     from bot.daemon.app import run  # after logging and PTB's settings
+    from bot.daemon.seams import Seams
 
-    return functools.partial(run, guard_factory=guard_factory)
+    return functools.partial(run, seams=seams or Seams())
 
 
-def _worker() -> Run:
+def _worker(seams: Seams | None) -> Run:
+    from bot.daemon.seams import Seams
     from bot.daemon.worker import run  # after logging and PTB's settings
 
-    return run
+    return functools.partial(run, seams=seams or Seams())
 
 
 def _leave(code: int) -> int:

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable
 
-import httpx
-
-from bot import __version__
 from bot.access.ratelimit import RateLimiter
 from bot.access.rules import Access
 from bot.config.settings import Settings
-from bot.config.ytdlp_stage import active_stage
-from bot.daemon.children import guarded_browser, ytdlp_children
+from bot.daemon.children import ytdlp_children
+from bot.daemon.resources import Pools, Runtime
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.daily.sender import TelegramSender
 from bot.daily.site_alerts import SiteAlerts
-from bot.download.cookies import CookieStore
 from bot.download.http import HttpFetcher
-from bot.download.jsruntime import JS_RUNTIME_ADVICE, JsRuntime, find_deno, probe, runtime_line
-from bot.download.pinned import download_client
-from bot.download.safety import UrlGuard
 from bot.download.ytdlp import YtdlpFetcher
 from bot.download.ytdlp_guard import JobNet, guarded_youtube_dl
 from bot.handlers.context import TgApp
@@ -40,20 +29,13 @@ from bot.jobs.pages import PageConfig, PageStage
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger
 from bot.jobs.pipeline import CacheLookup, Pipeline, PipelineConfig
-from bot.jobs.pipeline import Deliverer as PipelineDeliverer
 from bot.jobs.record import JobRecorder
+from bot.jobs.run import Deliverer
 from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
 from bot.ops.metrics import Metrics
-from bot.pages.browser import BrowserConfig, BrowserHost, find_browser
-from bot.pages.render import Renderer
 from bot.presenter.presenter import PresenterConfig, Presenters
-from bot.remote.connect import QueueLink, open_queue
-from bot.remote.front import FrontStores, RemoteEngine
-from bot.remote.nofetch import NoFetch
-from bot.remote.tuning import Tuning
 from bot.store.cache import CacheRepo
-from bot.store.db import Database
 from bot.store.jobs import JobRepo
 from bot.store.links import LinkRepo
 from bot.store.meta import MetaRepo
@@ -65,107 +47,15 @@ from bot.telegram_io.lanes import Lanes
 from bot.telegram_io.ui import TelegramChatUI
 from bot.upgrade.service import YtdlpUpdates
 from bot.upload.botapi import BotApiUploader
-from bot.upload.deliver import Deliverer
+from bot.upload.deliver import RouteDeliverer
 from bot.upload.mtproto import MtprotoUploader
-from bot.upload.mtproto_client import resolve_factory
 from bot.upload.streaming import StreamingUploader
 
 log = logging.getLogger(__name__)
 
 
-IO_THREADS = 4
-
-
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class Pools:
-    """What downloads run on: the pools, the URL guard, the download client, the browser."""
-
-    blocking: ThreadPoolExecutor
-    io: ThreadPoolExecutor
-    guard: UrlGuard
-    download_client: httpx.AsyncClient
-    js: JsRuntime  # the deno yt-dlp runs (YouTube's challenge), or none
-    cookies: CookieStore  # COOKIES_DIR per site, then YTDLP_COOKIES
-    pages: Renderer  # /pdf: its browser starts at the first page
-
-
-async def open_js_runtime(settings: Settings) -> JsRuntime:
-    """Find and ask the JavaScript runtime once; one line says what yt-dlp has."""
-    js = await probe(find_deno(active_stage(settings.data_dir)))
-    log.info(runtime_line(js))
-    if js.path is None:
-        log.warning("js_runtime_missing advice=%r", JS_RUNTIME_ADVICE)
-    return js
-
-
-@dataclass
-class Runtime:
-    """Everything with a lifetime that the daemon opens and must close."""
-
-    db: Database
-    pools: Pools
-    queue: QueueLink | None  # with QUEUE_URL: this process is the front of workers
-
-
-# Builds the URL guard from the settings: build_guard, or a test's (its DNS, its "public").
-GuardFactory = Callable[[Settings], UrlGuard]
-
-
-@contextlib.asynccontextmanager
-async def open_pools(
-    settings: Settings, guard_factory: GuardFactory | None = None
-) -> AsyncIterator[Pools]:
-    loop = asyncio.get_running_loop()
-    io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="io")
-    # DNS lookups (getaddrinfo) use the loop's default executor: keep them off the download pool.
-    loop.set_default_executor(io)
-    blocking = ThreadPoolExecutor(settings.download_workers, thread_name_prefix="download")
-    guard = (guard_factory or build_guard)(settings)
-    downloads = download_client(
-        guard.addresses,
-        settings.download_proxy_url,
-        timeout=httpx.Timeout(30, connect=15),
-        headers={"User-Agent": f"Mozilla/5.0 (compatible; tgfetch/{__version__})"},
-    )
-    # The guarded wrapper start-up wrote (PDF_MEMORY_MB), else the browser itself (a test's
-    # pools, or a process that wrote no wrappers).
-    executable = guarded_browser(settings.data_dir) or settings.pdf_browser
-    browser = BrowserHost(BrowserConfig(executable, settings.pdf_workers))
-    if settings.pdf_pages and find_browser(settings.pdf_browser) is None:
-        log.warning("pdf_browser_missing hint=apt-get install chromium, or set PDF_PAGES=off")
-    try:
-        js = await open_js_runtime(settings)
-        cookies = CookieStore(settings.cookies_folder, settings.ytdlp_cookies)
-        pages = Renderer(browser, guard, settings.download_proxy_url)
-        yield Pools(blocking, io, guard, downloads, js, cookies, pages)
-    finally:
-        await browser.close()
-        await downloads.aclose()
-        blocking.shutdown(wait=False, cancel_futures=True)
-
-
-@contextlib.asynccontextmanager
-async def open_runtime(
-    settings: Settings, guard_factory: GuardFactory | None = None
-) -> AsyncIterator[Runtime]:
-    db = Database(settings.data_dir / "tgfetch.sqlite3")
-    async with contextlib.AsyncExitStack() as stack:
-        pools = await stack.enter_async_context(open_pools(settings, guard_factory))
-        queue = None
-        if settings.queue_url is not None:
-            tuning = Tuning.from_settings(settings)
-            queue = await stack.enter_async_context(
-                open_queue(settings.queue_url, tuning, patient=False)
-            )
-        try:
-            await db.open()
-            yield Runtime(db, pools, queue)
-        finally:
-            await db.close()
 
 
 def build_services(
@@ -188,8 +78,8 @@ def build_services(
     )
     mtproto = None
     if settings.mtproto_enabled and rt.queue is None:  # a front uploads nothing of its own
-        mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
-    deliverer = Deliverer(botapi, mtproto, settings.bot_api_upload_limit)
+        mtproto = MtprotoUploader(rt.seams.mtproto(settings))
+    deliverer = RouteDeliverer(botapi, mtproto, settings.bot_api_upload_limit)
     outcomes = OutcomeRepo(rt.db, utc_now)
     limits = Limits(
         workers=settings.download_workers,
@@ -240,6 +130,9 @@ def build_services(
         )
     else:
         # The front: it answers cached links itself and sends every other job to a worker.
+        from bot.remote.front import FrontStores, RemoteEngine  # redis, saq: QUEUE_URL only
+        from bot.remote.nofetch import NoFetch
+
         pipeline = Pipeline(
             config=pipeline_config(settings),
             fetcher=NoFetch(settings.max_file_size),
@@ -330,7 +223,7 @@ def build_pipeline(
     settings: Settings,
     pools: Pools,
     *,
-    deliverer: PipelineDeliverer,
+    deliverer: Deliverer,
     cache: CacheLookup,
     records: JobRecorder,
     parts: PartLedger,
@@ -399,10 +292,3 @@ def record_job(metrics: Metrics, report: JobReport) -> None:
             metrics.inc("cache_hits_total")
         elif sent.size:
             metrics.inc("bytes_delivered_total", sent.size, route=sent.route)
-
-
-def build_guard(settings: Settings) -> UrlGuard:
-    # Behind a download proxy the connected peer is the proxy itself: check URLs, not peers.
-    return UrlGuard(
-        settings.allow_private_urls, behind_proxy=settings.download_proxy_url is not None
-    )

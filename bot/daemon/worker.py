@@ -28,11 +28,14 @@ from bot.config.settings import Settings, StartupError
 from bot.daemon.app import api_request, outbound_path
 from bot.daemon.children import install_children
 from bot.daemon.lifecycle import STARTUP_CANCEL_S, bounded, fail_start
-from bot.daemon.wiring import Pools, build_pipeline, open_pools, record_job
+from bot.daemon.resources import Pools, open_pools
+from bot.daemon.seams import Seams
+from bot.daemon.wiring import build_pipeline, record_job
 from bot.i18n import I18n
 from bot.jobs.parts import RunLedger
-from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
+from bot.jobs.pipeline import CacheLookup, Pipeline
 from bot.jobs.record import JobRecorder
+from bot.jobs.run import Deliverer
 from bot.ops.health import WorkerHealth
 from bot.ops.metrics import Metrics
 from bot.ops.operations import ProcessOps
@@ -45,9 +48,8 @@ from bot.remote.tuning import Tuning
 from bot.remote.worker import CANCEL_DEADLINE_S, JobRunner, QueueWorker, build_worker
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
-from bot.upload.deliver import Deliverer as RouteDeliverer
+from bot.upload.deliver import RouteDeliverer
 from bot.upload.mtproto import MtprotoUploader
-from bot.upload.mtproto_client import resolve_factory
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ class WorkerOps(ProcessOps):
             await self._bind_health(self._snapshot)
 
 
-async def run(settings: Settings) -> int:
+async def run(settings: Settings, seams: Seams) -> int:
     """The worker: returns the process exit code; the last line it logs is `stopped`."""
     started = time.monotonic()
     ops = WorkerOps(settings, Metrics())
@@ -109,7 +111,7 @@ async def run(settings: Settings) -> int:
         log.info("stopped reason=%s code=%d", ending.reason, ending.code)
         return ending.code
     try:
-        ending = await _serve(settings, ops, started)
+        ending = await _serve(settings, ops, started, seams)
     except asyncio.CancelledError:
         ending = Exit(ExitReason.SIGNAL, 0)
         raise
@@ -119,7 +121,7 @@ async def run(settings: Settings) -> int:
     return ending.code
 
 
-async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
+async def _serve(settings: Settings, ops: WorkerOps, started: float, seams: Seams) -> Exit:
     loop = asyncio.get_running_loop()
     stop = StopSignal()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,9 +133,9 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
     name = worker_name()
     async with contextlib.AsyncExitStack() as resources:
         try:
-            pools = await resources.enter_async_context(open_pools(settings))
+            pools = await resources.enter_async_context(open_pools(settings, seams))
             link = await resources.enter_async_context(open_queue(url, tuning, patient=True))
-            parts = _build(settings, ops, pools, link, name)
+            parts = _build(settings, ops, pools, link, name, seams)
         except Exception as exc:  # noqa: BLE001 - start-up boundary; fail_start logs it
             return fail_start(exc)
         serving: list[asyncio.Task[None]] = []
@@ -177,7 +179,9 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float) -> Exit:
     return ending
 
 
-def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, name: str) -> _Parts:
+def _build(
+    settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, name: str, seams: Seams
+) -> _Parts:
     api = settings.telegram_api_url
     # Its uploads take their turns as the front's do (telegram_io/outbound.py); the limits are
     # the bot's, shared with the front and the other workers, which each keep their own pace.
@@ -191,7 +195,7 @@ def _build(settings: Settings, ops: WorkerOps, pools: Pools, link: QueueLink, na
     )
     mtproto = None
     if settings.mtproto_enabled:  # its own session file, in this worker's DATA_DIR
-        mtproto = MtprotoUploader(resolve_factory(settings.mtproto_client_factory, settings))
+        mtproto = MtprotoUploader(seams.mtproto(settings))
     deliverer = RouteDeliverer(
         BotApiUploader(
             bot,

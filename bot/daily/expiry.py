@@ -45,7 +45,7 @@ class SendError(Exception):
     """A message could not be delivered to a chat (blocked the bot, chat not found, ...)."""
 
 
-class Sender(Protocol):
+class NoticeSender(Protocol):
     async def send(self, chat_id: int, text: str) -> None:
         """Send an HTML message; raises SendError when Telegram refuses it."""
         ...
@@ -110,7 +110,7 @@ class ExpiryService:
         jobs: JobRepo,
         cache: CacheRepo,
         meta: MetaRepo,
-        sender: Sender,
+        sender: NoticeSender,
         translator: Callable[[str | None], Translator],
         clock: Callable[[], dt.datetime],
     ) -> None:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from bot.daily.expiry import Sender, SendError
+from bot.daily.expiry import NoticeSender, SendError
 from bot.i18n import N_, Translator
 from bot.model.failures import FailureReason
 
@@ -62,7 +62,7 @@ class SiteAlerts:
         self,
         *,
         admins: tuple[int, ...],
-        sender: Sender,
+        sender: NoticeSender,
         translator_of: Callable[[int], Awaitable[Translator]],
         clock: Callable[[], dt.datetime],
     ) -> None:

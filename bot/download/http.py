@@ -15,12 +15,11 @@ from urllib.parse import urljoin
 
 import httpx
 
-from bot.download import resume as notes
 from bot.download.cancel import CancelToken, StoppedError
 from bot.download.decoding import BodyDecoder, UnsupportedEncodingError
 from bot.download.files import filename_from_response, unique_path
 from bot.download.reasons import network_reason
-from bot.download.resume import ResumePoint, validator_of
+from bot.download.resume import MIN_BYTES, NOTE, ResumePoint, forget_note, validator_of, write_note
 from bot.download.types import FetchedFile, Guard, TransferFn, Watch
 from bot.model.failures import FailureReason, FetchError, is_disk_full
 
@@ -80,7 +79,7 @@ class HttpFetcher:
         max_redirects: int = 10,
         head_timeout: float = HEAD_TIMEOUT_S,
         open_file: OpenFile = lambda path: path.open("wb"),
-        resume_min: int = notes.MIN_BYTES,
+        resume_min: int = MIN_BYTES,
     ) -> None:
         self._client = client
         self._guard = guard
@@ -163,7 +162,7 @@ class HttpFetcher:
             response.status_code, response.headers.get("content-range")
         ):
             if response.status_code == 206:  # a range that is not the one asked for
-                notes.forget(folder)
+                forget_note(folder)
                 raise FetchError(
                     FailureReason.CONNECTION_LOST, "a partial answer that does not fit"
                 )
@@ -196,7 +195,7 @@ class HttpFetcher:
             _discard(folder, path)
             raise fetch_error(exc) from exc
         except (StoppedError, asyncio.CancelledError):
-            if not (folder / notes.NOTE).exists():
+            if not (folder / NOTE).exists():
                 _discard(folder, path)
             raise  # a noted part stays for the next run; the job's end decides about the folder
         except zlib.error:
@@ -221,7 +220,7 @@ class HttpFetcher:
                 FailureReason.CONNECTION_LOST, f"the body ended after {done} of {total} bytes"
             )
         if url is not None:  # whole now: nothing to continue
-            notes.forget(folder)
+            forget_note(folder)
         log.info("http_saved bytes=%d seconds=%.2f", done, time.monotonic() - started)
         return FetchedFile(path=path, size=done, title=None)
 
@@ -245,7 +244,7 @@ class HttpFetcher:
         if url is None or total is None or total < self._resume_min or validator is None:
             return
         # Blocking write of a few hundred bytes, once a download: page-cache speed.
-        notes.write(folder, ResumePoint(url, path.name, validator, total))
+        write_note(folder, ResumePoint(url, path.name, validator, total))
 
     def _open_at(self, path: Path, offset: int) -> BinaryIO:
         if offset == 0:
@@ -309,4 +308,4 @@ def _content_length(response: httpx.Response) -> int | None:
 def _discard(folder: Path, path: Path) -> None:
     """A failed download leaves nothing: neither its part nor a note to continue it."""
     path.unlink(missing_ok=True)
-    notes.forget(folder)
+    forget_note(folder)

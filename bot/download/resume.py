@@ -54,7 +54,7 @@ def validator_of(headers: Mapping[str, str]) -> str | None:
     return modified or None
 
 
-def load(folder: Path, url: str) -> ResumePoint | None:
+def load_note(folder: Path, url: str) -> ResumePoint | None:
     """The point to continue `url` from, if the folder holds part of it; else None."""
     try:
         raw = json.loads((folder / NOTE).read_text())
@@ -72,7 +72,7 @@ def load(folder: Path, url: str) -> ResumePoint | None:
     return replace(point, have=have) if 0 < have < point.total else None
 
 
-def write(folder: Path, point: ResumePoint) -> None:
+def write_note(folder: Path, point: ResumePoint) -> None:
     """Leave the note for the next run (written whole, or not at all)."""
     partial = folder / (NOTE + ".tmp")
     fields = asdict(point)
@@ -81,7 +81,7 @@ def write(folder: Path, point: ResumePoint) -> None:
     partial.replace(folder / NOTE)
 
 
-def forget(folder: Path) -> None:
+def forget_note(folder: Path) -> None:
     (folder / NOTE).unlink(missing_ok=True)
 
 
@@ -89,7 +89,7 @@ def tidy(folder: Path, url: str) -> None:
     """Make the job's folder ready for a fetch: created, and emptied of everything but what a
     resumed download can use (what a restart left after the download is no use)."""
     folder.mkdir(parents=True, exist_ok=True)
-    point = load(folder, url)
+    point = load_note(folder, url)
     keep = {NOTE, point.name} if point is not None else set()
     for entry in folder.iterdir():
         if entry.name in keep or (entry.is_file() and entry.name.endswith(_YTDLP_PARTS)):

@@ -16,7 +16,7 @@ from typing import Any
 from bot.download import titles
 from bot.download.cancel import CancelToken, StoppedError, StopReason
 from bot.download.cookies import CookieStore
-from bot.download.reasons import classify_exception, classify_message
+from bot.download.reasons import classify_exception
 from bot.download.types import FetchedFile, TransferFn
 from bot.download.ytdlp_guard import find_fetch_error
 from bot.model.failures import FailureReason, FetchError
@@ -81,10 +81,6 @@ def format_selector(choice: FormatChoice, limit: int) -> str:
     if choice is FormatChoice.SMALL:
         alternatives += [f"wv*{s}+wa{s}", f"w{s}"]
     return "/".join(alternatives)
-
-
-def classify_error(message: str) -> FetchError:
-    return classify_message(_ANSI.sub("", message).removeprefix("ERROR: ").strip())
 
 
 class YtdlpFetcher:

@@ -42,7 +42,7 @@ def welcome(tr: Translator, first_name: str, limit: int) -> str:
 def help_text(
     tr: Translator, limit: int, per_user: int, *, parts: bool = False, pdf: bool = False
 ) -> str:
-    """`parts`: video and audio past `limit` are sent in parts (SPLIT_FILES, issue 16);
+    """`parts`: video and audio past `limit` are sent in parts (SPLIT_FILES);
     `pdf`: /pdf saves pages (PDF_PAGES)."""
     lines = [
         tr("<b>How to use me</b>"),

@@ -174,9 +174,6 @@ class I18n:
     def languages(self) -> tuple[str, ...]:
         return tuple(self._translators)
 
-    def supports(self, language: str | None) -> bool:
-        return self.normalize(language) is not None
-
     def normalize(self, language: str | None) -> str | None:
         if not language:
             return None

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.download.cancel import CancelToken, StopReason
 from bot.download.types import TransferFn
@@ -27,6 +27,7 @@ from bot.jobs.parts import EARLIER, PartLedger
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
 from bot.jobs.progress import handed_over
 from bot.jobs.record import Endings
+from bot.jobs.run import Deliverer, JobRun
 from bot.model.failures import (
     FailureReason,
     JobError,
@@ -41,9 +42,6 @@ from bot.store.parts import SentPart
 from bot.upload.album import ALBUM_MAX, Resent, album_kind
 from bot.upload.caption import caption
 from bot.upload.types import Delivery
-
-if TYPE_CHECKING:
-    from bot.jobs.pipeline import Deliverer, JobRun
 
 log = logging.getLogger(__name__)
 

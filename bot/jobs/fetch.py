@@ -137,7 +137,7 @@ class Fetcher:
         """The files fetched into `folder`, at most `cap` bytes each (`file_cap` for a plain
         file that is not video or sound); None when `choose` said to stop. `watch` is told how a
         plain file of known size fills (not a page's media)."""
-        point = await asyncio.to_thread(resume.load, folder, url)  # what a restart left
+        point = await asyncio.to_thread(resume.load_note, folder, url)  # what a restart left
         async with self._http.open(url, point) as response:
             if not is_page(response):
                 limit = cap if file_cap is None or looks_like_media(response) else file_cap

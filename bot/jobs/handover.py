@@ -4,36 +4,19 @@ already hold the file, is a delivery that is not repeated (pipeline.py, pages.py
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
 
 from bot.download.cancel import StopReason
-from bot.jobs.control import JobControl
-from bot.jobs.events import EventSink
 from bot.jobs.outcomes import Outcome
-from bot.jobs.progress import ProgressTracker, handed_over
+from bot.jobs.progress import handed_over
 from bot.jobs.record import Endings
-from bot.jobs.record import JobRun as RecordedRun
+from bot.jobs.run import FileSender, JobRun
 from bot.model.failures import UnconfirmedDeliveryError
-from bot.upload.types import Delivered as Sent
-from bot.upload.types import Delivery, ProgressFn
-
-
-class Sender(Protocol):
-    @property
-    def capacity(self) -> int: ...
-
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent: ...
-
-
-class JobRun(RecordedRun, Protocol):
-    control: JobControl
-    events: EventSink
-    tracker: ProgressTracker
+from bot.upload.types import Delivery, Uploaded
 
 
 async def hand_over(
-    sender: Sender, end: Endings, run: JobRun, delivery: Delivery, title: str | None
-) -> Sent | Outcome:
+    sender: FileSender, end: Endings, run: JobRun, delivery: Delivery, title: str | None
+) -> Uploaded | Outcome:
     """What Telegram answered, or the outcome already recorded when its answer is not known."""
     try:
         return await sender.deliver(delivery, run.tracker.update)

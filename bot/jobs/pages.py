@@ -22,9 +22,10 @@ from bot.download.files import sanitize_filename
 from bot.i18n import Translator
 from bot.i18n.formats import clean_text, human_datetime
 from bot.jobs.events import Delivering
-from bot.jobs.handover import JobRun, Sender, hand_over
+from bot.jobs.handover import hand_over
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.record import Endings
+from bot.jobs.run import FileSender, JobRun
 from bot.model.failures import FailureReason, FetchError
 from bot.model.job import JobState
 from bot.model.media import MediaInfo
@@ -33,8 +34,7 @@ from bot.pages.render import PageOrder, Rendered
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
 from bot.upload.caption import caption
-from bot.upload.types import Delivered as Sent
-from bot.upload.types import Delivery
+from bot.upload.types import Delivery, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class PageStage:
         self._cfg = config
 
     async def deliver(
-        self, run: JobRun, folder: Path, tr: Translator, sender: Sender, end: Endings
+        self, run: JobRun, folder: Path, tr: Translator, sender: FileSender, end: Endings
     ) -> Outcome:
         job = run.job
         if not self._cfg.enabled:
@@ -95,7 +95,7 @@ class PageStage:
             thread_id=job.thread_id,
         )
         sent = await hand_over(sender, end, run, delivery, title)
-        if not isinstance(sent, Sent):
+        if not isinstance(sent, Uploaded):
             return sent
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=rendered.size, title=title)
         return await end.delivered(run, ending, Delivered((SentFile(sent.route, rendered.size),)))

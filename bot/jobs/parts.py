@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.config.settings import SplitFiles
 from bot.download.cancel import StopReason
 from bot.jobs.events import Delivering
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
+from bot.jobs.postprocess import Deliverable
 from bot.jobs.progress import handed_over
 from bot.jobs.record import Endings
+from bot.jobs.run import Deliverer, JobRun
 from bot.media.probe import read
 from bot.media.split import MARGIN, Cut, byte_cuts, cut_bytes, cut_media, plan_media
 from bot.model.failures import (
@@ -37,10 +39,6 @@ from bot.store.outcomes import Cached, Ending
 from bot.store.parts import SentPart
 from bot.upload.caption import PartOf, caption
 from bot.upload.types import Delivery
-
-if TYPE_CHECKING:
-    from bot.jobs.pipeline import Deliverer, JobRun
-    from bot.jobs.postprocess import Deliverable
 
 log = logging.getLogger(__name__)
 

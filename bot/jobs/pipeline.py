@@ -13,7 +13,7 @@ import contextlib
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -33,8 +33,9 @@ from bot.jobs.pages import PageStage
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.parts import PartLedger, PartSender
 from bot.jobs.postprocess import Deliverable, PostProcess, post_process
-from bot.jobs.progress import ProgressTracker, tick
+from bot.jobs.progress import tick
 from bot.jobs.record import Endings, JobRecorder, settle
+from bot.jobs.run import Deliverer, JobRun
 from bot.jobs.stream_through import StreamDelivery, StreamSender, watching
 from bot.model.failures import (
     DeliveryError,
@@ -46,14 +47,11 @@ from bot.model.failures import (
     is_disk_full,
 )
 from bot.model.job import FormatChoice, Job, JobState
-from bot.model.media import MediaKind
 from bot.store.cache import CachedFile
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
-from bot.upload.album import Resent
 from bot.upload.caption import caption
-from bot.upload.types import Delivered as Sent
-from bot.upload.types import Delivery, ProgressFn
+from bot.upload.types import Delivery, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -64,38 +62,6 @@ class CacheLookup(Protocol):
     async def get(self, url_key: str, choice: str) -> CachedFile | None: ...
 
     async def drop(self, url_key: str, choice: str) -> None: ...
-
-
-class Deliverer(Protocol):
-    @property
-    def capacity(self) -> int: ...
-
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent: ...
-
-    async def resend(
-        self,
-        chat_id: int,
-        kind: MediaKind,
-        file_id: str,
-        caption: str,
-        *,
-        reply_to: int | None = None,
-        thread_id: int | None = None,
-    ) -> Sent: ...
-
-    @property
-    def album_limit(self) -> int: ...
-
-    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]: ...
-
-    async def resend_album(
-        self,
-        chat_id: int,
-        items: list[Resent],
-        *,
-        reply_to: int | None = None,
-        thread_id: int | None = None,
-    ) -> list[Sent]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,24 +76,6 @@ class PipelineConfig:
     # queue: another worker may take the job up, and nothing would clear the folder here.
     keep_interrupted: bool = True
     park: ParkPolicy | None = None  # a site's refusal for now parks the job (PARK_RETRY_HOURS)
-
-
-@dataclass(eq=False)
-class JobRun:
-    """One run of one job: what its stages (and the record stage, record.py) share."""
-
-    job: Job
-    control: JobControl
-    events: EventSink
-    tr: Translator
-    folder: Path
-    key: str
-    tracker: ProgressTracker = field(default_factory=ProgressTracker)
-    # Set the moment Telegram has the file (or may have it): from then on a stop must not undo
-    # the delivery. The future resolves once the delivery is recorded; the outcome is its own.
-    delivered: tuple[asyncio.Future[None], Outcome] | None = None
-    answered: Outcome | None = None  # the chosen format came from the cache
-    playlist: PageInfo | None = None  # the user asked for every item of this page
 
 
 class Pipeline:
@@ -274,7 +222,7 @@ class Pipeline:
             job.chat_id, ready.path, ready.filename, text, ready.size, info, *job.answers
         )
         sent = await hand_over(self._deliverer, self._end, run, delivery, ready.title)
-        if not isinstance(sent, Sent):
+        if not isinstance(sent, Uploaded):
             return sent  # the answer was lost: recorded as such
         entry = CachedFile(sent.file_id, sent.kind, ready.title, ready.size, ready.more)
         ending = Ending(

@@ -23,8 +23,9 @@ from bot.jobs.outcomes import (
     SentFile,
 )
 from bot.jobs.parking import ParkPolicy
+from bot.jobs.run import JobRun
 from bot.model.failures import FailureReason, JobError, UnconfirmedDeliveryError
-from bot.model.job import FormatChoice, Job, JobState
+from bot.model.job import FormatChoice, JobState
 from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
 
@@ -43,14 +44,6 @@ class JobRecorder(Protocol):
     async def record(self, job_id: int, link_id: int | None, ending: Ending) -> None:
         """How the run ended: job state, link outcome and file_id, in one step."""
         ...
-
-
-class JobRun(Protocol):
-    """What the record stage reads and sets of a run (pipeline.py's JobRun)."""
-
-    job: Job
-    # Set the moment Telegram has the file: the write of the delivery, and its outcome.
-    delivered: tuple[asyncio.Future[None], Outcome] | None
 
 
 class Endings:

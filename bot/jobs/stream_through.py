@@ -17,14 +17,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.download.cancel import StopReason
 from bot.download.types import FetchedFile
 from bot.jobs.events import Delivering
+from bot.jobs.fetch import Fetched
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.progress import ProgressTracker
 from bot.jobs.record import Endings
+from bot.jobs.run import JobRun
 from bot.media.sniff import HEAD_BYTES, MEDIA_SUFFIXES, looks_like_media
 from bot.model.failures import UnconfirmedDeliveryError
 from bot.model.job import JobState
@@ -33,12 +35,7 @@ from bot.store.links import LinkOutcome
 from bot.store.outcomes import Cached, Ending
 from bot.upload.caption import caption
 from bot.upload.growing import GrowingFile
-from bot.upload.types import Delivered as Sent
-from bot.upload.types import Document, ProgressFn
-
-if TYPE_CHECKING:
-    from bot.jobs.fetch import Fetched
-    from bot.jobs.pipeline import JobRun
+from bot.upload.types import ProgressFn, StreamedDocument, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +47,8 @@ class StreamSender(Protocol):
     def limit(self) -> int: ...
 
     async def send(
-        self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
-    ) -> Sent | None:
+        self, document: StreamedDocument, data: AsyncIterable[bytes], progress: ProgressFn
+    ) -> Uploaded | None:
         """None: not sent (refused, or cut before its body was whole)."""
         ...
 
@@ -64,13 +61,13 @@ class StreamThrough:
         self,
         sender: StreamSender,
         tracker: ProgressTracker,
-        document: Callable[[Path, int], Document],
+        document: Callable[[Path, int], StreamedDocument],
     ) -> None:
         self._sender = sender
         self._tracker = tracker
         self._document = document
         self._file: GrowingFile | None = None
-        self._task: asyncio.Task[Sent | None] | None = None
+        self._task: asyncio.Task[Uploaded | None] | None = None
         self._sent = 0
         self._downloaded = False
         self._whole = False
@@ -103,7 +100,7 @@ class StreamThrough:
             log.info("stream_through_started size=%d", file.size)
             self._task = asyncio.create_task(self._send(file), name="stream-through")
 
-    async def delivered(self, fetched: FetchedFile) -> Sent | None:
+    async def delivered(self, fetched: FetchedFile) -> Uploaded | None:
         """Once the download is whole: the upload's answer; None when there was none (or it
         was refused) and the file goes the ordinary way."""
         file, task = self._file, self._task
@@ -129,7 +126,7 @@ class StreamThrough:
             await task
         log.info("stream_through_aborted sent=%d", self._sent)
 
-    async def _send(self, file: GrowingFile) -> Sent | None:
+    async def _send(self, file: GrowingFile) -> Uploaded | None:
         # None: the download goes on, and the ordinary path sends the file.
         return await self._sender.send(
             self._document(file.path, file.size), file.chunks(), self._progress
@@ -149,9 +146,11 @@ class RunStream(StreamThrough):
     def __init__(self, sender: StreamSender, endings: Endings, run: JobRun) -> None:
         job = run.job
 
-        def document(path: Path, size: int) -> Document:
+        def document(path: Path, size: int) -> StreamedDocument:
             text = caption(run.tr, path.name, size, job.url)
-            return Document(job.chat_id, path.name, text, size, job.reply_to, job.thread_id)
+            return StreamedDocument(
+                job.chat_id, path.name, text, size, job.reply_to, job.thread_id
+            )
 
         super().__init__(sender, run.tracker, document)
         self._end = endings

@@ -20,10 +20,6 @@ class Notifier:
         self._address = _address(socket_path) if socket_path else None
         self._failed = False
 
-    @property
-    def enabled(self) -> bool:
-        return self._address is not None
-
     def ready(self, status: str = "") -> None:
         fields: dict[str, str | int] = {"READY": 1}
         if status:
@@ -35,9 +31,6 @@ class Notifier:
 
     def stopping(self) -> None:
         self.send(STOPPING=1)
-
-    def watchdog(self) -> None:
-        self.send(WATCHDOG=1)
 
     def send(self, **fields: str | int) -> None:
         """Send `KEY=value` lines in one datagram; failures are logged once and swallowed."""

@@ -7,15 +7,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.config.settings import Settings, StartupError
-from bot.ops.health import HealthReport, HealthServer, HealthSnapshot
+from bot.ops.health import HealthReport, HealthSnapshot
 from bot.ops.lock import InstanceLock
 from bot.ops.metrics import Metrics
 from bot.ops.notify import Notifier, WatchdogPinger
 from bot.ops.stop import ExitReason, StopSignal
 from bot.telegram_io.polling import PollMonitor
+
+if TYPE_CHECKING:
+    from bot.ops.health_server import HealthServer
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,8 @@ class ProcessOps:
         port = self._settings.health_port
         if port is None:
             return
+        from bot.ops.health_server import HealthServer  # aiohttp, only with HEALTH_PORT
+
         server = HealthServer(self._settings.health_host, port, snapshot, self.metrics)
         try:
             await server.start()

@@ -30,7 +30,7 @@ CONNECT_S = 15.0  # a tunnel through the operator's proxy
 __all__ = ["PageOrder", "Rendered", "Renderer"]
 
 
-class Guard(Protocol):
+class PageGuard(Protocol):
     """The URL guard (bot/download/safety.py's UrlGuard)."""
 
     async def addresses(self, host: str, port: int) -> list[str]: ...
@@ -41,7 +41,7 @@ class Guard(Protocol):
 class Renderer:
     """Renders pages on the process's browser; `guard` vets every connection a page makes."""
 
-    def __init__(self, host: BrowserHost, guard: Guard, upstream: str | None = None) -> None:
+    def __init__(self, host: BrowserHost, guard: PageGuard, upstream: str | None = None) -> None:
         self._host = host
         self._guard = guard
         self._upstream = upstream

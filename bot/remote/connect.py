@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.remote.queue import JobQueue
+from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe, patient_client, quick_client
 from bot.remote.tuning import Tuning
 
@@ -26,7 +26,7 @@ class QueueLink:
     has a quick one of its own."""
 
     client: Redis
-    queue: JobQueue
+    queue: WorkQueue
     probe: QueueProbe
     tuning: Tuning
 
@@ -37,7 +37,7 @@ async def open_queue(url: SecretStr, tuning: Tuning, *, patient: bool) -> AsyncI
     works once it is back."""
     client = patient_client(url) if patient else quick_client(url)
     pinging = quick_client(url) if patient else client
-    queue = JobQueue(client, tuning)
+    queue = WorkQueue(client, tuning)
     await queue.connect()
     try:
         yield QueueLink(client, queue, QueueProbe(pinging), tuning)

@@ -33,7 +33,7 @@ from bot.model.job import DEFAULT_PREFS, FormatChoice, Job, JobPrefs, JobState
 from bot.remote import keys
 from bot.remote.events import EventReader
 from bot.remote.intake import record_result, record_taken
-from bot.remote.queue import JobQueue
+from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe
 from bot.remote.tasks import stop_tasks
 from bot.remote.tuning import Tuning
@@ -52,7 +52,7 @@ CHOICE_GRACE_S = 2.0  # a pick this late after the question may still reach the 
 
 
 @dataclass(eq=False)
-class _Entry:
+class _AtWorker:
     """A job the front waits on: at a worker (or in the queue), or answered here."""
 
     job: Job
@@ -91,7 +91,7 @@ class RemoteEngine:
         limits: Limits,
         stores: FrontStores,
         pipeline: Pipeline,
-        queue: JobQueue,
+        queue: WorkQueue,
         client: Redis,
         probe: QueueProbe,
         tuning: Tuning,
@@ -110,7 +110,7 @@ class RemoteEngine:
         self._observers = observers
         self._on_outcome = on_outcome
         self._clock = clock
-        self._jobs: dict[int, _Entry] = {}
+        self._jobs: dict[int, _AtWorker] = {}
         self._per_user: Counter[int] = Counter()
         self._cancel_epoch: Counter[int] = Counter()
         self._stopping = False
@@ -132,10 +132,6 @@ class RemoteEngine:
     @property
     def queued(self) -> int:
         return len(self._jobs) - self.running
-
-    @property
-    def queue_state(self) -> str:
-        return self._probe.state
 
     async def submit(
         self,
@@ -176,7 +172,7 @@ class RemoteEngine:
         except BaseException:
             self._release(user_id)
             raise
-        entry = _Entry(job, self._observers(job, reply_to), self._clock())
+        entry = _AtWorker(job, self._observers(job, reply_to), self._clock())
         if self._cancel_epoch[user_id] != epoch:  # /cancel came while this was written
             self._release(user_id)
             await self._record_cancel(entry)
@@ -241,7 +237,7 @@ class RemoteEngine:
         await self._stores.jobs.begin_session()
         jobs = await self._stores.jobs.unfinished()
         for job in jobs:
-            entry = _Entry(job, self._observers(job, job.reply_to), self._clock())
+            entry = _AtWorker(job, self._observers(job, job.reply_to), self._clock())
             entry.taken = job.state is JobState.RUNNING
             entry.attempts = job.attempts
             self._jobs[job.id] = entry
@@ -285,7 +281,7 @@ class RemoteEngine:
             entry.asking_until = None
         entry.observer.emit(event)
 
-    def at_queue(self) -> list[_Entry]:
+    def at_queue(self) -> list[_AtWorker]:
         """Every job the queue should hold (not answered here)."""
         return [e for e in self._jobs.values() if e.here is None]
 
@@ -299,12 +295,12 @@ class RemoteEngine:
                 entry.shown_position = position
                 entry.observer.emit(Queued(position))
 
-    async def taken(self, entry: _Entry, attempts: int) -> None:
+    async def taken(self, entry: _AtWorker, attempts: int) -> None:
         entry.taken, entry.attempts = True, attempts
         at = self._wall_clock().timestamp()
         await record_taken(self._stores.db, entry.id, attempts, at=at)
 
-    async def finished(self, entry: _Entry, result: Result) -> None:
+    async def finished(self, entry: _AtWorker, result: Result) -> None:
         """Record a worker's result and tell it (a database failure: the next pass tries
         again)."""
         at = self._wall_clock().timestamp()
@@ -323,7 +319,7 @@ class RemoteEngine:
             outcome = Cancelled(replaced=True)
         self._spawn(entry.observer.finish(outcome), f"finish-{entry.id}")
 
-    async def give_up(self, entry: _Entry, outcome: Cancelled | Failed) -> None:
+    async def give_up(self, entry: _AtWorker, outcome: Cancelled | Failed) -> None:
         """Record and tell an ending no worker will report (it is gone, or the queue is)."""
         if self._jobs.get(entry.id) is not entry:
             return
@@ -350,14 +346,14 @@ class RemoteEngine:
             return False
         return True
 
-    async def _abort(self, entry: _Entry) -> None:
+    async def _abort(self, entry: _AtWorker) -> None:
         """Ask the queue to stop the job now (upkeep asks again if it cannot be asked)."""
         try:
             await self._upkeep.settle(entry, await self._queue.job(str(entry.id)))
         except UNAVAILABLE as exc:
             self._probe.failed(exc)
 
-    async def _answer_here(self, entry: _Entry) -> None:
+    async def _answer_here(self, entry: _AtWorker) -> None:
         try:
             await run_job(
                 self._pipeline, entry.job, entry.control, entry.observer, self._on_outcome
@@ -371,11 +367,11 @@ class RemoteEngine:
             log.info("job_task_cancelled id=%d", entry.id)
         self._forget(entry)
 
-    async def _record_cancel(self, entry: _Entry) -> None:
+    async def _record_cancel(self, entry: _AtWorker) -> None:
         ending = Ending(JobState.CANCELLED, LinkOutcome.CANCELLED)
         await self._stores.outcomes.record(entry.id, entry.job.link_id, ending)
 
-    def _forget(self, entry: _Entry) -> None:
+    def _forget(self, entry: _AtWorker) -> None:
         if self._jobs.get(entry.id) is entry:
             del self._jobs[entry.id]
             self._release(entry.job.user_id)

@@ -4,7 +4,7 @@ In the hash `tgfetch:ledger:{job}`:
 - `part:N`: part N was delivered (Telegram's answer: message id, file_id, kind, route);
 - `out:N`: part N's last byte was let go (its fence passed) and its answer had not come yet;
   an attempt that finds this without `part:N` does not send again: the part is most likely in
-  the chat (issue 12's "answer lost": at most one copy);
+  the chat: an answer lost counts as sent (at most one copy);
 - `choice`: the user's format pick, so an attempt after it asks no more.
 
 A part is sent only under its claim (claim.py), which a second attempt of the same job (a
@@ -24,7 +24,7 @@ from typing import TypeVar
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
-from bot.jobs.pipeline import Deliverer
+from bot.jobs.run import Deliverer
 from bot.model.failures import JobError, StaleFileIdError, UnconfirmedDeliveryError
 from bot.model.job import FormatChoice
 from bot.model.media import MediaKind
@@ -33,16 +33,16 @@ from bot.remote.claim import Claim, ClaimLostError
 from bot.remote.redis_client import UNAVAILABLE, call
 from bot.remote.tuning import Tuning
 from bot.upload.album import Resent
-from bot.upload.types import Delivered, Delivery, Fence, ProgressFn
+from bot.upload.types import Delivery, Fence, ProgressFn, Uploaded
 
 log = logging.getLogger(__name__)
 
 CLAIM_POLL_S = 0.5  # how often a waiting attempt looks at another attempt's part
 
-T = TypeVar("T", Delivered, list[Delivered])
+T = TypeVar("T", Uploaded, list[Uploaded])
 Send = Callable[[ProgressFn, Fence], Awaitable[T]]
-_ONE: TypeAdapter[Delivered] = TypeAdapter(Delivered)
-_ALBUM: TypeAdapter[list[Delivered]] = TypeAdapter(list[Delivered])
+_ONE: TypeAdapter[Uploaded] = TypeAdapter(Uploaded)
+_ALBUM: TypeAdapter[list[Uploaded]] = TypeAdapter(list[Uploaded])
 
 
 class Ledger:
@@ -194,18 +194,16 @@ class LedgerDeliverer:
     def album_limit(self) -> int:
         return self._inner.album_limit
 
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
-        def send(watched: ProgressFn, fence: Fence) -> Awaitable[Delivered]:
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
+        def send(watched: ProgressFn, fence: Fence) -> Awaitable[Uploaded]:
             return self._inner.deliver(dataclasses.replace(delivery, fence=fence), watched)
 
         return await self._next(send, progress, _ONE)
 
-    async def send_album(
-        self, deliveries: list[Delivery], progress: ProgressFn
-    ) -> list[Delivered]:
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Uploaded]:
         """An album is one request: one part in the ledger, its answers kept together."""
 
-        def send(watched: ProgressFn, fence: Fence) -> Awaitable[list[Delivered]]:
+        def send(watched: ProgressFn, fence: Fence) -> Awaitable[list[Uploaded]]:
             fenced = [dataclasses.replace(d, fence=fence) for d in deliveries]
             return self._inner.send_album(fenced, watched)
 
@@ -218,8 +216,8 @@ class LedgerDeliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> list[Delivered]:
-        async def send(_watched: ProgressFn, fence: Fence) -> list[Delivered]:
+    ) -> list[Uploaded]:
+        async def send(_watched: ProgressFn, fence: Fence) -> list[Uploaded]:
             await fence()  # a resend is one small request: confirmed before it goes
             return await self._inner.resend_album(
                 chat_id, items, reply_to=reply_to, thread_id=thread_id
@@ -236,8 +234,8 @@ class LedgerDeliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> Delivered:
-        async def send(_watched: ProgressFn, fence: Fence) -> Delivered:
+    ) -> Uploaded:
+        async def send(_watched: ProgressFn, fence: Fence) -> Uploaded:
             await fence()
             return await self._inner.resend(
                 chat_id, kind, file_id, caption, reply_to=reply_to, thread_id=thread_id

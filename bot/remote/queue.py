@@ -79,7 +79,7 @@ _AFTER = {
 }
 
 
-class JobQueue(RedisQueue):
+class WorkQueue(RedisQueue):
     def __init__(self, client: Redis, tuning: Tuning) -> None:
         super().__init__(client, name=keys.QUEUE)
         self._sweep_wait = tuning.sweep_wait
@@ -118,7 +118,8 @@ class JobQueue(RedisQueue):
         does); nothing changes once it has ended or another attempt holds it."""
         if error == self.swept_error_message and job.status is not Status.ACTIVE:
             # SAQ sweeps a job in the active list not marked taken: most likely a worker
-            # between the two steps of its take (SAQ's pitfall 4), so only at a second sweep.
+            # between the two steps of its take (SAQ lists it active before it marks it taken), so
+            # only at a second sweep.
             untaken = (job.key, job.attempts)
             self._untaken.add(untaken)
             if untaken not in self._untaken_before:

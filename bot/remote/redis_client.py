@@ -117,9 +117,6 @@ class QueueProbe:
     def state(self) -> str:
         return "ok" if self.up else "unreachable"
 
-    def seconds_down(self) -> float:
-        return 0.0 if self.up else self._clock() - self._since
-
     async def check(self) -> bool:
         """One ping now; returns whether Redis answered."""
         try:

@@ -16,7 +16,7 @@ from saq.job import Status
 from bot.jobs.outcomes import Cancelled, Failed
 from bot.model.failures import FailureReason
 from bot.model.job import Job
-from bot.remote.queue import JobQueue
+from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe
 from bot.remote.tuning import Tuning
 from bot.remote.wire import Result, WireError
@@ -64,7 +64,7 @@ class Upkeep(Generic[W]):
         self,
         *,
         engine: Front[W],
-        queue: JobQueue,
+        queue: WorkQueue,
         probe: QueueProbe,
         tuning: Tuning,
         clock: Callable[[], float],

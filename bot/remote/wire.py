@@ -27,7 +27,7 @@ from bot.model.job import FormatChoice, Job
 from bot.store.cache import CachedFile
 from bot.store.outcomes import Ending
 
-VERSION = 2  # 1: the report streams of issue 17
+VERSION = 2  # every message's `v`: a front and a worker of other versions refuse each other
 
 
 class WireError(ValueError):

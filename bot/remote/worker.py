@@ -30,13 +30,14 @@ from bot.download.cancel import StopReason
 from bot.jobs.engine import JobReport
 from bot.jobs.fetch import cache_key
 from bot.jobs.outcomes import Delivered, Interrupted, Outcome, outcome_label
-from bot.jobs.pipeline import CacheLookup, Deliverer, Pipeline
+from bot.jobs.pipeline import CacheLookup, Pipeline
 from bot.jobs.record import JobRecorder
+from bot.jobs.run import Deliverer
 from bot.remote import keys
 from bot.remote.adapters import RemoteControl, RunReports
 from bot.remote.events import EventWriter
 from bot.remote.ledger import Ledger, LedgerDeliverer
-from bot.remote.queue import JobQueue
+from bot.remote.queue import WorkQueue
 from bot.remote.tuning import Tuning
 from bot.remote.wire import JobSpec, Result, WireError
 
@@ -49,7 +50,7 @@ CANCEL_DEADLINE_S = 3.0
 WRITE_RETRY_S = 1.0  # between tries of a result Redis did not answer
 
 
-class Cause(StrEnum):
+class StopCause(StrEnum):
     USER = "user"
     SWEEP = "sweep"
     STOP = "stop"
@@ -68,7 +69,7 @@ class Tenure:
     the heartbeat. Lost, the run stops: a sweep may have handed the job on already."""
 
     def __init__(
-        self, queue: JobQueue, job: SaqJob, tuning: Tuning, clock: Callable[[], float]
+        self, queue: WorkQueue, job: SaqJob, tuning: Tuning, clock: Callable[[], float]
     ) -> None:
         self._queue = queue
         self._job = job
@@ -110,7 +111,7 @@ class JobRunner:
         pipelines: PipelineFactory,
         deliverer: Deliverer,
         client: Redis,
-        queue: JobQueue,
+        queue: WorkQueue,
         events: EventWriter,
         tuning: Tuning,
         name: str,
@@ -171,8 +172,12 @@ class JobRunner:
             except asyncio.CancelledError:
                 cause = _cause(ctx, saq_job)
                 log.info("job_stopping id=%d by=%s", job.id, cause)
-                last = await _stop(work, control, user=cause is Cause.USER)
-                if cause is Cause.USER and last is not None and not isinstance(last, Interrupted):
+                last = await _stop(work, control, user=cause is StopCause.USER)
+                if (
+                    cause is StopCause.USER
+                    and last is not None
+                    and not isinstance(last, Interrupted)
+                ):
                     await self._finish(saq_job, tenure, reports, last, started)
                 raise  # SAQ ends the job (the user's abort) or runs it again (sweep, stop)
             outcome = await _stop(work, control, user=False)  # stopped if the job was lost
@@ -225,13 +230,13 @@ class JobRunner:
         return result
 
 
-def _cause(ctx: Context, saq_job: SaqJob) -> Cause:
+def _cause(ctx: Context, saq_job: SaqJob) -> StopCause:
     """Why SAQ cancelled the job: SAQ notes an abort's reason before it cancels the task."""
     task = ctx["worker"].job_task_contexts.get(saq_job)
     aborted = task["aborted"] if task is not None else None
     if aborted == USER_CANCEL:
-        return Cause.USER
-    return Cause.SWEEP if aborted is not None else Cause.STOP
+        return StopCause.USER
+    return StopCause.SWEEP if aborted is not None else StopCause.STOP
 
 
 async def _stop(
@@ -259,7 +264,7 @@ class QueueWorker(Worker[Context]):
 
 
 def build_worker(
-    queue: JobQueue, runner: JobRunner, *, slots: int, tuning: Tuning, name: str
+    queue: WorkQueue, runner: JobRunner, *, slots: int, tuning: Tuning, name: str
 ) -> QueueWorker:
     """At most `slots` jobs at once, each taken only when a slot is free (no prefetch)."""
     return QueueWorker(

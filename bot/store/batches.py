@@ -25,7 +25,7 @@ Step = Callable[[sqlite3.Connection, int], int]
 
 
 @dataclass(frozen=True, slots=True)
-class Pace:
+class BatchPace:
     """How big a batch is (it starts at `first` and is resized towards `target_s` a batch),
     and how long the writer is left to others after one."""
 
@@ -44,14 +44,14 @@ class Pace:
         return int(min(max(wanted, self.least), self.most))
 
 
-PACE = Pace()
+PACE = BatchPace()
 
 
 def _call(step: Step, limit: int, conn: sqlite3.Connection) -> int:
     return step(conn, limit)
 
 
-async def in_batches(db: Database, step: Step, pace: Pace = PACE, *, name: str = "") -> int:
+async def in_batches(db: Database, step: Step, pace: BatchPace = PACE, *, name: str = "") -> int:
     """Run `step` batch after batch until one does less than asked; returns the rows done."""
     done, size, batches, busy = 0, pace.first, 0, 0.0
     began = time.monotonic()

@@ -67,7 +67,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN reply_to INTEGER;
     ALTER TABLE file_cache ADD COLUMN more INTEGER NOT NULL DEFAULT 0;
     """,
-    # 3: files delivered in parts (issue 16). Each part a job delivered, as it goes (a restart
+    # 3: files delivered in parts. Each part a job delivered, as it goes (a restart
     # resumes after the last one; a part whose answer was lost has no file_id and is never
     # sent again); and every part of a cached file, so the same link is answered with all.
     """
@@ -95,18 +95,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (url_key, choice, part)
     );
     """,
-    # 4: jobs parked after a site refused them for now (issue 23: a 429, the bot check, a 5xx):
+    # 4: jobs parked after a site refused them for now (a 429, the bot check, a 5xx):
     # when the window began, when the next try is due, and why.
     """
     ALTER TABLE jobs ADD COLUMN parked_since REAL;
     ALTER TABLE jobs ADD COLUMN retry_at REAL;
     ALTER TABLE jobs ADD COLUMN park_reason TEXT;
     """,
-    # 5: a busy bot (issue 29). An index for every query run for a user or by the daily job
+    # 5: a busy bot. An index for every query run for a user or by the daily job
     # (tests/unit/test_query_plans.py names the query each serves), and links counted as they
     # come and end, by quarter hour (900 s; slot 0: all time), so /admin adds up a few hundred
     # rows instead of every link: built from the links kept, plus the running totals the
-    # purge kept of the links it removed (issue 15), which move here from meta.
+    # purge kept of the links it removed, which move here from meta.
     """
     CREATE INDEX jobs_link ON jobs(link_id);
     CREATE INDEX jobs_updated ON jobs(updated_at);

@@ -16,14 +16,10 @@ class PollMonitor:
         self.stall_seconds = stall_seconds
         self._clock = clock
         self._last = clock()
-        self.round_trips = 0
-        self.last_status: int | None = None
         self.fatal: str | None = None
 
     def record(self, status: int) -> None:
         self._last = self._clock()
-        self.round_trips += 1
-        self.last_status = status
         if status in (401, 404):
             # The token was revoked or is wrong: PTB stops polling for good after this.
             self.fatal = f"getUpdates answered {status} (token rejected)"

@@ -67,7 +67,6 @@ class OutboundStats:
 
     floods: Counter[str] = field(default_factory=Counter)  # 429s by the scope paused
     dropped: int = 0  # slot calls replaced or dropped before their turn
-    waited_s: float = 0.0  # turns' waits, summed
 
 
 class Turns:
@@ -136,7 +135,6 @@ class Turns:
                 older.future.set_exception(Dropped())
             self._slots[slot] = entry
         bisect.insort(self._pending, entry, key=lambda e: e.order)
-        began = self._clock()
         self._kick()
         try:
             await entry.future
@@ -149,7 +147,6 @@ class Turns:
         finally:
             if slot is not None and self._slots.get(slot) is entry:
                 del self._slots[slot]
-        self.stats.waited_s += self._clock() - began
 
     def _forget(self, entry: _Waiting) -> None:
         with contextlib.suppress(ValueError):

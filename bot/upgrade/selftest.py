@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-CHECKS = ("version", "guard_hooks", "guard_refuses_private", "generic_page", "js_runtime", "ejs")
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
 
 

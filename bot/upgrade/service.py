@@ -41,7 +41,7 @@ NEWEST = N_("✅ yt-dlp {version} is the newest.")
 FAILED = N_("❌ The yt-dlp update failed, and nothing changed: {why}")
 
 
-class Sender(Protocol):
+class AdminSender(Protocol):
     async def send(self, chat_id: int, text: str) -> None: ...
 
 
@@ -54,7 +54,7 @@ class YtdlpUpdates:
         data_dir: Path,
         mode: YtdlpUpdate,
         admins: tuple[int, ...],
-        sender: Sender,
+        sender: AdminSender,
         translator_of: Callable[[int], Awaitable[Translator]],
         restart: Callable[[], None] | None,
     ) -> None:

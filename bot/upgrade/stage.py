@@ -40,12 +40,11 @@ KEPT = frozenset({"yt-dlp", "yt-dlp-ejs"})  # always from the stage, even when e
 
 
 @dataclass(frozen=True, slots=True)
-class Result:
+class UpdateResult:
     """What an update did: the line it prints and its exit code."""
 
     line: str
     code: int
-    new_version: str | None = None  # set when the next start uses another yt-dlp
 
 
 class UpdateBusyError(Exception):
@@ -59,12 +58,12 @@ def current_version(data_dir: Path) -> str | None:
     return state.current if stage is not None else installed_version(data_dir)
 
 
-def update(data_dir: Path) -> Result:
+def update(data_dir: Path) -> UpdateResult:
     with _locked(data_dir):
         old = current_version(data_dir) or "none"
         newest = pip.newest_version()
         if old != "none" and version_key(newest) <= version_key(old):
-            return Result(f"already_newest version={old}", 0)
+            return UpdateResult(f"already_newest version={old}", 0)
         root = stage_root(data_dir)
         partial = root / f"{newest}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -74,7 +73,7 @@ def update(data_dir: Path) -> Result:
             _drop_what_the_venv_has(partial, data_dir)
             failed = self_test(partial, newest)
             if failed is not None:
-                return Result(f"self_test_failed version={newest} check={failed}", 1)
+                return UpdateResult(f"self_test_failed version={newest} check={failed}", 1)
             final = stage_path(data_dir, newest)
             shutil.rmtree(final, ignore_errors=True)
             partial.rename(final)
@@ -83,14 +82,14 @@ def update(data_dir: Path) -> Result:
         previous = read_state(data_dir).current if active_stage(data_dir) is not None else None
         write_state(data_dir, StageState(current=newest, previous=previous))
         _prune(data_dir)
-        return Result(f"updated from={old} to={newest}", 0, newest)
+        return UpdateResult(f"updated from={old} to={newest}", 0)
 
 
-def rollback(data_dir: Path) -> Result:
+def rollback(data_dir: Path) -> UpdateResult:
     with _locked(data_dir):
         state = read_state(data_dir)
         if state.current is None:
-            return Result("nothing_to_roll_back", 1)
+            return UpdateResult("nothing_to_roll_back", 1)
         old = current_version(data_dir) or "none"
         back = state.previous
         if back is not None and not (stage_path(data_dir, back) / "yt_dlp").is_dir():
@@ -98,7 +97,7 @@ def rollback(data_dir: Path) -> Result:
         write_state(data_dir, StageState(current=back, previous=None))
         new = current_version(data_dir) or "none"
         _prune(data_dir)
-        return Result(f"rolled_back from={old} to={new}", 0, new)
+        return UpdateResult(f"rolled_back from={old} to={new}", 0)
 
 
 def self_test(stage: Path, version: str) -> str | None:
@@ -183,6 +182,6 @@ def run_cli(data_dir: Path, args: list[str]) -> int:
     try:
         result = rollback(data_dir) if args == ["--rollback"] else update(data_dir)
     except (pip.PipError, UpdateBusyError, OSError) as exc:
-        result = Result(f"update_failed error={exc}", 1)
+        result = UpdateResult(f"update_failed error={exc}", 1)
     print(result.line)  # noqa: T201 - the command's answer
     return result.code

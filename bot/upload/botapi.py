@@ -36,7 +36,7 @@ from bot.telegram_io.failures import AnswerLostError, TooLargeError
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.album import Resent, input_media, resent_media
 from bot.upload.progress_file import ProgressFile, offset
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivery, ProgressFn, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class BotApiUploader:
         self._answer_timeout = answer_timeout
         self._limit = LOCAL_BOT_API_UPLOAD_LIMIT if local_mode else BOT_API_UPLOAD_LIMIT
 
-    async def send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+    async def send(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         """Upload the file as its kind; a kind Telegram refuses for it goes as a document. In a
         forum topic a reply to a message that is gone is refused (allow_sending_without_reply
         does not hold there): the file goes into the topic without the reply."""
@@ -91,7 +91,7 @@ class BotApiUploader:
             log.info("botapi_reply_dropped method=send")
             return await self._send(dataclasses.replace(delivery, reply_to=None), progress)
 
-    async def _send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+    async def _send(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         kind = delivery.info.kind
         try:
             async with self._refusals(delivery.size, fallback=kind is not MediaKind.DOCUMENT):
@@ -116,7 +116,7 @@ class BotApiUploader:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> Delivered:
+    ) -> Uploaded:
         """Send a file Telegram already has by its file_id; a stale id raises StaleFileIdError."""
         sent = _Sent(chat_id, caption, MediaInfo(kind), 0, reply_to, thread_id)
         try:
@@ -133,9 +133,7 @@ class BotApiUploader:
             raise
         return _delivered(message, kind)
 
-    async def send_album(
-        self, deliveries: list[Delivery], progress: ProgressFn
-    ) -> list[Delivered]:
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Uploaded]:
         """Upload 2 to 10 files as one album, each with its caption; the progress is of all."""
         try:
             return await self._send_album(deliveries, progress)
@@ -148,7 +146,7 @@ class BotApiUploader:
 
     async def _send_album(
         self, deliveries: list[Delivery], progress: ProgressFn
-    ) -> list[Delivered]:
+    ) -> list[Uploaded]:
         first = deliveries[0]
         total = sum(d.size for d in deliveries)
 
@@ -187,7 +185,7 @@ class BotApiUploader:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> list[Delivered]:
+    ) -> list[Uploaded]:
         """Send files Telegram already has as one album; a stale id raises StaleFileIdError."""
         media = [resent_media(item) for item in items]
         try:
@@ -380,7 +378,7 @@ class _MediaRefused(Exception):
         self.message = message
 
 
-def _delivered(message: Message, wanted: MediaKind) -> Delivered:
+def _delivered(message: Message, wanted: MediaKind) -> Uploaded:
     files = {
         MediaKind.ANIMATION: message.animation,  # an animation's Message has a document too
         MediaKind.VIDEO: message.video,
@@ -390,7 +388,7 @@ def _delivered(message: Message, wanted: MediaKind) -> Delivered:
     for kind in (wanted, *(k for k in files if k is not wanted)):
         sent = files[kind]
         if sent is not None:
-            return Delivered(message.message_id, sent.file_id, kind, ROUTE)
+            return Uploaded(message.message_id, sent.file_id, kind, ROUTE)
     # Telegram took the file (it answered with success): most likely in the chat.
     log.warning("botapi_answer_unreadable error='answer had no file'")
     raise UnconfirmedDeliveryError(ROUTE, "answer had no file")

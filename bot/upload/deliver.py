@@ -10,12 +10,12 @@ from bot.model.media import MediaKind
 from bot.upload.album import Resent
 from bot.upload.botapi import BotApiUploader
 from bot.upload.mtproto import MtprotoUploader
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivery, ProgressFn, Uploaded
 
 log = logging.getLogger(__name__)
 
 
-class Deliverer:
+class RouteDeliverer:
     """Sends finished files into chats by whichever route can carry them."""
 
     def __init__(
@@ -30,7 +30,7 @@ class Deliverer:
         """The largest file some configured route can carry (Telegram's 2000 MB via MTProto)."""
         return upload_capacity(self._limit, self._mtproto is not None)
 
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         """Send the file; too large for every configured route raises TOO_LARGE_FOR_TELEGRAM."""
         if delivery.size <= self._limit:
             try:
@@ -54,9 +54,7 @@ class Deliverer:
         """The largest file an album may carry (albums go through the Bot API only)."""
         return self._limit
 
-    async def send_album(
-        self, deliveries: list[Delivery], progress: ProgressFn
-    ) -> list[Delivered]:
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Uploaded]:
         """Send 2 to 10 files, each within `album_limit`, as one album."""
         return await self._botapi.send_album(deliveries, progress)
 
@@ -67,7 +65,7 @@ class Deliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> list[Delivered]:
+    ) -> list[Uploaded]:
         return await self._botapi.resend_album(
             chat_id, items, reply_to=reply_to, thread_id=thread_id
         )
@@ -81,7 +79,7 @@ class Deliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> Delivered:
+    ) -> Uploaded:
         """Send a file Telegram already has; raises StaleFileIdError when the id is gone."""
         return await self._botapi.resend(
             chat_id, kind, file_id, caption, reply_to=reply_to, thread_id=thread_id

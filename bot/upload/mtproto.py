@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.model.failures import DeliveryError, FailureReason
 from bot.model.media import MediaKind
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivery, ProgressFn, Uploaded
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -86,7 +86,7 @@ class MtprotoUploader:
             return MtprotoState.IDLE if self._starts_done == 0 else MtprotoState.DISCONNECTED
         return MtprotoState.CONNECTED if self._client.is_connected else MtprotoState.DISCONNECTED
 
-    async def send(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+    async def send(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         """Upload the file; flood waits are waited out up to `flood_wait_limit` seconds in all."""
         errors = _pyrogram_errors()
         kind = delivery.info.kind
@@ -258,7 +258,7 @@ async def _send(
     )
 
 
-def _delivered(message: SentMessage | None, kind: MediaKind) -> Delivered:
+def _delivered(message: SentMessage | None, kind: MediaKind) -> Uploaded:
     if message is None:
         raise DeliveryError(FailureReason.UPLOAD_FAILED, "upload was stopped")
     files = {
@@ -270,5 +270,5 @@ def _delivered(message: SentMessage | None, kind: MediaKind) -> Delivered:
     for sent_kind in (kind, *files):
         sent = files[sent_kind]
         if sent is not None:
-            return Delivered(message.id, sent.file_id, sent_kind, ROUTE)
+            return Uploaded(message.id, sent.file_id, sent_kind, ROUTE)
     raise DeliveryError(FailureReason.UPLOAD_FAILED, "answer had no file")

@@ -19,7 +19,7 @@ _DEFAULT_PROXY_PORTS = {"socks5": 1080, "http": 8080}
 UploadProgress = Callable[[int, int], Awaitable[None]]
 
 
-class SentFile(Protocol):
+class SentMedia(Protocol):
     """The file object of a sent message."""
 
     @property
@@ -32,13 +32,13 @@ class SentMessage(Protocol):
     @property
     def id(self) -> int: ...
     @property
-    def document(self) -> SentFile | None: ...
+    def document(self) -> SentMedia | None: ...
     @property
-    def video(self) -> SentFile | None: ...
+    def video(self) -> SentMedia | None: ...
     @property
-    def audio(self) -> SentFile | None: ...
+    def audio(self) -> SentMedia | None: ...
     @property
-    def animation(self) -> SentFile | None: ...
+    def animation(self) -> SentMedia | None: ...
 
 
 class MtprotoClient(Protocol):
@@ -223,23 +223,3 @@ def pyrogram_factory(
         return PyrogramClient(client, connections)
 
     return build
-
-
-def resolve_factory(spec: str, settings: Settings) -> Callable[[], MtprotoClient]:
-    """The client factory MTPROTO_CLIENT_FACTORY names ("module:callable"), or pyrogram's.
-
-    The callable receives `settings` and returns a zero-argument client factory.
-    """
-    if not spec.strip():
-        return pyrogram_factory(settings)
-    module_name, _, attr = spec.strip().partition(":")
-    if not module_name or not attr:
-        raise ConfigError("config error: MTPROTO_CLIENT_FACTORY: must be 'module:callable'")
-    try:
-        builder = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"config error: MTPROTO_CLIENT_FACTORY: cannot load {spec}") from exc
-    factory = builder(settings)
-    if not callable(factory):
-        raise ConfigError(f"config error: MTPROTO_CLIENT_FACTORY: {spec} gave no factory")
-    return factory  # type: ignore[no-any-return]

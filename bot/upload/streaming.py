@@ -30,7 +30,7 @@ from bot.telegram_io.lanes import Lanes, Priority
 from bot.telegram_io.request import StreamedData
 from bot.telegram_io.timeouts import DEFAULT_ANSWER_TIMEOUT_S, upload_read_timeout
 from bot.upload.botapi import CONNECT_TIMEOUT_S, POOL_TIMEOUT_S, ROUTE, WRITE_TIMEOUT_S
-from bot.upload.types import Delivered, Document, ProgressFn
+from bot.upload.types import ProgressFn, StreamedDocument, Uploaded
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,8 @@ class StreamingUploader:
         self.limit = limit  # the largest file this route takes (the Bot API's upload limit)
 
     async def send(
-        self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
-    ) -> Delivered | None:
+        self, document: StreamedDocument, data: AsyncIterable[bytes], progress: ProgressFn
+    ) -> Uploaded | None:
         """sendDocument with the file's bytes from `data` (exactly `document.size` of them);
         None when it was not sent (refused, or broken before the body was whole)."""
         fields = {
@@ -175,7 +175,7 @@ class StreamingUploader:
             log.warning("botapi_answer_unreadable error='answer had no file'")
             raise UnconfirmedDeliveryError(ROUTE, "answer had no file")
         log.info("botapi_uploaded method=sendDocument size=%d kind=document streamed=1", body.size)
-        return Delivered(message.message_id, message.document.file_id, MediaKind.DOCUMENT, ROUTE)
+        return Uploaded(message.message_id, message.document.file_id, MediaKind.DOCUMENT, ROUTE)
 
 
 def _param(name: str, value: str) -> str:

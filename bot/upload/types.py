@@ -32,8 +32,8 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivered:
-    """What Telegram answered: enough to resend the same file later by file_id."""
+class Uploaded:
+    """What Telegram answered to an upload: enough to resend the same file later by file_id."""
 
     message_id: int
     file_id: str
@@ -42,7 +42,7 @@ class Delivered:
 
 
 @dataclass(frozen=True, slots=True)
-class Document:
+class StreamedDocument:
     """A document sent while its file is still arriving (streaming.py): where, what, its size."""
 
     chat_id: int

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import Daemon
+from tests.e2e.daemon import MAIN, Daemon
 from tests.fakes.bot_api import FakeBotApi
 
 StartDaemon = Callable[..., Awaitable[Daemon]]
+SEAMED_MAIN = Path(__file__).resolve().parent / "seamed_main.py"
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ def data_dir(tmp_path: Path) -> Path:
 async def start_daemon(
     bot_api: FakeBotApi, data_dir: Path, tmp_path: Path
 ) -> AsyncIterator[StartDaemon]:
-    """Starts `python main.py` with test settings (overridable) and waits until it polls."""
+    """Starts `python main.py` with test settings (overridable) and waits until it polls;
+    with TEST_DNS or TEST_MTPROTO among them, the daemon with those fakes (seamed_main.py)."""
     daemons: list[Daemon] = []
 
     async def start(wait: bool = True, **overrides: str) -> Daemon:
@@ -36,7 +38,8 @@ async def start_daemon(
             "LOG_LEVEL": "INFO",
         }
         env.update(overrides)
-        daemon = Daemon(env, cwd=tmp_path)
+        seamed = {"TEST_DNS", "TEST_MTPROTO"} & overrides.keys()
+        daemon = Daemon(env, cwd=tmp_path, main=SEAMED_MAIN if seamed else MAIN)
         daemons.append(daemon)
         await daemon.start()
         if wait:

@@ -1,9 +1,11 @@
-"""`python tests/e2e/seamed_main.py`: the daemon with a test's DNS in its URL guard.
+"""`python tests/e2e/seamed_main.py`: the daemon with a test's fakes in its seams.
 
-TEST_DNS (JSON, name -> addresses) answers every lookup the guard makes instead of the system's
-resolver, and only the addresses in TEST_PUBLIC (comma-separated) count as public: loopback
-servers then play a site on the internet and one on the private side, as the unit tests of
-the guard do (tests/unit/test_safety.py). The rest is `python main.py`.
+TEST_DNS (JSON, name -> addresses) answers every lookup the URL guard makes instead of the
+system's resolver, and only the addresses in TEST_PUBLIC (comma-separated) count as public:
+loopback servers then play a site on the internet and one on the private side, as the unit
+tests of the guard do (tests/unit/test_safety.py). TEST_MTPROTO=file gives MTProto uploads to
+the fake client, which records them in DATA_DIR (tests/fakes/mtproto.py). The rest is
+`python main.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.config.settings import Settings
 from bot.daemon.launch import main
+from bot.daemon.seams import Seams
 from bot.download.safety import UrlGuard
+from tests.fakes.mtproto import file_factory
 
 DNS: dict[str, list[str]] = json.loads(os.environ.get("TEST_DNS", "{}"))
 PUBLIC = frozenset(filter(None, os.environ.get("TEST_PUBLIC", "").split(",")))
@@ -43,5 +47,14 @@ def guard(settings: Settings) -> UrlGuard:
     )
 
 
+def seams() -> Seams:
+    chosen = Seams()
+    if "TEST_DNS" in os.environ:
+        chosen = Seams(guard=guard, mtproto=chosen.mtproto)
+    if os.environ.get("TEST_MTPROTO") == "file":
+        chosen = Seams(guard=chosen.guard, mtproto=file_factory)
+    return chosen
+
+
 if __name__ == "__main__":
-    sys.exit(main(guard_factory=guard))
+    sys.exit(main(seams=seams()))

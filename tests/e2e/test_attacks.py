@@ -55,7 +55,8 @@ async def survived(
     await daemon.wait_log(f"job_end id={job_id} ")
     assert daemon.alive
     assert sampler.peak_rss < RSS_BOUND, f"peak {sampler.peak_rss / MB:.0f} MB"
-    assert not any((data_dir / "jobs").iterdir())
+    left = sorted(str(p.relative_to(data_dir)) for p in (data_dir / "jobs").rglob("*"))
+    assert not left, f"left behind after job_end: {left}"
     assert "Traceback" not in daemon.output, daemon.output
 
 
@@ -243,5 +244,6 @@ async def test_decode_bombs_get_their_file_or_an_answer_within_the_memory_bound(
     # ^ the daemon itself has no ceiling: only its children do
     assert re.search(r"Max data size\s+unlimited", limits), limits
     assert daemon.alive
-    assert not any((data_dir / "jobs").iterdir())
+    left = sorted(str(p.relative_to(data_dir)) for p in (data_dir / "jobs").rglob("*"))
+    assert not left, f"left behind after job_end: {left}"
     assert "Traceback" not in daemon.output, daemon.output

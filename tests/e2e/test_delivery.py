@@ -56,7 +56,7 @@ async def test_over_50_mb_goes_through_mtproto(
     daemon = await start_daemon(
         API_ID="12345",
         API_HASH="0123456789abcdef0123456789abcdef",
-        MTPROTO_CLIENT_FACTORY="tests.fakes.mtproto:file_factory",
+        TEST_MTPROTO="file",
     )
     size = 51 * MB
     bot_api.push_message(USER, media.url(f"/file/big.bin?size={size}"))

@@ -71,19 +71,6 @@ async def test_a_rejected_token_at_start_is_one_line(
     assert_clean_exit(daemon, "failed_start", 1)
 
 
-async def test_a_bad_setting_found_while_wiring_exits_2(start_daemon: StartDaemon) -> None:
-    daemon = await start_daemon(
-        wait=False,
-        API_ID="12345",
-        API_HASH="0123456789abcdef0123456789abcdef",
-        MTPROTO_CLIENT_FACTORY="no.such.module:factory",
-    )
-    assert await daemon.wait_exit(15) == 2
-    [failed] = [line for line in daemon.lines if "startup_failed" in line]
-    assert "startup_failed config error: MTPROTO_CLIENT_FACTORY" in failed
-    assert_clean_exit(daemon, "failed_start", 2)
-
-
 async def test_a_token_revoked_while_polling_goes_through_the_orderly_stop(
     bot_api: FakeBotApi, start_daemon: StartDaemon
 ) -> None:

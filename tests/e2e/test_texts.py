@@ -64,7 +64,7 @@ async def test_with_mtproto_help_says_2_gb(bot_api: FakeBotApi, start_daemon: St
     daemon = await start_daemon(
         API_ID="12345",
         API_HASH="0123456789abcdef0123456789abcdef",
-        MTPROTO_CLIENT_FACTORY="tests.fakes.mtproto:file_factory",
+        TEST_MTPROTO="file",
         MAX_FILE_SIZE_MB="1500",
     )
     await daemon.wait_log("file_limit limit_mb=1500 route=mtproto")

@@ -2,7 +2,7 @@
 
 `FakeMtproto` is what a test holds: its `factory` makes `FakeMtprotoClient`s (one per start of
 MtprotoUploader) that share its records and its queued misbehaviour. `file_factory` is the
-`MTPROTO_CLIENT_FACTORY` an end-to-end test names ("tests.fakes.mtproto:file_factory") so the
+factory tests/e2e/seamed_main.py gives the daemon (TEST_MTPROTO=file) so the
 daemon subprocess writes each upload as one JSON line to `DATA_DIR/fake-mtproto.jsonl`.
 """
 
@@ -328,7 +328,7 @@ def _append(path: Path, line: str) -> None:
 
 
 def file_factory(settings: Settings) -> Callable[[], FakeMtprotoClient]:
-    """MTPROTO_CLIENT_FACTORY for end-to-end tests: uploads go to DATA_DIR/fake-mtproto.jsonl."""
+    """The MTProto seam for end-to-end tests: uploads go to DATA_DIR/fake-mtproto.jsonl."""
     return FakeMtproto(record_to=settings.data_dir / FILE_NAME).factory
 
 

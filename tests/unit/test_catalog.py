@@ -55,6 +55,9 @@ def source_strings() -> dict[MsgId, list[str]]:
             assert isinstance(plural, str), f"bot/{filename}:{lineno}: {message!r}"
             key = (singular, plural)
         found.setdefault(key, []).append(f"bot/{filename}:{lineno}")
+    # Every check below reads this: an extraction that found nothing must not pass them all.
+    assert len(found) > 200, f"the extractor found {len(found)} strings in bot/"
+    assert "✖️ Cancelled." in found, "the extractor missed a tr() call the presenter makes"
     return found
 
 
@@ -119,12 +122,14 @@ def test_there_is_a_catalog_besides_english() -> None:
 
 
 def test_source_strings_are_valid_templates() -> None:
-    for key, where in source_strings().items():
+    found = source_strings()
+    for key, where in found.items():
         for text in (key,) if isinstance(key, str) else key:
             try:
                 fields(text)
             except ValueError as exc:
                 pytest.fail(f"{where[0]}: {text!r} is not a valid str.format template: {exc}")
+    assert any(fields(key) for key in found if isinstance(key, str))  # some have {placeholders}
 
 
 def test_both_english_forms_have_the_same_placeholders() -> None:

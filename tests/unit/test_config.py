@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import ConfigError, Groups, load_settings
+from bot.config.settings import ConfigError, Groups, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -118,3 +118,20 @@ def test_bad_values_name_the_setting(
     message = str(info.value)
     assert message.startswith(line)
     assert "\n" not in message
+
+
+def test_a_bad_setting_found_after_loading_exits_2_with_its_line() -> None:
+    from bot.daemon.lifecycle import startup_failure
+
+    error = ConfigError("config error: API_ID and API_HASH are required for MTProto uploads")
+    assert startup_failure(error) == (str(error), 2)
+
+
+def test_every_setting_is_in_env_example_and_in_the_operators_table() -> None:
+    root = Path(__file__).resolve().parents[2]
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    table = (root / "docs" / "OPERATIONS.md").read_text(encoding="utf-8")
+    names = [name.upper() for name in Settings.model_fields]
+    assert "BOT_TOKEN" in names
+    assert [n for n in names if n not in example] == [], ".env.example lacks them"
+    assert [n for n in names if f"`{n}`" not in table] == [], "docs/OPERATIONS.md lacks them"

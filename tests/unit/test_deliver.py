@@ -1,4 +1,4 @@
-"""Deliverer: the Bot API up to its limit, MTProto above it, a clear error without MTProto."""
+"""RouteDeliverer: the Bot API up to its limit, MTProto above it, a clear error without MTProto."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.model.media import MediaInfo, MediaKind
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.botapi import BotApiUploader
-from bot.upload.deliver import Deliverer
+from bot.upload.deliver import RouteDeliverer
 from bot.upload.mtproto import MtprotoUploader
 from bot.upload.types import Delivery
 from tests.fakes.bot_api import FakeBotApi
@@ -70,7 +70,7 @@ async def test_small_file_goes_through_the_bot_api(
     tmp_path: Path,
 ) -> None:
     hub, uploader = mtproto
-    deliverer = Deliverer(botapi(bot_api, http), uploader, LIMIT)
+    deliverer = RouteDeliverer(botapi(bot_api, http), uploader, LIMIT)
 
     delivered = await deliverer.deliver(make_delivery(tmp_path, LIMIT), ignore)
 
@@ -86,7 +86,7 @@ async def test_large_file_goes_through_mtproto(
     tmp_path: Path,
 ) -> None:
     hub, uploader = mtproto
-    deliverer = Deliverer(botapi(bot_api, http), uploader, LIMIT)
+    deliverer = RouteDeliverer(botapi(bot_api, http), uploader, LIMIT)
 
     delivered = await deliverer.deliver(make_delivery(tmp_path, LIMIT + 1), ignore)
 
@@ -98,7 +98,7 @@ async def test_large_file_goes_through_mtproto(
 async def test_large_file_without_mtproto_says_why(
     bot_api: FakeBotApi, http: list[RetryingRequest], tmp_path: Path
 ) -> None:
-    deliverer = Deliverer(botapi(bot_api, http), None, LIMIT)
+    deliverer = RouteDeliverer(botapi(bot_api, http), None, LIMIT)
 
     with pytest.raises(DeliveryError) as caught:
         await deliverer.deliver(make_delivery(tmp_path, LIMIT + 1), ignore)
@@ -114,7 +114,7 @@ async def test_bot_api_413_falls_back_to_mtproto(
     hub, uploader = mtproto
     async with FakeBotApi(upload_limit=LIMIT) as api:
         # The deliverer believes the Bot API takes 50 MB; this server says otherwise.
-        deliverer = Deliverer(botapi(api, http), uploader, 50 * MB)
+        deliverer = RouteDeliverer(botapi(api, http), uploader, 50 * MB)
         delivered = await deliverer.deliver(make_delivery(tmp_path, 2 * MB), ignore)
         statuses = [c.status for c in api.calls_of("sendDocument")]
 
@@ -127,7 +127,7 @@ async def test_bot_api_413_without_mtproto_is_too_large(
     http: list[RetryingRequest], tmp_path: Path
 ) -> None:
     async with FakeBotApi(upload_limit=LIMIT) as api:
-        deliverer = Deliverer(botapi(api, http), None, 50 * MB)
+        deliverer = RouteDeliverer(botapi(api, http), None, 50 * MB)
         with pytest.raises(DeliveryError) as caught:
             await deliverer.deliver(make_delivery(tmp_path, 2 * MB), ignore)
 
@@ -137,7 +137,7 @@ async def test_bot_api_413_without_mtproto_is_too_large(
 async def test_resend_goes_through_the_bot_api(
     bot_api: FakeBotApi, http: list[RetryingRequest], tmp_path: Path
 ) -> None:
-    deliverer = Deliverer(botapi(bot_api, http), None, LIMIT)
+    deliverer = RouteDeliverer(botapi(bot_api, http), None, LIMIT)
     first = await deliverer.deliver(make_delivery(tmp_path, 1000), ignore)
 
     again = await deliverer.resend(CHAT, MediaKind.DOCUMENT, first.file_id, "cap")

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.ops.health import HealthServer, HealthSnapshot
+from bot.ops.health import HealthSnapshot
+from bot.ops.health_server import HealthServer
 from bot.ops.metrics import Metrics
 
 SAMPLE = re.compile(

@@ -10,7 +10,7 @@ import pytest
 
 from bot.download.cancel import CancelToken
 from bot.download.http import HttpFetcher
-from bot.download.resume import NOTE, ResumePoint, load, write
+from bot.download.resume import NOTE, ResumePoint, load_note, write_note
 from bot.model.failures import FailureReason, FetchError
 from tests.fakes.media_server import MediaServer
 
@@ -38,7 +38,7 @@ async def http() -> AsyncIterator[HttpFetcher]:
 
 async def download(http: HttpFetcher, url: str, folder: Path) -> tuple[Path, list[int]]:
     seen: list[int] = []
-    point = load(folder, url)
+    point = load_note(folder, url)
     async with http.open(url, point) as response:
         saved = await http.save(
             response,
@@ -74,7 +74,7 @@ async def test_a_noted_part_is_continued_from_where_it_stopped(
 ) -> None:
     url = media.url(f"/file/a.bin?size={SIZE}")
     (tmp_path / "a.bin").write_bytes(MediaServer.expected_bytes("a.bin", 120_000))
-    write(tmp_path, ResumePoint(url, "a.bin", '"a.bin-300000"', SIZE))
+    write_note(tmp_path, ResumePoint(url, "a.bin", '"a.bin-300000"', SIZE))
     path, seen = await download(http, url, tmp_path)
     assert path.read_bytes() == MediaServer.expected_bytes("a.bin", SIZE)
     assert media.ranges == [(f"/file/a.bin?size={SIZE}", "bytes=120000-", 206)]
@@ -88,7 +88,7 @@ async def test_a_range_that_is_not_the_rest_fails_and_forgets_the_note(
     url = media.url(f"/file/a.bin?size={SIZE}")
     (tmp_path / "a.bin").write_bytes(b"x" * 1000)
     # The same version, by its ETag, but a note that says it is larger than it is.
-    write(tmp_path, ResumePoint(url, "a.bin", '"a.bin-300000"', SIZE * 2))
+    write_note(tmp_path, ResumePoint(url, "a.bin", '"a.bin-300000"', SIZE * 2))
     with pytest.raises(FetchError) as caught:
         await download(http, url, tmp_path)
     assert caught.value.reason is FailureReason.CONNECTION_LOST
@@ -99,7 +99,7 @@ async def test_a_small_file_is_never_noted(
     http: HttpFetcher, media: MediaServer, tmp_path: Path
 ) -> None:
     url = media.url("/file/small.bin?size=50000")
-    point = load(tmp_path, url)
+    point = load_note(tmp_path, url)
     async with http.open(url, point) as response:
         assert response.headers["etag"]
         await http.save(response, tmp_path, lambda done, total: None, CancelToken(), url=url)

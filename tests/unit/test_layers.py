@@ -1,5 +1,6 @@
-"""The packages of bot/ form layers: no package imports one that imports it back, however
-indirectly, type-only imports (under TYPE_CHECKING) and imports inside functions included."""
+"""The packages of bot/ form layers, and so do its files: nothing imports what imports it back,
+however indirectly, type-only imports (under TYPE_CHECKING) and imports inside functions
+included. No two classes share a name, and nothing of bot/ is imported under another name."""
 
 from __future__ import annotations
 
@@ -84,6 +85,74 @@ def cycles(edges: Edges) -> list[list[str]]:
     return found
 
 
+def file_graph() -> Edges:
+    """Each file of bot/ -> the files of bot/ it imports (a package stands for its __init__)."""
+    edges: Edges = defaultdict(lambda: defaultdict(list))
+    for path in sorted(BOT.rglob("*.py")):
+        here = str(path.relative_to(BOT.parent))
+        for module in imports_of(path):
+            there = _file_of(module)
+            if there is not None and there != here:
+                edges[here][there].append(module)
+    return edges
+
+
+def _file_of(module: str) -> str | None:
+    """bot.jobs.run -> bot/jobs/run.py; bot.jobs -> bot/jobs/__init__.py; a name -> None."""
+    if module.split(".")[0] != "bot":
+        return None
+    relative = Path(*module.split("."))
+    if (BOT.parent / relative).with_suffix(".py").is_file():
+        return str(relative.with_suffix(".py"))
+    if (BOT.parent / relative / "__init__.py").is_file():
+        return str(relative / "__init__.py")
+    return None
+
+
+def test_no_file_imports_one_that_imports_it_back() -> None:
+    edges = file_graph()
+    found = cycles(edges)
+    report = [
+        f"{a} -> {b}"
+        for component in found
+        for a in component
+        for b in edges.get(a, {})
+        if b in component
+    ]
+    assert not found, "files in a cycle: " + repr(found) + "\n" + "\n".join(report)
+
+
+def test_the_file_reader_sees_a_cycle(tmp_path: Path) -> None:
+    assert _file_of("bot.jobs.pipeline") == "bot/jobs/pipeline.py"
+    assert _file_of("bot.jobs") == "bot/jobs/__init__.py"
+    assert _file_of("bot.jobs.pipeline.Pipeline") is None  # a name, not a module
+    edges: Edges = {"a.py": {"b.py": ["x"]}, "b.py": {"c.py": ["y"]}, "c.py": {"a.py": ["z"]}}
+    assert cycles(edges) == [["a.py", "b.py", "c.py"]]
+
+
+def test_no_two_classes_share_a_name() -> None:
+    where: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(BOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                where[node.name].append(str(path.relative_to(BOT.parent)))
+    shared = {name: places for name, places in where.items() if len(places) > 1}
+    assert not shared, shared
+
+
+def test_nothing_of_bot_is_imported_under_another_name() -> None:
+    renamed = []
+    for path in sorted(BOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot"):
+                renamed += [
+                    f"{path.relative_to(BOT.parent)}: {alias.name} as {alias.asname}"
+                    for alias in node.names
+                    if alias.asname and alias.asname != alias.name
+                ]
+    assert not renamed, renamed
+
+
 def test_no_package_imports_one_that_imports_it_back() -> None:
     edges = package_graph()
     found = cycles(edges)
@@ -118,3 +187,15 @@ def test_the_model_sits_below_everything() -> None:
     assert set(edges.get("model", {})) <= {"bot"}
     for low in ("download", "store", "upload"):
         assert "jobs" not in edges.get(low, {}), edges[low]["jobs"]
+
+
+MAX_LINES = 400  # a file longer than this does more than one job: split it along what it does
+
+
+def test_no_file_of_bot_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(BOT)): n
+        for path in BOT.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these files: {long}"

@@ -23,7 +23,7 @@ from bot.remote.ledger import Ledger, LedgerDeliverer
 from bot.remote.redis_client import quick_client, reply
 from bot.remote.tuning import Tuning
 from bot.upload.album import Resent
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivery, ProgressFn, Uploaded
 from tests.freeze_proxy import FreezeProxy
 from tests.redis_server import RedisServer
 
@@ -53,15 +53,13 @@ class Telegram:
     def album_limit(self) -> int:
         return 50 * 1024 * 1024
 
-    async def send_album(
-        self, deliveries: list[Delivery], progress: ProgressFn
-    ) -> list[Delivered]:
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Uploaded]:
         await self._last_byte(deliveries[0], progress)
         sent = []
         for one in deliveries:
             self.sent.append(one.filename)
             n = len(self.sent)
-            sent.append(Delivered(n, f"file-{n}", MediaKind.VIDEO, "botapi"))
+            sent.append(Uploaded(n, f"file-{n}", MediaKind.VIDEO, "botapi"))
         if self.lose_answer:
             raise UnconfirmedDeliveryError("botapi", "answer lost")
         return sent
@@ -73,17 +71,17 @@ class Telegram:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> list[Delivered]:
+    ) -> list[Uploaded]:
         raise AssertionError("albums go one by one through the ledger")
 
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         await self._last_byte(delivery, progress)
         if self.after_fence is not None:
             await self.after_fence.wait()
         self.sent.append(delivery.filename)
         if self.lose_answer:
             raise UnconfirmedDeliveryError("botapi", "answer lost")
-        return Delivered(len(self.sent), f"file-{len(self.sent)}", MediaKind.DOCUMENT, "botapi")
+        return Uploaded(len(self.sent), f"file-{len(self.sent)}", MediaKind.DOCUMENT, "botapi")
 
     async def resend(
         self,
@@ -94,9 +92,9 @@ class Telegram:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> Delivered:
+    ) -> Uploaded:
         self.sent.append(file_id)
-        return Delivered(len(self.sent), file_id, kind, "botapi")
+        return Uploaded(len(self.sent), file_id, kind, "botapi")
 
     async def _last_byte(self, delivery: Delivery, progress: ProgressFn) -> None:
         progress(SIZE, SIZE)  # every byte read, the last one held

@@ -12,7 +12,7 @@ from bot.config.settings import Settings
 from bot.handlers.admin_panel import large_files_text
 from bot.handlers.start import help_text, welcome
 from bot.i18n import I18n
-from bot.upload.deliver import Deliverer
+from bot.upload.deliver import RouteDeliverer
 
 MB = 1024 * 1024
 MTPROTO = {"api_id": 12345, "api_hash": "0123456789abcdef0123456789abcdef"}
@@ -47,7 +47,7 @@ def test_the_deliverer_carries_what_users_are_told(values: dict[str, Any]) -> No
     # Only the routes' presence matters to the capacity: no uploader is called here.
     botapi: Any = object()
     mtproto: Any = object() if config.mtproto_enabled else None
-    deliverer = Deliverer(botapi, mtproto, config.bot_api_upload_limit)
+    deliverer = RouteDeliverer(botapi, mtproto, config.bot_api_upload_limit)
     assert file_limit(config).capacity == deliverer.capacity
 
 

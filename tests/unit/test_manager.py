@@ -124,6 +124,16 @@ async def submit(manager: JobManager, user: int, n: int) -> Any:
     )
 
 
+async def until_no_task_can_write() -> None:
+    """Every job's task and status writer has ended: no edit can land after this."""
+    while tasks := [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("job-", "status-")) and not t.done()
+    ]:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_positions_never_overwrite_a_started_or_finished_job(db: Database) -> None:
     runner, ui = ScriptedPipeline(), SlowUI()
     manager = make(db, runner, ui, max_queued=30)
@@ -134,7 +144,7 @@ async def test_positions_never_overwrite_a_started_or_finished_job(db: Database)
     results = await asyncio.gather(*(submit(manager, 10 + n, n) for n in range(20)))
     assert sorted(r.position for r in results)[0] == 0
     await asyncio.wait_for(runner.all_done.wait(), 10)
-    await asyncio.sleep(0.2)  # let any stale edit that was still in flight land
+    await until_no_task_can_write()  # a stale edit still in flight has landed by then
     # Every message ends with its job's last word: no queue position edited over it.
     assert list(ui.texts.values()) == [LAST_WORD] * 20
 

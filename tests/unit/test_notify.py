@@ -58,7 +58,7 @@ def test_ready_status_and_stopping_arrive(notify_socket: tuple[str, socket.socke
 
     notifier.ready("polling as @bot")
     notifier.status("2 jobs running\nsecond line")
-    notifier.watchdog()
+    notifier.send(WATCHDOG=1)
     notifier.stopping()
 
     assert received(sock) == [
@@ -80,9 +80,8 @@ def test_abstract_socket_address() -> None:
 
 def test_without_systemd_nothing_happens() -> None:
     notifier = Notifier(None)
-    assert not notifier.enabled
     notifier.ready("x")
-    notifier.watchdog()
+    notifier.send(WATCHDOG=1)
 
 
 def test_a_dead_socket_is_logged_once_and_never_raises(
@@ -91,7 +90,7 @@ def test_a_dead_socket_is_logged_once_and_never_raises(
     notifier = Notifier(str(tmp_path / "gone.sock"))
     with caplog.at_level(logging.WARNING, logger="bot.ops.notify"):
         notifier.ready()
-        notifier.watchdog()
+        notifier.send(WATCHDOG=1)
         notifier.stopping()
     assert [r.getMessage().split()[0] for r in caplog.records] == ["notify_failed"]
 

@@ -22,6 +22,7 @@ from bot.jobs.manager import JobManager, Limits
 from bot.jobs.outcomes import Delivered, Outcome, SentFile
 from bot.jobs.parking import ParkPolicy
 from bot.jobs.record import Endings
+from bot.jobs.run import JobRun
 from bot.model.failures import FailureReason, FetchError
 from bot.model.job import Job, JobState
 from bot.presenter.presenter import Presenters
@@ -72,12 +73,6 @@ class Waits:
                 event.set()
 
 
-@dataclass
-class _Run:
-    job: Job
-    delivered: Any = None
-
-
 class RefusingPipeline:
     """The record stage of the real pipeline, over a site that answers 429 `refusals` times."""
 
@@ -100,7 +95,8 @@ class RefusingPipeline:
         await self.records.started(job.id)
         if self.tries <= self.refusals:
             error = FetchError(FailureReason.RATE_LIMITED, "HTTP Error 429", status=429)
-            return await self.endings.failed(_Run(job), error)
+            run = JobRun(job, control, events, Translator("en"), self.folder_of(job.id), job.url)
+            return await self.endings.failed(run, error)
         ending = Ending(JobState.DONE, LinkOutcome.DELIVERED, size=10)
         await self.records.record(job.id, job.link_id, ending)
         self.done.set()

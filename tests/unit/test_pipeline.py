@@ -30,8 +30,7 @@ from bot.store.links import LinkOutcome
 from bot.store.outcomes import Ending
 from bot.store.parts import SentPart
 from bot.upload.album import Resent
-from bot.upload.types import Delivered as Sent
-from bot.upload.types import Delivery, ProgressFn
+from bot.upload.types import Delivery, ProgressFn, Uploaded
 
 URL = "https://example.com/clip"
 SIZE = 4096
@@ -111,7 +110,7 @@ class Deliverer:
     capacity = 50 * 1024 * 1024
     album_limit = 50 * 1024 * 1024
 
-    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Sent]:
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Uploaded]:
         raise AssertionError("no albums in these tests")
 
     async def resend_album(
@@ -121,18 +120,18 @@ class Deliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> list[Sent]:
+    ) -> list[Uploaded]:
         raise AssertionError("no albums in these tests")
 
     def __init__(self) -> None:
         self.sent: list[Delivery] = []
         self.resent: list[int | None] = []  # the reply_to of each resend
 
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Sent:
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         assert delivery.path.read_bytes() == b"x" * SIZE  # the fetched file, still there
         progress(delivery.size, delivery.size)
         self.sent.append(delivery)
-        return Sent(11, "FILE-ID", delivery.info.kind, "botapi")
+        return Uploaded(11, "FILE-ID", delivery.info.kind, "botapi")
 
     async def resend(
         self,
@@ -143,9 +142,9 @@ class Deliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> Sent:
+    ) -> Uploaded:
         self.resent.append(reply_to)
-        return Sent(12, file_id, kind, "botapi")
+        return Uploaded(12, file_id, kind, "botapi")
 
 
 class Cache:

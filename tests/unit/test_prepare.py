@@ -4,6 +4,7 @@ neither an ffmpeg process nor a half-written file behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -48,7 +49,10 @@ def sha(path: Path) -> str:
 def children() -> set[str]:
     found: set[str] = set()
     for task in Path("/proc/self/task").iterdir():
-        found |= set((task / "children").read_text().split())
+        # A pool thread may leave between the listing and the read; its children (none, or
+        # reparented to a thread still here) are found under another task.
+        with contextlib.suppress(OSError):
+            found |= set((task / "children").read_text().split())
     return found
 
 

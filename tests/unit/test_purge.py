@@ -17,7 +17,7 @@ import pytest
 from bench.bigdb import Generated, Shape, generate
 from bot.daily.expiry import ExpiryConfig, ExpiryService
 from bot.i18n import I18n
-from bot.store.batches import Pace, in_batches
+from bot.store.batches import BatchPace, in_batches
 from bot.store.cache import CacheRepo
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
@@ -140,7 +140,7 @@ async def test_a_write_gets_in_between_two_batches(tmp_path: Path) -> None:
         return limit if order.count("batch") < 3 else 0
 
     try:
-        work = asyncio.create_task(in_batches(db, step, Pace(first=10)))
+        work = asyncio.create_task(in_batches(db, step, BatchPace(first=10)))
         await asyncio.wait_for(asyncio.to_thread(inside.wait), GUARD_S)
         write = asyncio.create_task(db.run(lambda conn: order.append("write")))
         await asyncio.sleep(0)  # the write is submitted behind the batch under way
@@ -180,7 +180,7 @@ async def test_a_read_does_not_wait_for_the_writer(tmp_path: Path) -> None:
 
 
 def test_a_batch_follows_how_long_the_last_one_took() -> None:
-    pace = Pace(first=500, least=20, most=5000, target_s=0.02)
+    pace = BatchPace(first=500, least=20, most=5000, target_s=0.02)
     assert pace.next(500, 0.02) == 500
     assert pace.next(500, 0.2) == 250  # at most halved at once
     assert pace.next(500, 0.001) == 1000  # at most doubled

@@ -16,20 +16,20 @@ class Clock:
 def test_limit_per_user_in_a_sliding_minute() -> None:
     clock = Clock()
     limiter = RateLimiter(3, clock)
-    assert [limiter.allow(1) for _ in range(4)] == [True, True, True, False]
-    assert limiter.allow(2)  # other users are not affected
+    assert [limiter.take(1, 1) for _ in range(4)] == [1, 1, 1, 0]
+    assert limiter.take(2, 1)  # other users are not affected
     clock.now += 30
-    assert not limiter.allow(1)
+    assert not limiter.take(1, 1)
     assert limiter.retry_in(1) == 30
     clock.now += 30
-    assert limiter.allow(1)
+    assert limiter.take(1, 1)
 
 
 def test_zero_means_unlimited_and_idle_users_are_forgotten() -> None:
     clock = Clock()
-    assert all(RateLimiter(0, clock).allow(1) for _ in range(100))
+    assert all(RateLimiter(0, clock).take(1, 1) for _ in range(100))
     limiter = RateLimiter(1, clock)
-    limiter.allow(7)
+    limiter.take(7, 1)
     clock.now += 61
     limiter.forget_idle()
     assert limiter.retry_in(7) == 0

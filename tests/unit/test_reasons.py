@@ -7,7 +7,6 @@ import pytest
 
 from bot.download.http import fetch_error
 from bot.download.reasons import classify_message
-from bot.download.ytdlp import classify_error
 from bot.model.failures import FailureReason
 
 REQUEST = httpx.Request("GET", "https://a.example/x")
@@ -76,13 +75,13 @@ YTDLP_SAYS: dict[FailureReason, tuple[str, ...]] = {
     [(message, reason) for reason, said in YTDLP_SAYS.items() for message in said],
 )
 def test_ytdlp_messages(message: str, reason: FailureReason) -> None:
-    failure = classify_error(f"\x1b[0;31mERROR: {message}\x1b[0m")
+    failure = classify_message(message)
     assert failure.reason is reason
     assert failure.detail == message  # for the log
 
 
 def test_an_error_status_from_ytdlp_keeps_its_number() -> None:
-    failure = classify_error("ERROR: [generic] x: Unable to download webpage: HTTP Error 403")
+    failure = classify_message("[generic] x: Unable to download webpage: HTTP Error 403")
     assert failure.reason is FailureReason.HTTP_STATUS
     assert failure.params["status"] == 403
 

@@ -24,7 +24,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_without_queue_url_the_bot_is_one_process() -> None:
     settings = load_settings(env_file=None)
-    assert not settings.queue_enabled
+    assert settings.queue_url is None
     assert settings.queue_heartbeat_seconds == 30
     assert settings.queue_sweep_seconds == 5
 

@@ -29,7 +29,7 @@ from bot.remote import keys
 from bot.remote.adapters import RemoteControl
 from bot.remote.events import EventReader, EventWriter
 from bot.remote.front import FrontStores, RemoteEngine
-from bot.remote.queue import JobQueue
+from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import QueueProbe, quick_client, reply
 from bot.remote.tuning import Tuning
 from bot.remote.upkeep import Upkeep
@@ -82,7 +82,7 @@ class Clock:
 
 
 class Front:
-    def __init__(self, db: Database, client: Redis, queue: JobQueue) -> None:
+    def __init__(self, db: Database, client: Redis, queue: WorkQueue) -> None:
         def now() -> dt.datetime:
             return dt.datetime.now(dt.UTC)
 
@@ -144,7 +144,7 @@ async def front(redis: RedisServer, tmp_path: Path) -> AsyncIterator[Front]:
     db = Database(tmp_path / "front.sqlite3")
     await db.open()
     client = quick_client(SecretStr(redis.url))
-    queue = JobQueue(client, TUNING)
+    queue = WorkQueue(client, TUNING)
     await queue.connect()
     try:
         yield Front(db, client, queue)
@@ -153,7 +153,7 @@ async def front(redis: RedisServer, tmp_path: Path) -> AsyncIterator[Front]:
         await db.close()
 
 
-async def take(queue: JobQueue, worker: str = "w1") -> SaqJob:
+async def take(queue: WorkQueue, worker: str = "w1") -> SaqJob:
     """A worker takes the next job, as SAQ's does."""
     job = await queue.dequeue(timeout=1)
     assert job is not None

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 from saq.job import Job, Status
 
-from bot.remote.queue import JobQueue
+from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import quick_client
 from bot.remote.tuning import Tuning
 from tests.redis_server import RedisServer
@@ -19,8 +19,8 @@ TUNING = Tuning(heartbeat=2, sweep=1)
 
 
 @pytest.fixture
-async def queue(redis: RedisServer) -> AsyncIterator[JobQueue]:
-    jobs = JobQueue(quick_client(SecretStr(redis.url)), TUNING)
+async def queue(redis: RedisServer) -> AsyncIterator[WorkQueue]:
+    jobs = WorkQueue(quick_client(SecretStr(redis.url)), TUNING)
     await jobs.connect()
     try:
         yield jobs
@@ -28,7 +28,7 @@ async def queue(redis: RedisServer) -> AsyncIterator[JobQueue]:
         await jobs.disconnect()
 
 
-async def take(queue: JobQueue, worker: str) -> Job:
+async def take(queue: WorkQueue, worker: str) -> Job:
     """What SAQ's worker does to take the next job: dequeue it, then mark it active."""
     job = await queue.dequeue(timeout=1)
     assert job is not None
@@ -38,17 +38,17 @@ async def take(queue: JobQueue, worker: str) -> Job:
     return job
 
 
-async def stored(queue: JobQueue, key: str = "1") -> Job:
+async def stored(queue: WorkQueue, key: str = "1") -> Job:
     job = await queue.job(key)
     assert job is not None
     return job
 
 
-async def enqueue(queue: JobQueue) -> None:
+async def enqueue(queue: WorkQueue) -> None:
     await queue.enqueue("run_job", key="1", spec={}, **TUNING.job_settings())
 
 
-async def test_a_result_is_stored_with_its_status_once(queue: JobQueue) -> None:
+async def test_a_result_is_stored_with_its_status_once(queue: WorkQueue) -> None:
     await enqueue(queue)
     job = await take(queue, "w1")
     assert await queue.beat(job) == "ok"
@@ -60,7 +60,7 @@ async def test_a_result_is_stored_with_its_status_once(queue: JobQueue) -> None:
     assert await queue.beat(job) == "complete"
 
 
-async def test_a_swept_attempt_writes_nothing_over_the_next(queue: JobQueue) -> None:
+async def test_a_swept_attempt_writes_nothing_over_the_next(queue: WorkQueue) -> None:
     await enqueue(queue)
     first = await take(queue, "w1")
     # w1 is cut off: a sweep aborts its job and puts it back; w2 takes it.
@@ -78,7 +78,7 @@ async def test_a_swept_attempt_writes_nothing_over_the_next(queue: JobQueue) -> 
     assert await queue.write_finish(second, {"outcome": "delivered"}) == "ok"
 
 
-async def test_a_beat_never_writes_over_a_cancel(queue: JobQueue) -> None:
+async def test_a_beat_never_writes_over_a_cancel(queue: WorkQueue) -> None:
     await enqueue(queue)
     job = await take(queue, "w1")
     await queue.abort(await stored(queue), "user-cancel")
@@ -91,7 +91,7 @@ async def test_a_beat_never_writes_over_a_cancel(queue: JobQueue) -> None:
     assert (await stored(queue)).status is Status.COMPLETE
 
 
-async def test_a_waiting_job_is_cancelled_at_once(queue: JobQueue) -> None:
+async def test_a_waiting_job_is_cancelled_at_once(queue: WorkQueue) -> None:
     await enqueue(queue)
     job = await stored(queue)
     await queue.abort(job, "user-cancel")
@@ -100,13 +100,13 @@ async def test_a_waiting_job_is_cancelled_at_once(queue: JobQueue) -> None:
     assert await queue.dequeue(timeout=0.1) is None
 
 
-async def sweep(queue: JobQueue) -> list[str]:
+async def sweep(queue: WorkQueue) -> list[str]:
     await queue.redis.delete(queue.namespace("sweep"))  # the lock of the last sweep
     return await queue.sweep(lock=1, abort=0.1)
 
 
 async def test_a_sweep_between_the_two_steps_of_a_take_leaves_the_job_alone(
-    queue: JobQueue,
+    queue: WorkQueue,
 ) -> None:
     await enqueue(queue)
     moved = await queue.dequeue(timeout=1)  # in the active list, not yet marked active
@@ -119,7 +119,7 @@ async def test_a_sweep_between_the_two_steps_of_a_take_leaves_the_job_alone(
 
 
 async def test_a_worker_that_died_between_the_two_steps_loses_the_job_at_the_next_sweep(
-    queue: JobQueue,
+    queue: WorkQueue,
 ) -> None:
     await enqueue(queue)
     assert await queue.dequeue(timeout=1) is not None

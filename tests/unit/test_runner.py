@@ -39,7 +39,7 @@ from bot.store.parts import PartRepo
 from bot.telegram_io.chat import Buttons, NotSentError
 from bot.telegram_io.lanes import Direct
 from bot.upload.album import Resent
-from bot.upload.types import Delivered, Delivery, ProgressFn
+from bot.upload.types import Delivery, ProgressFn, Uploaded
 
 CHAT = 5
 URL = "https://example.com/clip.mp4"
@@ -62,9 +62,7 @@ class Deliverer:
     capacity = 50 * 1024 * 1024
     album_limit = 50 * 1024 * 1024
 
-    async def send_album(
-        self, deliveries: list[Delivery], progress: ProgressFn
-    ) -> list[Delivered]:
+    async def send_album(self, deliveries: list[Delivery], progress: ProgressFn) -> list[Uploaded]:
         raise AssertionError("no albums in these tests")
 
     async def resend_album(
@@ -74,14 +72,14 @@ class Deliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> list[Delivered]:
+    ) -> list[Uploaded]:
         raise AssertionError("no albums in these tests")
 
     def __init__(self, failure: Exception | None = None) -> None:
         self.failure = failure
         self.resends = 0
 
-    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Delivered:
+    async def deliver(self, delivery: Delivery, progress: ProgressFn) -> Uploaded:
         raise AssertionError("nothing is uploaded in these tests")
 
     async def resend(
@@ -93,11 +91,11 @@ class Deliverer:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
-    ) -> Delivered:
+    ) -> Uploaded:
         self.resends += 1
         if self.failure is not None:
             raise self.failure
-        return Delivered(9, file_id, kind, "botapi")
+        return Uploaded(9, file_id, kind, "botapi")
 
 
 @dataclass
@@ -337,7 +335,7 @@ async def test_a_stop_during_a_resend_does_not_let_a_restart_send_it_again(world
             *,
             reply_to: int | None = None,
             thread_id: int | None = None,
-        ) -> Delivered:
+        ) -> Uploaded:
             self.resends += 1
             started.set()
             await asyncio.Event().wait()  # Telegram holds the answer

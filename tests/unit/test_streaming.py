@@ -23,7 +23,7 @@ from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.growing import GrowingFile
 from bot.upload.streaming import BodyStream, MultipartBody, StreamingUploader
-from bot.upload.types import Delivered, Document, ProgressFn
+from bot.upload.types import ProgressFn, StreamedDocument, Uploaded
 from tests.fakes.bot_api import FakeBotApi, Loss
 
 CHAT = 5151
@@ -117,7 +117,7 @@ async def test_a_document_streams_to_the_fake_while_its_file_is_still_written(
     seen: list[tuple[int, int]] = []
     sending = asyncio.ensure_future(
         uploader.send(
-            Document(CHAT, "growing.bin", "a <i>caption</i>", len(data), reply_to=9),
+            StreamedDocument(CHAT, "growing.bin", "a <i>caption</i>", len(data), reply_to=9),
             grown.chunks(),
             lambda done, total: seen.append((done, total)),
         )
@@ -142,7 +142,7 @@ async def test_a_refusal_answers_none_and_a_lost_answer_is_unconfirmed(
     bot: Bot, bot_api: FakeBotApi
 ) -> None:
     uploader = StreamingUploader(bot, Direct(), limit=LIMIT)
-    document = Document(CHAT, "x.bin", "x", 5)
+    document = StreamedDocument(CHAT, "x.bin", "x", 5)
     bot_api.fail_next("sendDocument", 400, description="Bad Request: wrong file")
     assert await uploader.send(document, pieces(b"12345"), ignore) is None
     bot_api.lose_next("sendDocument", how=Loss.DROP)
@@ -159,7 +159,7 @@ async def test_a_body_cut_before_its_end_is_not_sent(bot: Bot, bot_api: FakeBotA
         raise OSError("the download failed")
 
     uploader = StreamingUploader(bot, Direct(), limit=LIMIT)
-    answer = await uploader.send(Document(CHAT, "x.bin", "x", 200_000), breaks(), ignore)
+    answer = await uploader.send(StreamedDocument(CHAT, "x.bin", "x", 200_000), breaks(), ignore)
     assert answer is None
     await bot_api.wait_for(lambda c: c.method == "sendDocument")
     assert bot_api.sent_files(CHAT) == []
@@ -171,24 +171,24 @@ class Sender:
     limit = 10_000
 
     def __init__(self) -> None:
-        self.documents: list[Document] = []
+        self.documents: list[StreamedDocument] = []
         self.read = b""
 
     async def send(
-        self, document: Document, data: AsyncIterable[bytes], progress: ProgressFn
-    ) -> Delivered | None:
+        self, document: StreamedDocument, data: AsyncIterable[bytes], progress: ProgressFn
+    ) -> Uploaded | None:
         self.documents.append(document)
         async for chunk in data:
             self.read += chunk
             progress(len(self.read), document.size)
-        return Delivered(1, "ID", MediaKind.DOCUMENT, "botapi")
+        return Uploaded(1, "ID", MediaKind.DOCUMENT, "botapi")
 
 
 def through(sender: Sender, tracker: ProgressTracker | None = None) -> StreamThrough:
     return StreamThrough(
         sender,
         tracker or ProgressTracker(),
-        lambda path, size: Document(CHAT, path.name, "caption", size),
+        lambda path, size: StreamedDocument(CHAT, path.name, "caption", size),
     )
 
 
@@ -214,7 +214,7 @@ async def test_a_plain_file_goes_up_as_it_comes_down(tmp_path: Path) -> None:
     sent = await stream.delivered(FetchedFile(path, len(data), None))
     assert sent is not None and sent.file_id == "ID"
     assert sender.read == data
-    assert sender.documents == [Document(CHAT, "notes.txt", "caption", len(data))]
+    assert sender.documents == [StreamedDocument(CHAT, "notes.txt", "caption", len(data))]
     snapshot = tracker.snapshot
     assert snapshot is not None and snapshot.phase == "upload"
     assert stream.handed_over
