@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from bot.config.settings import ConfigError, Settings, load_settings
 from bot.config.ytdlp_stage import activate
 from bot.daemon.logging_setup import configure_logging
+from bot.ops.heap import Heap
 
 if TYPE_CHECKING:
     from bot.daemon.seams import Seams
@@ -77,6 +78,9 @@ def main(argv: Sequence[str] | None = None, seams: Seams | None = None) -> int:
         if worker:
             _need_queue(settings)
         configure_logging(settings.log_level, secrets_of(settings))
+        # Before any thread starts: glibc's arenas are made per thread (bot/ops/heap.py).
+        capped = Heap.of_this_process().cap_arenas()
+        log.debug("heap_arenas capped=%s", capped)
         # Before anything imports yt-dlp: a tested newer one staged by update-ytdlp goes first.
         activate(settings.data_dir)
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.

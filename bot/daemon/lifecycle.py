@@ -23,6 +23,7 @@ from bot.daily.schedule import schedule_daily
 from bot.handlers.context import TgApp
 from bot.handlers.menu import set_admin_commands, set_user_commands
 from bot.handlers.services import Services
+from bot.ops.heap import Heap, trim_now_and_then
 from bot.ops.lock import AlreadyRunningError
 from bot.ops.operations import Operations, watch_polling
 from bot.ops.stop import Exit, ExitReason, StopSignal
@@ -161,6 +162,7 @@ class Lifecycle:
             error_callback=on_poll_error,
         )
         self._spawn(watch_polling(self._monitor, self._stop), "watch-polling")
+        self._spawn(trim_now_and_then(Heap.of_this_process()), "heap-trim")
         log.info(
             "started version=%s bot=@%s seconds=%.2f",
             __version__,

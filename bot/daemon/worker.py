@@ -37,6 +37,7 @@ from bot.jobs.pipeline import CacheLookup, Pipeline
 from bot.jobs.record import JobRecorder
 from bot.jobs.run import Deliverer
 from bot.ops.health import WorkerHealth
+from bot.ops.heap import Heap, trim_now_and_then
 from bot.ops.metrics import Metrics
 from bot.ops.operations import ProcessOps
 from bot.ops.stop import Exit, ExitReason, StopSignal
@@ -155,6 +156,7 @@ async def _serve(settings: Settings, ops: WorkerOps, started: float, seams: Seam
                 asyncio.create_task(parts.events.run(), name="events"),
                 asyncio.create_task(link.probe.run(), name="queue-probe"),
                 asyncio.create_task(parts.worker.start(), name="saq-worker"),
+                asyncio.create_task(trim_now_and_then(Heap.of_this_process()), name="heap-trim"),
             ]
             ops.ready()
             log.info(
