@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import html
+import json
 import signal
 import sqlite3
 import tempfile
@@ -56,6 +57,9 @@ SETTINGS = {"DOWNLOAD_WORKERS": "4", "MAX_JOBS_PER_USER": "2", "BOT_API_TIMEOUT_
 FIRST_MINUTE_S = 60.0
 TRACED_START_S = 300.0
 RSS_SLACK_MB = 5.0
+PROBE_EVERY_S = 60.0
+PROBE_FRAMES = 12
+PROBED_MAIN = Path(__file__).resolve().parent / "probed_main.py"
 
 
 def arguments() -> argparse.Namespace:
@@ -70,6 +74,11 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--trace", action="store_true", help="with --flood: tracemalloc, what grew (slow)"
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="with --flood: a memory probe every minute (bench/probed_main.py), trim at the end",
     )
     parser.add_argument(
         "--daemon-env",
@@ -169,7 +178,13 @@ async def _run_flood(
     assert stack.api.flood is not None
     traces = data.parent / "traces"
     extra_env = dict(item.split("=", 1) for item in args.daemon_env)
-    if args.trace:  # tracemalloc snapshots after the first minute and at the end
+    if args.probe:  # what the RSS is made of, every minute (and tracemalloc with --trace)
+        await asyncio.to_thread(traces.mkdir, parents=True, exist_ok=True)
+        frames = {"TRACE_FRAMES": str(PROBE_FRAMES if args.trace else 0)}
+        settings = {**SETTINGS, **extra_env, "TRACE_DIR": str(traces), **frames}
+        daemon = await stack.start_daemon(data, settings, main=PROBED_MAIN, wait=False)
+        await daemon.wait_log("started version=", TRACED_START_S)
+    elif args.trace:  # tracemalloc snapshots after the first minute and at the end
         await asyncio.to_thread(traces.mkdir, parents=True, exist_ok=True)
         settings = {**SETTINGS, **extra_env, "TRACE_DIR": str(traces)}
         daemon = await stack.start_daemon(data, settings, main=TRACED_MAIN, wait=False)
@@ -185,12 +200,13 @@ async def _run_flood(
     tasks = [asyncio.create_task(u.run(until, deadline, budget)) for u in users]
     progress(f"soak: {args.users} users for {args.duration:.0f} s, Telegram's flood limits")
     only = Segment("the only process", began, first=sample(daemon.pid))
+    probing = asyncio.create_task(_probe_every_minute(daemon)) if args.probe else None
     async with Sampler(daemon.pid, SAMPLE_EVERY_S) as sampler:
-        if args.trace:
+        if args.trace and not args.probe:
             await asyncio.sleep(FIRST_MINUTE_S)
             daemon.signal(signal.SIGUSR2)
         await asyncio.sleep(max(0.0, until - time.monotonic()))
-        if args.trace:
+        if args.trace and not args.probe:
             daemon.signal(signal.SIGUSR2)
         only.load_ended = time.monotonic()
         progress("soak: requests stopped, draining")
@@ -199,6 +215,12 @@ async def _run_flood(
         idle = await _wait_idle(data)
         only.samples = sampler.samples
     only.last = sample(daemon.pid)
+    probes: list[dict[str, object]] = []
+    if probing is not None:
+        probing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probing
+        probes = await _last_probes(daemon, traces)
     minute = next((s for t, s in only.samples if t >= began + FIRST_MINUTE_S), None)
     orphans = sorted(str(p.relative_to(data)) for p in (data / "jobs").rglob("*"))
     stale = _stale_buttons(stack, users)
@@ -208,7 +230,9 @@ async def _run_flood(
     jobs_by_state = await asyncio.to_thread(_jobs_by_state, data)
     stack.api.clear_faults()
     growth: list[str] = []
-    if args.trace:
+    if args.trace and args.probe:
+        growth = top_growth(traces, _snapshots(traces), 2)
+    elif args.trace:
         await daemon.wait_log("tracemalloc_snapshot n=2 ", TRACED_START_S)
         growth = top_growth(traces, 2)
     only.exit_code = await daemon.stop(STOP_TIMEOUT)
@@ -235,6 +259,7 @@ async def _run_flood(
         daemon_rss_at_end_mb=at_end,
         daemon_rss_end_minus_first_minute_mb=grew,
         traced_growth_first_minute_to_end=growth,
+        memory_probes=probes,
         daemon_env=extra_env,
     )
     result = summarize(requests, [only], extra)
@@ -249,6 +274,30 @@ async def _run_flood(
     )
     result["verdict"] = "FAIL" if failed else "pass"
     return result
+
+
+async def _probe_every_minute(daemon: Daemon) -> None:
+    """SIGUSR2 to the probed daemon every PROBE_EVERY_S, the first after the first minute."""
+    while True:
+        await asyncio.sleep(PROBE_EVERY_S)
+        daemon.signal(signal.SIGUSR2)
+
+
+async def _last_probes(daemon: Daemon, traces: Path) -> list[dict[str, object]]:
+    """A probe once idle, malloc_trim(0), a probe after it; then every probe of the run."""
+    count = sum("memory_probe n=" in line for line in daemon.lines)
+    daemon.signal(signal.SIGUSR2)
+    await daemon.wait_lines("memory_probe n=", count + 1, TRACED_START_S)
+    daemon.signal(signal.SIGUSR1)
+    await daemon.wait_log("memory_trim ", TRACED_START_S)
+    daemon.signal(signal.SIGUSR2)
+    await daemon.wait_lines("memory_probe n=", count + 2, TRACED_START_S)
+    text = await asyncio.to_thread((traces / "probe.jsonl").read_text)
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _snapshots(traces: Path) -> int:
+    return len(list(traces.glob("snapshot-*.pickle")))
 
 
 async def _restart(
