@@ -164,7 +164,7 @@ MIGRATIONS: tuple[str, ...] = (
     DELETE FROM meta WHERE key IN ('links_purged_received', 'links_purged_delivered',
         'links_purged_failed', 'links_purged_cancelled', 'links_purged_bytes');
     """,
-    # 6: where users are (issue 24). Each user's /settings; a job's forum topic and how its
+    # 6: where users are. Each user's /settings; a job's forum topic and how its
     # user wants its files; the groups the bot was added to (who added it, /autodl); and the
     # links an inline query sent to the private chat, by the token of its deep link.
     """
