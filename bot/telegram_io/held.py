@@ -1,27 +1,77 @@
 """A request body whose last byte waits for a fence: until it passes, Telegram never has a
 whole request, so a send can still be stopped with nothing in the chat (a worker's claim,
-remote/claim.py). The model is the streamed upload's growing file (upload/growing.py)."""
+remote/claim.py). The model is the streamed upload's growing file (upload/growing.py).
+
+Telegram counts an upload when its last byte arrives. An upload takes its turn beside the
+chat's other calls (telegram_io/outbound.py), so a 429 for one of them can come while the file
+is on its way: its last byte then also waits until the chat (or the bot) is no longer paused,
+or the upload would land inside the retry_after. The outbound path sets that wait
+(`CHAT_CLEAR`) for the upload it runs; the request layer reads it in the same task.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextvars
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 import httpx
 from telegram.request import RequestData
 
 Fence = Callable[[], Awaitable[None]]
 
+CHAT_CLEAR: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
+    "chat_clear", default=None
+)
+
 
 def fence_of(data: RequestData | None) -> Fence | None:
-    """The fence of a file in the request's body, if one has one (upload/botapi.py's
-    ProgressFile: `fence`)."""
+    """What the last byte of a request with a file waits for: the file's own fence
+    (upload/botapi.py's ProgressFile: `fence`), then the chat's pause (`CHAT_CLEAR`)."""
     if data is None or not data.contains_files:
         return None
+    fences = [f for f in (_file_fence(data), CHAT_CLEAR.get()) if f is not None]
+    return _in_turn(fences) if fences else None
+
+
+def _file_fence(data: RequestData) -> Fence | None:
     for _name, content, _mime in data.multipart_data.values():
         fence = getattr(content, "fence", None)
         if fence is not None:
             return fence  # type: ignore[no-any-return]
     return None
+
+
+def _in_turn(fences: list[Fence]) -> Fence:
+    if len(fences) == 1:
+        return fences[0]
+
+    async def each() -> None:
+        for fence in fences:
+            await fence()
+
+    return each
+
+
+class HeldChunks:
+    """`chunks` in order, the very last byte only once `fence` has passed; `done` once it went."""
+
+    def __init__(self, chunks: AsyncIterable[bytes], fence: Fence) -> None:
+        self._chunks = chunks
+        self._fence = fence
+        self.done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pending = b""
+        async for chunk in self._chunks:
+            if chunk:
+                if pending:
+                    yield pending
+                pending = chunk
+        if len(pending) > 1:
+            yield pending[:-1]
+        await self._fence()
+        yield pending[-1:]
+        self.done = True
 
 
 class HeldBody(httpx.AsyncByteStream):
@@ -32,16 +82,8 @@ class HeldBody(httpx.AsyncByteStream):
         self._fence = fence
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        pending = b""
-        async for chunk in self._body:
-            if chunk:
-                if pending:
-                    yield pending
-                pending = chunk
-        if len(pending) > 1:
-            yield pending[:-1]
-        await self._fence()
-        yield pending[-1:]
+        async for chunk in HeldChunks(self._body, self._fence):
+            yield chunk
 
     async def aclose(self) -> None:
         await self._body.aclose()

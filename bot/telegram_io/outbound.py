@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
@@ -51,6 +52,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.telegram_io.answers import retries_cost
+from bot.telegram_io.held import CHAT_CLEAR
 from bot.telegram_io.lanes import Priority, priority_of
 from bot.telegram_io.pacing import Pace
 from bot.telegram_io.turns import OutboundStats, Turns
@@ -134,6 +136,8 @@ class Outbound(BaseRateLimiter[Priority]):
         while True:
             await self._turns.wait(chat_id, priority, seq, slot, upload)
             token = _TURN.set(_Turn(chat_id))
+            last_byte = functools.partial(self._turns.clear, chat_id) if upload else None
+            clear = CHAT_CLEAR.set(last_byte)
             try:
                 with retries_cost(lambda: self._turns.spend(chat_id)):
                     return await fn()
@@ -148,6 +152,7 @@ class Outbound(BaseRateLimiter[Priority]):
                 ):
                     raise
             finally:
+                CHAT_CLEAR.reset(clear)
                 _TURN.reset(token)
                 self._turns.release(chat_id, upload)
 

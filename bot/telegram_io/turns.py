@@ -283,6 +283,21 @@ class Turns:
         log.warning("bot_api_flood chat=%s retry_after=%.1f scope=%s", chat_id, wait, scope)
         self._kick()
 
+    async def clear(self, chat_id: int | str) -> None:
+        """Until neither `chat_id` nor the bot is paused by a 429: what an upload's last byte
+        waits for (telegram_io/held.py), since Telegram counts the upload when it arrives."""
+        waited = 0.0
+        while True:
+            now = self._clock()
+            chat = self._chats.get(chat_id)
+            until = max(self._bot_paused_until, chat.paused_until if chat is not None else 0.0)
+            if until <= now:
+                break
+            waited += until - now
+            await asyncio.sleep(until - now)
+        if waited:
+            log.info("upload_last_byte_held chat=%s seconds=%.2f", chat_id, waited)
+
     # --- chats ----------------------------------------------------------------------------
 
     def _chat(self, chat_id: int | str, now: float) -> _Chat:

@@ -5,14 +5,20 @@ before it leaves nothing in the chat (telegram_io/held.py)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from telegram import Bot, InputFile
+from telegram.error import RetryAfter
+from telegram.ext import ExtBot
 
+from bot.telegram_io.lanes import Priority
+from bot.telegram_io.outbound import Outbound
 from bot.telegram_io.request import RetryingRequest
 from bot.telegram_io.retry import RetryPolicy
 from bot.upload.progress_file import ProgressFile
@@ -21,6 +27,7 @@ from tests.fakes.bot_api import FakeBotApi
 CHAT = 78
 SIZE = 300_000
 CONTENT = os.urandom(SIZE)
+PAUSE_S = 0.5
 
 
 @pytest.fixture
@@ -80,3 +87,33 @@ async def test_a_send_stopped_at_its_fence_leaves_nothing_in_the_chat(
     hung_up = await bot_api.wait_for(lambda c: c.method == "sendDocument", timeout=10)
     assert hung_up.status == 499
     assert not bot_api.chat(CHAT)
+
+
+async def test_an_uploads_last_byte_waits_out_a_429_its_chat_got_meanwhile(
+    bot_api: FakeBotApi, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Telegram counts an upload when its last byte arrives: one that arrives while its chat is
+    # paused by a 429 (for a call made beside it) is a call into a running retry_after.
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    outbound = Outbound()
+    policy = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+    request = RetryingRequest(policy=policy, read_timeout=5, media_write_timeout=5)
+    async with ExtBot(
+        bot_api.token, base_url=f"{bot_api.url}/bot", request=request, rate_limiter=outbound
+    ) as ptb:
+        gate, seen = Gate(), list[int]()
+        sending = send(ptb, data, gate, seen)
+        await asyncio.wait_for(gate.reached.wait(), 10)
+
+        async def refused() -> None:
+            raise RetryAfter(dt.timedelta(seconds=PAUSE_S))
+
+        with pytest.raises(RetryAfter):
+            await outbound.call(CHAT, Priority.ANSWER, refused, repeat=False)
+        paused_until = time.monotonic() + PAUSE_S
+        gate.open.set()
+        await sending
+        answered_at = time.monotonic()  # the fake answers once it has the last byte
+    assert answered_at >= paused_until
+    [call] = bot_api.calls_of("sendDocument")
+    assert call.files["document"].sha256 == hashlib.sha256(CONTENT).hexdigest()
