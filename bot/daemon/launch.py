@@ -79,8 +79,8 @@ def main(argv: Sequence[str] | None = None, seams: Seams | None = None) -> int:
             _need_queue(settings)
         configure_logging(settings.log_level, secrets_of(settings))
         # Before any thread starts: glibc's arenas are made per thread (bot/ops/heap.py).
-        capped = Heap.of_this_process().cap_arenas()
-        log.debug("heap_arenas capped=%s", capped)
+        tuned = Heap.of_this_process().tune()
+        log.debug("heap_tuned %s", " ".join(tuned) or "nothing")
         # Before anything imports yt-dlp: a tested newer one staged by update-ytdlp goes first.
         activate(settings.data_dir)
         # Opt into PTB's future behaviour (retry_after as a timedelta), not a warning per 429.

@@ -1,11 +1,15 @@
-"""glibc's heap kept close to what the process uses: two arenas, and freed pages given back.
+"""glibc's heap kept close to what the process uses: two arenas, large buffers given back at
+once, and freed pages given back now and then.
 
 glibc gives each thread that allocates its own arena (up to eight per core), and an arena keeps
 the pages its thread freed. The daemon's downloads, DNS lookups, SQLite readers and yt-dlp run
-on pool threads, so over hours its RSS creeps with no Python object behind it (the soak in
-docs/BENCHMARKS.md: +10.9 MB in 20 minutes; with two arenas and a trim, the same as Python's
-own heap). Two arenas are what glibc's `MALLOC_ARENA_MAX=2` would give; an operator who sets
-that variable keeps their value. On a C library other than glibc nothing is done.
+on pool threads, so over hours its RSS crept with no Python object behind it (+10.9 MB in a
+20-minute soak, docs/BENCHMARKS.md). And glibc raises its mmap threshold each time a large
+block is freed, so the 256 KB buffers of downloads and uploads end up in the arenas, where they
+fragment them. Here: at most two arenas (glibc's `MALLOC_ARENA_MAX=2`), blocks of 128 KB and
+more always mapped on their own (`MALLOC_MMAP_THRESHOLD_`, which also fixes the trim
+threshold), and a trim every minute. An operator who sets either variable keeps their value.
+On a C library other than glibc nothing is done.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-M_ARENA_MAX = -8  # mallopt's parameter number for the arena cap (glibc's malloc.h)
+M_ARENA_MAX = -8  # mallopt's parameter numbers (glibc's malloc.h)
+M_MMAP_THRESHOLD = -3
 ARENAS = 2
-TRIM_EVERY_S = 300.0  # a trim walks the heap under its lock: a few ms for ~100 MB
+MMAP_THRESHOLD = 128 * 1024  # glibc's starting value, kept from rising
+TRIM_EVERY_S = 60.0  # a trim walks the heap under its lock: 1.5 ms for the soak's 130 MB
 
 
 class Heap:
@@ -47,12 +53,20 @@ class Heap:
     def is_glibc(self) -> bool:
         return self._libc is not None
 
-    def cap_arenas(self, arenas: int = ARENAS) -> bool:
-        """At most `arenas` arenas: call it before any thread starts. False when the operator's
-        MALLOC_ARENA_MAX stands, or the C library is not glibc."""
-        if self._libc is None or "MALLOC_ARENA_MAX" in os.environ:
-            return False
-        return bool(self._libc.mallopt(M_ARENA_MAX, arenas))
+    def tune(self, arenas: int = ARENAS, mmap_threshold: int = MMAP_THRESHOLD) -> list[str]:
+        """At most `arenas` arenas, blocks from `mmap_threshold` up mapped on their own: call
+        it before any thread starts. Returns what was set (not what the operator's
+        MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ set, nor anything but on glibc)."""
+        done: list[str] = []
+        for variable, param, value in (
+            ("MALLOC_ARENA_MAX", M_ARENA_MAX, arenas),
+            ("MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, mmap_threshold),
+        ):
+            if self._libc is None or variable in os.environ:
+                continue
+            if self._libc.mallopt(param, value):
+                done.append(f"{variable}={value}")
+        return done
 
     def trim(self) -> bool:
         """Give the pages free in every arena back to the system; True when some were."""

@@ -30,15 +30,20 @@ def test_a_trim_gives_back_what_python_freed() -> None:
     assert last
 
 
-def test_the_operators_arena_setting_stands(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_operators_settings_stand(monkeypatch: pytest.MonkeyPatch) -> None:
+    heap = Heap.of_this_process()
+    if not heap.is_glibc:
+        pytest.skip("glibc only")
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
-    assert not Heap.of_this_process().cap_arenas()
+    assert heap.tune() == ["MALLOC_MMAP_THRESHOLD_=131072"]
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert heap.tune() == []
 
 
 def test_without_glibc_nothing_is_done() -> None:
     heap = Heap(None)
     assert not heap.is_glibc
-    assert not heap.cap_arenas()
+    assert heap.tune() == []
     assert not heap.trim()
 
 
