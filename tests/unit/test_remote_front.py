@@ -411,3 +411,14 @@ async def test_a_parked_job_the_queue_ran_while_the_front_was_away_is_not_sent_a
         await again.engine.shutdown(1.0)
     held = await front.queue.job(str(job_id))
     assert held is not None and held.status is Status.COMPLETE and held.attempts == 1
+
+
+async def test_a_job_cancelled_while_its_worker_was_refused_ends_cancelled(front: Front) -> None:
+    job_id = await front.submit()
+    job = await take(front.queue)
+    assert await front.engine.cancel(job_id, 7)
+    assert await front.queue.write_finish(job, parked().dump()) == "ok"  # before it saw the abort
+    await front.upkeep.settle_all()
+    assert await front.told(job_id) == Cancelled()
+    assert await front.row(job_id) == ("cancelled", 0, "cancelled")
+    assert front.engine.queued == 0
