@@ -317,7 +317,7 @@ class RemoteEngine:
         state, worker = result.ending.state, result.worker
         log.info("job_reported id=%d state=%s worker=%s", entry.id, state, worker)
         if self._on_outcome is not None:
-            self._on_outcome(JobReport(outcome, result.seconds))
+            self._on_outcome(JobReport(outcome, result.seconds, entry.job.url))
         if isinstance(outcome, Parked):  # not its last word: it is tried again
             again = replace(entry.job, state=JobState.PARKED, parked_since=outcome.since)
             self._jobs[entry.id] = _AtWorker(again, entry.observer, self._clock())

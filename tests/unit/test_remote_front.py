@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from saq.job import Job as SaqJob
 from saq.job import Status
 
-from bot.jobs.engine import Admission
+from bot.jobs.engine import Admission, JobReport
 from bot.jobs.events import JobEvent, NeedChoice, Progress, RetryLater
 from bot.jobs.manager import Limits
 from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked, SentFile
@@ -116,6 +116,7 @@ class Front:
         self.chats: dict[int, Chat] = {} if chats is None else chats
         self.clock = Clock()
         self.gate = Gate()
+        self.reports: list[JobReport] = []
         self.probe = QueueProbe(client)
         self.cache = CacheRepo(db)
         self.engine = RemoteEngine(
@@ -132,6 +133,7 @@ class Front:
             wall_clock=now,
             clock=self.clock,
             wait_until=self.gate,
+            on_outcome=self.reports.append,
         )
         self.upkeep = Upkeep(
             engine=self.engine, queue=queue, probe=self.probe, tuning=TUNING, clock=self.clock
@@ -348,6 +350,7 @@ async def test_a_parked_job_keeps_its_slot_and_goes_back_to_the_queue_at_its_tim
     assert not chat.last
     assert await front.row(job_id) == ("parked", 0, "pending")
     assert front.gate.asked == [RETRY_AT]
+    assert [r.url for r in front.reports] == [URL]  # the admins' alert names the site
     assert (front.engine.running, front.engine.queued) == (0, 0)
     await front.upkeep.settle_all()  # its result is read no more while it waits
     assert len(chat.events) == 1
