@@ -130,7 +130,8 @@ def build_services(
         )
     else:
         # The front: it answers cached links itself and sends every other job to a worker.
-        from bot.remote.front import FrontStores, RemoteEngine  # redis, saq: QUEUE_URL only
+        from bot.remote.front import RemoteEngine  # redis, saq: QUEUE_URL only
+        from bot.remote.intake import FrontStores
         from bot.remote.nofetch import NoFetch
 
         pipeline = Pipeline(
@@ -212,10 +213,8 @@ def pipeline_config(settings: Settings, *, worker: bool = False) -> PipelineConf
         max_items=settings.max_playlist_items,
         job_limit=settings.max_job_size,
         keep_interrupted=not worker,
-        # A worker of a queue parks nothing: it reports the failure, which the front records.
-        park=None
-        if worker
-        else ParkPolicy(dt.timedelta(hours=settings.park_retry_hours), utc_now),
+        # A worker parks as one process does; its front waits for the next try (parked.py).
+        park=ParkPolicy(dt.timedelta(hours=settings.park_retry_hours), utc_now),
     )
 
 

@@ -54,7 +54,7 @@ class Endings:
     ) -> None:
         self._records = records
         self._data_dir = data_dir
-        self._park = park  # None: nothing is parked (a worker of a queue)
+        self._park = park  # None: nothing is parked
 
     async def delivered(self, run: JobRun, ending: Ending, outcome: Outcome) -> Outcome:
         """Record a delivery (or one that may have happened); a stop cannot interrupt it."""

@@ -5,7 +5,8 @@ The front downloads nothing: its pipeline's fetch stage hands the job on (FetchE
 It stays the only writer of SQLite and the only sender of status edits: each job's presenter
 lives here, fed by the workers' lossy event stream (events.py), so the edit rate per chat holds
 however many workers there are. How a job ended it reads from the queue: a worker's result is
-stored by SAQ with the job's status (upkeep.py reads them, intake.py records them).
+stored by SAQ with the job's status (upkeep.py reads them, intake.py records them). A job a
+site refused for now waits here, out of the queue, for its next try (parked.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -24,26 +25,24 @@ from redis.asyncio import Redis
 from bot.download.cancel import StopReason
 from bot.jobs.control import JobControl
 from bot.jobs.engine import Admission, JobObserver, JobReport, ObserverFactory, SubmitResult
-from bot.jobs.events import Chosen, JobEvent, NeedChoice, Queued
+from bot.jobs.events import Chosen, JobEvent, NeedChoice, Queued, RetryLater
 from bot.jobs.fetch import FetchElsewhereError, cache_key
-from bot.jobs.manager import Limits, OutcomeHook, run_job
-from bot.jobs.outcomes import Cancelled, Failed
+from bot.jobs.manager import Limits, OutcomeHook, WaitUntil, run_job, wall_clock_wait
+from bot.jobs.outcomes import Cancelled, Failed, Parked
 from bot.jobs.pipeline import Pipeline
 from bot.model.job import DEFAULT_PREFS, FormatChoice, Job, JobPrefs, JobState
 from bot.remote import keys
 from bot.remote.events import EventReader
-from bot.remote.intake import record_result, record_taken
+from bot.remote.intake import FrontStores, record_result, record_taken
+from bot.remote.parked import ParkingLot
 from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import UNAVAILABLE, QueueProbe
-from bot.remote.tasks import stop_tasks
+from bot.remote.tasks import log_crash, stop_tasks
 from bot.remote.tuning import Tuning
 from bot.remote.upkeep import Upkeep
 from bot.remote.wire import JobSpec, Result
-from bot.store.cache import CacheRepo
-from bot.store.db import Database
-from bot.store.jobs import JobRepo
-from bot.store.links import LinkOutcome, LinkRepo
-from bot.store.outcomes import Ending, OutcomeRepo
+from bot.store.links import LinkOutcome
+from bot.store.outcomes import Ending
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +66,11 @@ class _AtWorker:
     replaced: bool = False  # cancelled for another format: its status message goes quietly
     cancel_landed: float | None = None  # when the queue first held the abort
     shown_position: int = 0
+    parked: bool = False  # waits out of the queue for its next try (parked.py)
 
     @property
     def id(self) -> int:
         return self.job.id
-
-
-@dataclass(frozen=True, slots=True)
-class FrontStores:
-    db: Database  # a result's records are written in one transaction
-    jobs: JobRepo
-    links: LinkRepo
-    outcomes: OutcomeRepo
-    cache: CacheRepo
 
 
 class RemoteEngine:
@@ -99,6 +90,7 @@ class RemoteEngine:
         wall_clock: Callable[[], dt.datetime],
         on_outcome: OutcomeHook | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wait_until: WaitUntil | None = None,
     ) -> None:
         self._limits = limits
         self._stores = stores
@@ -121,6 +113,8 @@ class RemoteEngine:
         self._upkeep = Upkeep(engine=self, queue=queue, probe=probe, tuning=tuning, clock=clock)
         # Started by resume(), stopped by shutdown(): the probe, the events, the chores.
         self._chores = (probe.run, events.run, self._upkeep.run)
+        wait = wait_until or wall_clock_wait(wall_clock)
+        self._lot: ParkingLot[_AtWorker] = ParkingLot(queue, probe, self.enqueue, wait)
         self._background: list[asyncio.Task[None]] = []
 
     # --- Engine -------------------------------------------------------------------------
@@ -131,7 +125,7 @@ class RemoteEngine:
 
     @property
     def queued(self) -> int:
-        return len(self._jobs) - self.running
+        return sum(1 for e in self.at_queue() if not e.taken)
 
     async def submit(
         self,
@@ -198,6 +192,11 @@ class RemoteEngine:
         if entry is None or not (admin or entry.job.user_id == user_id):
             return False
         entry.replaced = entry.replaced or replaced
+        if entry.parked:  # cancelled here, or by the queue once it is back there
+            entry.cancel_wanted = True
+            if self._lot.cancel(job_id):
+                await self.give_up(entry, Cancelled(replaced))
+            return True
         if entry.here is not None:
             entry.control.stop(StopReason.REPLACED if replaced else StopReason.CANCELLED)
             entry.here.cancel()
@@ -242,11 +241,13 @@ class RemoteEngine:
             entry.attempts = job.attempts
             self._jobs[job.id] = entry
             self._per_user[job.user_id] += 1
+            if job.state is JobState.PARKED:  # the user was told already: nothing to say
+                self._lot.park(entry, job.retry_at or job.created_at)
         self._session = True
         await self._probe.check()
         for chore in self._chores:
             task = asyncio.create_task(chore(), name=f"front-{chore.__qualname__}")
-            task.add_done_callback(_log_crash)
+            task.add_done_callback(log_crash)
             self._background.append(task)
         log.info("jobs_resumed count=%d queue=%s", len(jobs), self._probe.state)
         return len(jobs)
@@ -256,6 +257,7 @@ class RemoteEngine:
         self._stopping = True
         deadline = self._clock() + grace
         await stop_tasks(self._background, grace)
+        await self._lot.stop()
         for entry in self._jobs.values():
             if entry.here is not None:
                 entry.control.stop(StopReason.SHUTDOWN)
@@ -283,7 +285,7 @@ class RemoteEngine:
 
     def at_queue(self) -> list[_AtWorker]:
         """Every job the queue should hold (not answered here)."""
-        return [e for e in self._jobs.values() if e.here is None]
+        return [e for e in self._jobs.values() if e.here is None and not e.parked]
 
     def show_positions(self) -> None:
         """Jobs waiting longer than a moment are told their place in the queue (SAQ's queue
@@ -306,15 +308,24 @@ class RemoteEngine:
         at = self._wall_clock().timestamp()
         key = cache_key(entry.job)
         written = await record_result(self._stores.db, entry.id, key, result, at=at)
-        self._forget(entry)
+        outcome = result.outcome
+        if not (written and isinstance(outcome, Parked)):
+            self._forget(entry)
         if not written:  # recorded (and told) already
             log.info("job_result_again id=%d", entry.id)
             return
         state, worker = result.ending.state, result.worker
         log.info("job_reported id=%d state=%s worker=%s", entry.id, state, worker)
         if self._on_outcome is not None:
-            self._on_outcome(JobReport(result.outcome, result.seconds))
-        outcome = result.outcome
+            self._on_outcome(JobReport(outcome, result.seconds, entry.job.url))
+        if isinstance(outcome, Parked):  # not its last word: it is tried again
+            again = replace(entry.job, state=JobState.PARKED, parked_since=outcome.since)
+            self._jobs[entry.id] = _AtWorker(again, entry.observer, self._clock())
+            self._lot.park(self._jobs[entry.id], outcome.retry_at)  # the user's slot stays taken
+            entry.observer.emit(RetryLater(outcome.failure.reason.value, self._limits.park_hours))
+            if entry.cancel_wanted:  # asked while the worker ran: it ends here
+                await self.cancel(entry.id, entry.job.user_id, replaced=entry.replaced)
+            return
         if entry.replaced and isinstance(outcome, Cancelled):
             outcome = Cancelled(replaced=True)
         self._spawn(entry.observer.finish(outcome), f"finish-{entry.id}")
@@ -385,10 +396,5 @@ class RemoteEngine:
         task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_crash)
+        task.add_done_callback(log_crash)
         return task
-
-
-def _log_crash(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error("front_task_failed task=%s error=%r", task.get_name(), exc)

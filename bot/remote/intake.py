@@ -6,12 +6,25 @@ twice changes nothing (an ending is written only over a job not finished)."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from bot.remote.wire import Result
-from bot.store.cache import drop_file
+from bot.store.cache import CacheRepo, drop_file
 from bot.store.db import Database
-from bot.store.jobs import link_of
-from bot.store.outcomes import mark_started, write_choice, write_ending
+from bot.store.jobs import JobRepo, link_of
+from bot.store.links import LinkRepo
+from bot.store.outcomes import OutcomeRepo, mark_started, write_choice, write_ending
+
+
+@dataclass(frozen=True, slots=True)
+class FrontStores:
+    """What the front writes its jobs to."""
+
+    db: Database  # a result's records are written in one transaction
+    jobs: JobRepo
+    links: LinkRepo
+    outcomes: OutcomeRepo
+    cache: CacheRepo
 
 
 async def record_taken(db: Database, job_id: int, attempts: int, *, at: float) -> None:

@@ -33,3 +33,9 @@ async def stop_tasks(tasks: list[asyncio.Task[None]], seconds: float) -> None:
         _, pending = await asyncio.wait(pending, timeout=min(CANCEL_AGAIN_S, left))
     if cancels > 1:
         log.info("tasks_stopped cancels=%d", cancels)
+
+
+def log_crash(task: asyncio.Task[None]) -> None:
+    """A done callback for the front's own tasks: one that failed is logged, traceback too."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("front_task_failed task=%s error=%r", task.get_name(), exc, exc_info=exc)

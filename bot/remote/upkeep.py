@@ -35,6 +35,7 @@ class Waiter(Protocol):
     attempts: int  # the attempt recorded as taken
     cancel_wanted: bool
     cancel_landed: float | None  # when the queue first held its abort
+    parked: bool  # waits for its next try (parked.py): not the queue's until then
 
     @property
     def id(self) -> int: ...

@@ -27,7 +27,9 @@ from bot.model.job import FormatChoice, Job
 from bot.store.cache import CachedFile
 from bot.store.outcomes import Ending
 
-VERSION = 2  # every message's `v`: a front and a worker of other versions refuse each other
+# Every message's `v`: a front and a worker of other versions refuse each other. 3: workers
+# park (a front of 2 would take a Parked result for the job's last word).
+VERSION = 3
 
 
 class WireError(ValueError):
@@ -47,7 +49,7 @@ Outcome = Annotated[
     | Annotated[Failed, Tag("Failed"), _tagged("Failed")]
     | Annotated[Cancelled, Tag("Cancelled"), _tagged("Cancelled")]
     | Annotated[Interrupted, Tag("Interrupted"), _tagged("Interrupted")]
-    # A worker parks nothing today (its failure goes to the front), but the types allow it.
+    # A site refused the job for now: the front waits for its next try (parked.py).
     | Annotated[Parked, Tag("Parked"), _tagged("Parked")],
     Discriminator(_tag_of),
 ]
@@ -67,7 +69,7 @@ Event = Annotated[
 class _Message(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    v: Literal[2] = 2  # VERSION
+    v: Literal[3] = 3  # VERSION
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -271,3 +271,42 @@ async def test_the_user_picks_a_format_and_the_worker_that_asked_gets_it(
     bot_api.push_callback(8501, question.message_id, audio)
     call = await bot_api.wait_for_file(8501, timeout=60)
     assert call.method == "sendAudio"
+
+
+async def test_a_link_a_site_refuses_for_now_waits_at_the_front_through_its_restart(
+    bot_api: FakeBotApi, media: MediaServer, cluster: Cluster
+) -> None:
+    # A window of 54 s: tries after 0.54 s, doubling, at most 6.75 s apart.
+    parking = {"PARK_RETRY_HOURS": "0.015", "MAX_JOBS_PER_USER": "1"}
+    media.refuse("later.bin", 429)
+    front = await cluster.start_front(**parking)
+    [worker] = await cluster.start_workers(1, **parking)
+    user, size = 8701, 60 * KB
+    update = bot_api.push_message(user, media.url(f"/file/later.bin?size={size}"))
+    parked = await bot_api.wait_for_text(user, "refusing the bot for now", timeout=30)
+    assert "too many requests" in parked.content
+    assert [b["callback_data"] for b in parked.buttons] == ["cancel:1"]
+    bot_api.push_message(user, media.url("/file/other.bin?size=10"))  # its slot stays taken
+    await bot_api.wait_for_text(user, "You already have 1 download going", timeout=15)
+    # The front sends it back at its time, the worker is refused again, and it waits again.
+    await worker.wait_lines("job_parked id=1 reason=rate_limited", 2, timeout=30)
+    await front.stop()
+    media.refuse("later.bin", None)
+    front = await cluster.start_front(**parking)
+    call = await bot_api.wait_for_file(user, timeout=60)
+    assert call.files["document"].sha256 == MediaServer.expected_sha256("later.bin", size)
+    assert replies_to(call, bot_api.message_id_of(update))
+    await front.wait_log("job_reported id=1 state=done", timeout=30)
+    assert len(uploads(bot_api, user)) == 1
+    assert cluster.links() == {"delivered": 1}
+
+    # Told once, in the one status message, which went with the file.
+    def told(method: str) -> list[Call]:
+        calls = bot_api.calls_of(method, user)
+        return [c for c in calls if "refusing" in str(c.params.get("text"))]
+
+    assert len(told("sendMessage")) <= 1
+    assert {c.params["message_id"] for c in told("editMessageText")} <= {parked.message_id}
+    await bot_api.wait_for(
+        lambda _c: not any("refusing" in m.content for m in bot_api.chat(user)), timeout=15
+    )

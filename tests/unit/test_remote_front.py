@@ -1,8 +1,9 @@
 """The front's engine with its loop (upkeep.py) and records (intake.py), against a real
 redis-server and SQLite, with SAQ's worker played by the test: what the queue shows of a job is
 recorded and told once, a job the queue lost is sent again, a cancel ends a waiting job at once
-and a running one when its worker answers (or, if none does, after a while), and the question
-and the pick cross Redis."""
+and a running one when its worker answers (or, if none does, after a while), the question
+and the pick cross Redis, and a job a worker parked waits at the front (through a restart of
+it) and goes back to the queue at its time, unless the queue ran it meanwhile."""
 
 from __future__ import annotations
 
@@ -19,21 +20,23 @@ from redis.asyncio import Redis
 from saq.job import Job as SaqJob
 from saq.job import Status
 
-from bot.jobs.events import JobEvent, NeedChoice, Progress
+from bot.jobs.engine import Admission, JobReport
+from bot.jobs.events import JobEvent, NeedChoice, Progress, RetryLater
 from bot.jobs.manager import Limits
-from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, SentFile
+from bot.jobs.outcomes import Cancelled, Delivered, Failed, Outcome, Parked, SentFile
 from bot.model.failures import FailureReason
-from bot.model.job import FormatChoice, Job, JobState
+from bot.model.job import FormatChoice, Job, JobState, ParkMark
 from bot.model.media import MediaKind
 from bot.remote import keys
 from bot.remote.adapters import RemoteControl
 from bot.remote.events import EventReader, EventWriter
-from bot.remote.front import FrontStores, RemoteEngine
+from bot.remote.front import RemoteEngine
+from bot.remote.intake import FrontStores
 from bot.remote.queue import WorkQueue
 from bot.remote.redis_client import QueueProbe, quick_client, reply
 from bot.remote.tuning import Tuning
 from bot.remote.upkeep import Upkeep
-from bot.remote.wire import Result
+from bot.remote.wire import JobSpec, Result
 from bot.store.cache import CachedFile, CacheRepo, put_file
 from bot.store.db import Database
 from bot.store.jobs import JobRepo
@@ -81,20 +84,43 @@ class Clock:
         return self.now
 
 
+class Gate:
+    """The front's wait for a parked job's next try: over when the test says."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.asked: list[dt.datetime] = []
+        self.waiting = asyncio.Event()
+
+    async def __call__(self, moment: dt.datetime) -> None:
+        self.asked.append(moment)
+        self.waiting.set()
+        await self.open.wait()
+
+
 class Front:
-    def __init__(self, db: Database, client: Redis, queue: WorkQueue) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: Redis,
+        queue: WorkQueue,
+        chats: dict[int, Chat] | None = None,
+        per_user: int = 5,
+    ) -> None:
         def now() -> dt.datetime:
             return dt.datetime.now(dt.UTC)
 
         self.db = db
         self.client = client
         self.queue = queue
-        self.chats: dict[int, Chat] = {}
+        self.chats: dict[int, Chat] = {} if chats is None else chats
         self.clock = Clock()
+        self.gate = Gate()
+        self.reports: list[JobReport] = []
         self.probe = QueueProbe(client)
         self.cache = CacheRepo(db)
         self.engine = RemoteEngine(
-            limits=Limits(workers=1, per_user=5, max_queued=10),
+            limits=Limits(workers=1, per_user=per_user, max_queued=10, park_hours=6),
             stores=FrontStores(
                 db, JobRepo(db, now), LinkRepo(db, now), OutcomeRepo(db, now), self.cache
             ),
@@ -106,6 +132,8 @@ class Front:
             observers=self.observer,
             wall_clock=now,
             clock=self.clock,
+            wait_until=self.gate,
+            on_outcome=self.reports.append,
         )
         self.upkeep = Upkeep(
             engine=self.engine, queue=queue, probe=self.probe, tuning=TUNING, clock=self.clock
@@ -282,3 +310,118 @@ async def test_the_question_crosses_the_lossy_stream_and_the_pick_goes_back(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert await reply(front.client.llen(keys.choice(job_id))) == 0
+
+
+SINCE = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+RETRY_AT = SINCE + dt.timedelta(minutes=4)
+
+
+def parked() -> Result:
+    """A worker's result for a job the site refused for now (as its pipeline records it)."""
+    return Result(
+        ending=Ending(
+            JobState.PARKED, attempts=0, parked=ParkMark(SINCE, RETRY_AT, "rate_limited")
+        ),
+        outcome=Parked(Failed(FailureReason.RATE_LIMITED, status=429), SINCE, RETRY_AT),
+        choice=None,
+        dropped=(),
+        seconds=0.5,
+        worker="w1",
+    )
+
+
+async def park_one(front: Front) -> int:
+    """A job taken by a worker, which reports it parked; the front waits for its time."""
+    job_id = await front.submit()
+    job = await take(front.queue)
+    assert await front.queue.write_finish(job, parked().dump()) == "ok"
+    await front.upkeep.settle_all()
+    await asyncio.wait_for(front.gate.waiting.wait(), 5)
+    return job_id
+
+
+async def test_a_parked_job_keeps_its_slot_and_goes_back_to_the_queue_at_its_time(
+    front: Front,
+) -> None:
+    front = Front(front.db, front.client, front.queue, per_user=1)
+    job_id = await park_one(front)
+    chat = front.chats[job_id]
+    assert chat.events == [RetryLater("rate_limited", 6)]  # told once; no last word
+    assert not chat.last
+    assert await front.row(job_id) == ("parked", 0, "pending")
+    assert front.gate.asked == [RETRY_AT]
+    assert [r.url for r in front.reports] == [URL]  # the admins' alert names the site
+    assert (front.engine.running, front.engine.queued) == (0, 0)
+    await front.upkeep.settle_all()  # its result is read no more while it waits
+    assert len(chat.events) == 1
+    more = await front.engine.submit(user_id=7, chat_id=7, url=URL, language="en", reply_to=None)
+    assert more.admission is Admission.USER_LIMIT
+    front.gate.open.set()
+    again = await take(front.queue)
+    assert again.key == str(job_id) and again.attempts == 1
+    sent = JobSpec.read((again.kwargs or {})["spec"]).job
+    assert sent.parked_since == SINCE  # the window counts from the first refusal
+    await front.upkeep.settle_all()
+    assert await front.row(job_id) == ("running", 1, "pending")
+    assert await front.queue.write_finish(again, delivered().dump()) == "ok"
+    await front.upkeep.settle_all()
+    assert await front.told(job_id) == delivered().outcome
+    assert chat.events == [RetryLater("rate_limited", 6)]
+
+
+async def test_a_parked_job_is_cancelled_at_once_and_never_sent_again(front: Front) -> None:
+    job_id = await park_one(front)
+    assert await front.engine.cancel(job_id, 7)
+    assert await front.told(job_id) == Cancelled()
+    assert await front.row(job_id) == ("cancelled", 0, "cancelled")
+    held = await front.queue.job(str(job_id))
+    assert held is not None and held.status is Status.COMPLETE  # the parked run, not a new one
+    assert front.engine.queued == 0
+
+
+async def test_a_job_parked_when_the_front_stopped_waits_again_after_its_restart(
+    front: Front,
+) -> None:
+    job_id = await park_one(front)
+    await front.engine.shutdown(1.0)
+    again = Front(front.db, front.client, front.queue, front.chats)
+    again.gate.open.set()
+    assert await again.engine.resume() == 1
+    try:
+        taken = await take(front.queue)
+        assert taken.key == str(job_id)
+        assert await front.queue.write_finish(taken, delivered().dump()) == "ok"
+        assert await again.told(job_id) == delivered().outcome  # the front's own upkeep
+    finally:
+        await again.engine.shutdown(1.0)
+    assert len(front.chats[job_id].events) == 1  # nothing more said of the wait
+
+
+async def test_a_parked_job_the_queue_ran_while_the_front_was_away_is_not_sent_again(
+    front: Front,
+) -> None:
+    job_id = await park_one(front)
+    front.gate.open.set()  # sent back; the front stops before a worker takes it
+    taken = await take(front.queue)
+    await front.engine.shutdown(1.0)
+    assert await front.queue.write_finish(taken, delivered().dump()) == "ok"
+    again = Front(front.db, front.client, front.queue, front.chats)
+    again.gate.open.set()
+    await again.engine.resume()  # the job is still parked in the database
+    try:
+        assert await again.told(job_id) == delivered().outcome
+    finally:
+        await again.engine.shutdown(1.0)
+    held = await front.queue.job(str(job_id))
+    assert held is not None and held.status is Status.COMPLETE and held.attempts == 1
+
+
+async def test_a_job_cancelled_while_its_worker_was_refused_ends_cancelled(front: Front) -> None:
+    job_id = await front.submit()
+    job = await take(front.queue)
+    assert await front.engine.cancel(job_id, 7)
+    assert await front.queue.write_finish(job, parked().dump()) == "ok"  # before it saw the abort
+    await front.upkeep.settle_all()
+    assert await front.told(job_id) == Cancelled()
+    assert await front.row(job_id) == ("cancelled", 0, "cancelled")
+    assert front.engine.queued == 0

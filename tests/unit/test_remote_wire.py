@@ -17,6 +17,7 @@ from bot.jobs.events import (
     Progress,
     Queued,
     Resumed,
+    RetryLater,
     Started,
 )
 from bot.jobs.outcomes import (
@@ -26,10 +27,11 @@ from bot.jobs.outcomes import (
     Interrupted,
     ItemFailure,
     Outcome,
+    Parked,
     SentFile,
 )
 from bot.model.failures import FailureReason
-from bot.model.job import FormatChoice, Job, JobState
+from bot.model.job import FormatChoice, Job, JobState, ParkMark
 from bot.model.media import MediaKind
 from bot.remote.wire import JobSpec, Result, Shown, WireError
 from bot.store.cache import CachedFile
@@ -51,6 +53,7 @@ EVENTS: list[JobEvent] = [
     Progress("upload", 5, 10, 1.0, 5.0, part=2, parts=3),
     Progress("download", 5, None, None, None, part=4, parts=12, unit="item"),
     Delivering(11, 12, "item"),
+    RetryLater("rate_limited", 6.0),
 ]
 OUTCOMES: list[Outcome] = [
     Delivered((SentFile("botapi", 100), SentFile("mtproto", 7, confirmed=False))),
@@ -80,6 +83,8 @@ PARTS = CachedFile(
 
 
 DELIVERED = Ending(JobState.DONE, LinkOutcome.DELIVERED)
+SINCE = dt.datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=dt.UTC)
+RETRY_AT = SINCE + dt.timedelta(seconds=216.5)
 
 
 @pytest.mark.parametrize("event", EVENTS)
@@ -123,6 +128,16 @@ def test_every_event_reads_back_as_sent(event: JobEvent) -> None:
             seconds=3.0,
             worker="w",
         ),
+        Result(  # a site refused it for now: the front waits for its next try
+            ending=Ending(
+                JobState.PARKED, attempts=0, parked=ParkMark(SINCE, RETRY_AT, "bot_check")
+            ),
+            outcome=Parked(Failed(FailureReason.BOT_CHECK), SINCE, RETRY_AT),
+            choice=None,
+            dropped=(),
+            seconds=0.2,
+            worker="w",
+        ),
         Result(
             ending=Ending(JobState.FAILED, LinkOutcome.FAILED, reason="dns"),
             outcome=OUTCOMES[2],
@@ -152,6 +167,7 @@ def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
         attempts=0,
         created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
         reply_to=77,
+        parked_since=SINCE,  # sent again after a refusal: the window counts from the first
     )
     cached = {"best": FILE, "audio": CachedFile("x", MediaKind.AUDIO, None, None)}
     spec = JobSpec(job=job, cached=cached)
@@ -164,6 +180,7 @@ def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
     )
     assert back.job.created_at == job.created_at
     assert back.job.reply_to == 77  # the worker's file answers the user's link message
+    assert back.job.parked_since == SINCE
     assert back == spec
 
 
@@ -172,10 +189,10 @@ def test_a_job_reads_back_with_its_message_and_cached_formats() -> None:
     [
         "not json",
         json.dumps({"v": 1, "job_id": 1, "event": {"type": "Started"}}),  # issue 17's wire
-        json.dumps({"v": 2, "job_id": 1}),
-        json.dumps({"v": 2, "job_id": 1, "event": {"type": "Exec", "x": 1}}),
-        json.dumps({"v": 2, "job_id": 1, "event": {"type": "Progress", "phase": "upload"}}),
-        json.dumps({"v": 2, "job_id": "one", "event": {"type": "Started"}}),
+        json.dumps({"v": 3, "job_id": 1}),
+        json.dumps({"v": 3, "job_id": 1, "event": {"type": "Exec", "x": 1}}),
+        json.dumps({"v": 3, "job_id": 1, "event": {"type": "Progress", "phase": "upload"}}),
+        json.dumps({"v": 3, "job_id": "one", "event": {"type": "Started"}}),
     ],
 )
 def test_anything_else_is_refused_whole(text: str) -> None:
@@ -187,9 +204,9 @@ def test_anything_else_is_refused_whole(text: str) -> None:
     "data",
     [
         None,  # a job that ran nothing returns nothing
-        {"v": 2, "outcome": {"type": "Delivered"}},
+        {"v": 3, "outcome": {"type": "Delivered"}},
         {
-            "v": 2,
+            "v": 3,
             "ending": {"state": "done"},
             "outcome": {"type": "Lost"},
             "choice": None,
@@ -198,7 +215,7 @@ def test_anything_else_is_refused_whole(text: str) -> None:
             "worker": "w",
         },
         {
-            "v": 2,
+            "v": 3,
             "ending": {"state": "8k"},
             "outcome": {"type": "Cancelled"},
             "choice": None,
