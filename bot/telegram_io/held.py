@@ -6,7 +6,9 @@ Telegram counts an upload when its last byte arrives. An upload takes its turn b
 chat's other calls (telegram_io/outbound.py), so a 429 for one of them can come while the file
 is on its way: its last byte then also waits until the chat (or the bot) is no longer paused,
 or the upload would land inside the retry_after. The outbound path sets that wait
-(`CHAT_CLEAR`) for the upload it runs; the request layer reads it in the same task.
+(`CHAT_CLEAR`) for the upload it runs; the request layer reads it in the same task. (A body
+streamed while it downloads, upload/streaming.py, is not held for a pause: it reports itself
+whole by its own bytes.)
 """
 
 from __future__ import annotations
@@ -52,13 +54,30 @@ def _in_turn(fences: list[Fence]) -> Fence:
     return each
 
 
-class HeldChunks:
-    """`chunks` in order, the very last byte only once `fence` has passed; `done` once it went."""
+Holding = Callable[[bool], None]
 
-    def __init__(self, chunks: AsyncIterable[bytes], fence: Fence) -> None:
+
+def holders_of(data: RequestData) -> list[Holding]:
+    """What the request's files do while their last byte is held (ProgressFile.holding: until
+    it goes, the upload is not handed over, so a stop then leaves nothing in the chat)."""
+    found = []
+    for _name, content, _mime in data.multipart_data.values():
+        holding = getattr(content, "holding", None)
+        if callable(holding):
+            found.append(holding)
+    return found
+
+
+class HeldChunks:
+    """`chunks` in order, the very last byte only once `fence` has passed; `holders` are told
+    when the hold begins (True) and ends (False)."""
+
+    def __init__(
+        self, chunks: AsyncIterable[bytes], fence: Fence, holders: list[Holding] | None = None
+    ) -> None:
         self._chunks = chunks
         self._fence = fence
-        self.done = False
+        self._holders = holders or []
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         pending = b""
@@ -69,20 +88,26 @@ class HeldChunks:
                 pending = chunk
         if len(pending) > 1:
             yield pending[:-1]
+        for holder in self._holders:
+            holder(True)
         await self._fence()
+        for holder in self._holders:
+            holder(False)
         yield pending[-1:]
-        self.done = True
 
 
 class HeldBody(httpx.AsyncByteStream):
     """`body`'s bytes in order, the very last one only once `fence` has passed."""
 
-    def __init__(self, body: httpx.AsyncByteStream, fence: Fence) -> None:
+    def __init__(
+        self, body: httpx.AsyncByteStream, fence: Fence, holders: list[Holding] | None = None
+    ) -> None:
         self._body = body
         self._fence = fence
+        self._holders = holders
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in HeldChunks(self._body, self._fence):
+        async for chunk in HeldChunks(self._body, self._fence, self._holders):
             yield chunk
 
     async def aclose(self) -> None:

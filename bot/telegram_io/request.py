@@ -21,7 +21,7 @@ from bot.telegram_io.failures import (
     sent_of_error,
     sent_of_status,
 )
-from bot.telegram_io.held import CHAT_CLEAR, Fence, HeldBody, HeldChunks, fence_of
+from bot.telegram_io.held import Fence, HeldBody, fence_of, holders_of
 from bot.telegram_io.polling import PollMonitor
 from bot.telegram_io.retry import RetryPolicy, TransientError, with_retries
 
@@ -135,24 +135,21 @@ class RetryingRequest(HTTPXRequest):
             "Content-Type": data.content_type,
             "Content-Length": str(data.length),  # httpx then sends it as it is, not chunked
         }
-        clear = CHAT_CLEAR.get()  # its last byte waits out a pause of its chat (held.py)
-        held = HeldChunks(data.body, clear) if clear is not None else None
-        whole: Callable[[], bool] = data.whole if held is None else (lambda: held.done)
         try:
             response = await self._client.request(
-                method, url, headers=headers, content=held or data.body, timeout=limits
+                method, url, headers=headers, content=data.body, timeout=limits
             )
         except httpx.HTTPError as exc:
             if self._on_status is not None:
                 self._on_status(name, 0)
-            if whole() and sent_of_error(exc) is Sent.UNKNOWN:
+            if data.whole() and sent_of_error(exc) is Sent.UNKNOWN:
                 log.warning("bot_api_answer_unknown method=%s choice=not_retried", name)
                 raise AnswerLostError(name, f"httpx.{type(exc).__name__}") from exc
             raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc  # not sent
         status, body = response.status_code, response.content
         if self._on_status is not None:
             self._on_status(name, status)
-        if status >= 500 and whole() and sent_of_status(status, body) is Sent.UNKNOWN:
+        if status >= 500 and data.whole() and sent_of_status(status, body) is Sent.UNKNOWN:
             log.warning("bot_api_answer_unknown method=%s choice=not_retried", name)
             raise AnswerLostError(name, f"HTTP {status}")
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
@@ -174,7 +171,7 @@ class RetryingRequest(HTTPXRequest):
         )
         if not isinstance(request.stream, httpx.AsyncByteStream):  # an AsyncClient's always is
             raise TypeError("a held body needs an async stream")
-        request.stream = HeldBody(request.stream, fence)
+        request.stream = HeldBody(request.stream, fence, holders_of(data))
         try:
             response = await self._client.send(request)
         except httpx.TimeoutException as exc:  # as PTB maps them

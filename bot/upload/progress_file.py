@@ -30,6 +30,11 @@ class ProgressFile(io.FileIO):
         self._interval = interval
         self._last = 0.0
 
+    def holding(self, held: bool) -> None:
+        """The request holds the file's last byte (True) or lets it go (False): until it goes,
+        Telegram cannot have the file, and the upload shows one byte short of handed over."""
+        self._progress(max(0, self._total - 1) if held else self._total, self._total)
+
     def read(self, size: int | None = -1, /) -> bytes:
         chunk = super().read(size) or b""
         position = self.tell()
