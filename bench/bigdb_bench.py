@@ -2,7 +2,7 @@
 
 First with the daily job done for the day: start-up, a light user's /history, /admin. Then a
 start whose daily job catches up (the expiry notice, then the purge of everything older than
-LINK_RETENTION_DAYS) while users keep sending /start, 40 a second from the generated users:
+LINK_RETENTION_DAYS) while users keep sending /start, 20 a second from the generated users:
 /start's latency while the job runs, how long the job ran, and what it left that was due.
 
 `make bench` runs it at BIGDB_SCALE (0.1 unless set); `make bench-bigdb` alone, at scale 1 by
@@ -35,14 +35,17 @@ from tests.e2e.sampler import Sampler
 DEFAULT_SCALE = 0.1  # in `make bench`: 100k links, about 30 MB
 ADMIN = 777
 RETENTION_DAYS = 30
-PUSH_EVERY_S = 0.025  # users writing during the daily job: 40 /start a second
+# Users writing during the daily job: 20 /start a second, under the 27 a second the bot may send
+# (Telegram's 30 for the whole bot); past that the replies alone would outgrow what Telegram
+# takes, however fast the database.
+PUSH_EVERY_S = 0.05
 HISTORY_SAMPLES, ADMIN_SAMPLES = 10, 5
 JOB_TIMEOUT = 900.0
 
 FIGURES = (
     Figure("bigdb_startup_s", "s", "two-month database: process start to first getUpdates",
            goal="< 2", digits=2),
-    Figure("bigdb_start_p95_ms", "ms", "/start while the daily job purges (p95, 40/s)",
+    Figure("bigdb_start_p95_ms", "ms", "/start while the daily job purges (p95, 20/s)",
            goal="< 100"),
     Figure("bigdb_start_max_ms", "ms", "the slowest of those /start"),
     Figure("bigdb_history_ms", "ms", "a light user's /history (about 40 links; median of 10)",

@@ -1,7 +1,9 @@
 """The expiry Sender over PTB's Bot: one HTML message; Telegram's refusal becomes SendError.
 
-Notices go out at status priority (telegram_io/outbound.py): a user's file or answer is never
-kept waiting behind the daily round of notices.
+Notices go out between answers and status (telegram_io/outbound.py): a user's file or answer
+is never kept waiting behind the daily round of notices, and a notice does not wait for the
+bot to fall quiet as progress bars do (at status priority, a steady 5 answers a second held
+the daily job on its first notice for as long as they lasted).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class TelegramSender:
         try:
             await self._lanes.call(
                 chat_id,
-                Priority.STATUS,
+                Priority.NOTICE,
                 lambda: self._bot.send_message(
                     chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
                 ),

@@ -20,7 +20,8 @@ class Priority(IntEnum):
 
     ANSWER = 0  # files, final answers, replies to commands and buttons
     QUESTION = 1  # the format question: the job waits for the user's pick
-    STATUS = 2  # status, progress, queue positions, chat actions, daily notices
+    NOTICE = 2  # the daily notices to admins: they must arrive, but after what users wait for
+    STATUS = 3  # status, progress, queue positions, chat actions
 
 
 class Dropped(Exception):

@@ -7,7 +7,8 @@ presenter's edits all wait for their turn here; `getUpdates` and calls without a
 
 How a turn is given:
 - **Priorities** (`Priority`): files and answers first (what the user is waiting for), then
-  the format question, then status (progress, queue positions, chat actions, daily notices).
+  the format question, then the daily notices to admins, then status (progress, queue
+  positions, chat actions).
   Within a priority, the oldest call first. A call that waits for its chat never holds up a
   call for another chat.
 - **Pace** (pacing.py): one bucket for the whole bot (27 a second) and one per chat (3 at once,
