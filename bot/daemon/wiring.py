@@ -33,6 +33,7 @@ from bot.jobs.record import JobRecorder
 from bot.jobs.run import Deliverer
 from bot.jobs.stream_through import StreamSender
 from bot.media.prepare import prepare
+from bot.ops.heap import Heap, QuietTrim
 from bot.ops.metrics import Metrics
 from bot.presenter.presenter import PresenterConfig, Presenters
 from bot.store.cache import CacheRepo
@@ -127,6 +128,7 @@ def build_services(
             ),
             observers=observers,
             on_outcome=on_outcome,
+            on_idle=QuietTrim(Heap.of_this_process().trim),
         )
     else:
         # The front: it answers cached links itself and sends every other job to a worker.

@@ -76,8 +76,10 @@ class JobManager:
         observers: ObserverFactory,
         on_outcome: OutcomeHook | None = None,
         wait_until: WaitUntil | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._limits = limits
+        self._on_idle = on_idle  # the last running job ended (bot/ops/heap.py's QuietTrim)
         self._wait_until = wait_until or wall_clock_wait(lambda: dt.datetime.now(dt.UTC))
         # Parked jobs (a site refused them for now), each with its task that waits for the
         # retry; they keep their place in their user's limits.
@@ -298,6 +300,8 @@ class JobManager:
                 log.info("job_freed id=%d after_stop=%.2f", entry.id, time.monotonic() - stopped)
             if not self._running:
                 self._idle.set()
+                if self._on_idle is not None:
+                    self._on_idle()
             self._pump()
             if not self._stopping:
                 self._show_positions()

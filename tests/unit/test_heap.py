@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.ops.heap import Heap, resident_kb, trim_now_and_then
+from bot.ops.heap import Heap, QuietTrim, resident_kb, trim_now_and_then
 
 MB = 1024
 
@@ -81,3 +81,19 @@ async def test_the_trimmer_trims_until_cancelled() -> None:
     finally:
         logger.removeHandler(trims)
         logger.setLevel(level)
+
+
+def test_the_quiet_trim_trims_at_most_once_a_gap() -> None:
+    now, trims = [100.0], [0]
+
+    def trim() -> bool:
+        trims[0] += 1
+        return True
+
+    quiet = QuietTrim(trim, clock=lambda: now[0], gap_s=10.0)
+    quiet()
+    quiet()  # the last job of another burst, within the gap
+    assert trims[0] == 1
+    now[0] += 10.0
+    quiet()
+    assert trims[0] == 2

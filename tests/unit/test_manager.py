@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,13 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-def make(db: Database, runner: ScriptedPipeline, ui: SlowUI, **limits: int) -> JobManager:
+def make(
+    db: Database,
+    runner: ScriptedPipeline,
+    ui: SlowUI,
+    on_idle: Callable[[], None] | None = None,
+    **limits: int,
+) -> JobManager:
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
@@ -115,6 +121,7 @@ def make(db: Database, runner: ScriptedPipeline, ui: SlowUI, **limits: int) -> J
         observers=Presenters(
             ui, Direct(), lambda _lang: Translator("en"), JobRepo(db, now).remember, QUICK
         ),
+        on_idle=on_idle,
     )
 
 
@@ -291,4 +298,23 @@ async def test_a_job_keeps_its_topic_and_prefs_and_a_replaced_one_leaves_no_word
     # Its status message went without a word: the job that took the link over speaks.
     assert list(ui.texts.values()) == ["⏳ Working on your link…"]
     runner.release.setdefault(1, asyncio.Event()).set()
+    await manager.shutdown(5)
+
+
+async def test_the_idle_hook_runs_when_the_last_running_job_ends(db: Database) -> None:
+    # The daemon gives a burst's memory back then (bot/ops/heap.py QuietTrim).
+    runner, ui = ScriptedPipeline(), SlowUI()
+    idle: list[int] = []
+    manager = make(db, runner, ui, on_idle=lambda: idle.append(manager.running), workers=2)
+    first = await submit(manager, 1, 0)
+    second = await submit(manager, 2, 1)
+    runner.expected = 2
+    runner.release.setdefault(first.job_id, asyncio.Event()).set()
+    [task] = [t for t in asyncio.all_tasks() if t.get_name() == f"job-{first.job_id}"]
+    await task
+    assert idle == []  # one job still runs
+    runner.release.setdefault(second.job_id, asyncio.Event()).set()
+    await asyncio.wait_for(runner.all_done.wait(), 10)
+    await until_no_task_can_write()
+    assert idle == [0]
     await manager.shutdown(5)
