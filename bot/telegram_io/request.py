@@ -171,14 +171,22 @@ class RetryingRequest(HTTPXRequest):
         )
         if not isinstance(request.stream, httpx.AsyncByteStream):  # an AsyncClient's always is
             raise TypeError("a held body needs an async stream")
-        request.stream = HeldBody(request.stream, fence, holders_of(data))
+        holders = holders_of(data)
+        request.stream = HeldBody(request.stream, fence, holders)
         try:
             response = await self._client.send(request)
         except httpx.TimeoutException as exc:  # as PTB maps them
             raise TimedOut(f"httpx.{type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc
-        return response.status_code, response.content
+        status, body = response.status_code, response.content
+        if status >= 300 and sent_of_status(status, body) is Sent.NO:
+            # Refused (a 429, a 4xx, a gateway that answered): Telegram has nothing. Until a
+            # retry has the whole body out again, the upload is not handed over, so a stop
+            # while it waits for that retry is a send that never happened.
+            for holder in holders:
+                holder(True)
+        return status, body
 
     def _timeout(self, read: Any, write: Any, connect: Any, pool: Any) -> httpx.Timeout:
         """The call's timeouts, each the client's own where the call left it unset."""

@@ -121,3 +121,20 @@ async def test_an_uploads_last_byte_waits_out_a_429_its_chat_got_meanwhile(
     assert answered_at >= paused_until
     [call] = bot_api.calls_of("sendDocument")
     assert call.files["document"].sha256 == hashlib.sha256(CONTENT).hexdigest()
+
+
+async def test_an_upload_telegram_refused_is_not_handed_over_until_it_goes_again(
+    bot: Bot, bot_api: FakeBotApi, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refused upload (a 429 here) left nothing in the chat: while it waits for its retry a
+    # stop must find it not handed over (jobs/progress.py), or the user who pressed Cancel is
+    # told nothing and gets nothing.
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    bot_api.fail_next("sendDocument", 429, count=2, retry_after=1)  # every try the bot makes
+    gate, seen = Gate(), list[int]()
+    gate.open.set()
+    with pytest.raises(RetryAfter):
+        await send(bot, data, gate, seen)
+    assert SIZE in seen  # the whole body went...
+    assert seen[-1] == SIZE - 1  # ...and was refused: one short until a retry sends it again
+    assert not bot_api.chat(CHAT)
