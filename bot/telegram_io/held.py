@@ -14,7 +14,7 @@ whole by its own bytes.)
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 from telegram.request import RequestData
@@ -68,20 +68,20 @@ def holders_of(data: RequestData) -> list[Holding]:
     return found
 
 
-class HeldChunks:
-    """`chunks` in order, the very last byte only once `fence` has passed; `holders` are told
-    when the hold begins (True) and ends (False)."""
+class HeldBody(httpx.AsyncByteStream):
+    """`body`'s bytes in order, the very last one only once `fence` has passed; `holders` are
+    told when the hold begins (True) and ends (False)."""
 
     def __init__(
-        self, chunks: AsyncIterable[bytes], fence: Fence, holders: list[Holding] | None = None
+        self, body: httpx.AsyncByteStream, fence: Fence, holders: list[Holding] | None = None
     ) -> None:
-        self._chunks = chunks
+        self._body = body
         self._fence = fence
         self._holders = holders or []
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         pending = b""
-        async for chunk in self._chunks:
+        async for chunk in self._body:
             if chunk:
                 if pending:
                     yield pending
@@ -94,21 +94,6 @@ class HeldChunks:
         for holder in self._holders:
             holder(False)
         yield pending[-1:]
-
-
-class HeldBody(httpx.AsyncByteStream):
-    """`body`'s bytes in order, the very last one only once `fence` has passed."""
-
-    def __init__(
-        self, body: httpx.AsyncByteStream, fence: Fence, holders: list[Holding] | None = None
-    ) -> None:
-        self._body = body
-        self._fence = fence
-        self._holders = holders
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in HeldChunks(self._body, self._fence, self._holders):
-            yield chunk
 
     async def aclose(self) -> None:
         await self._body.aclose()
